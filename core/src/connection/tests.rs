@@ -1,0 +1,416 @@
+//! Deterministic engine tests: no sockets, a client and a server wired
+//! together in memory, and scripted wire bytes fed split at every boundary.
+
+extern crate std;
+use std::vec;
+use std::vec::Vec;
+
+use super::*;
+
+const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\n\
+    Upgrade: websocket\r\nConnection: Upgrade\r\n\
+    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+/// What a test sees of one received event, owned.
+#[derive(Debug, PartialEq, Clone)]
+enum Seen {
+    Message(DataKind, Vec<u8>),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    Close(u16, Vec<u8>),
+    Error(Error),
+}
+
+fn open_server() -> Connection {
+    let mut server = Connection::server(Config::new(), 0);
+    let mut out = [0u8; 512];
+    match server.accept(REQUEST, &[], &mut out) {
+        Ok(Accept::Accepted { .. }) => server,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn open_client() -> Connection {
+    let mut client = Connection::client(Config::new(), 0, [9; 32]);
+    let mut out = [0u8; 512];
+    let n = client
+        .write_request("localhost", "/", &[], &mut out)
+        .unwrap();
+    let mut server = Connection::server(Config::new(), 0);
+    let mut resp = [0u8; 512];
+    let Ok(Accept::Accepted { written, .. }) = server.accept(&out[..n], &[], &mut resp) else {
+        panic!("server refused the client's request")
+    };
+    assert!(client
+        .read_response(&resp[..written], &[])
+        .unwrap()
+        .is_some());
+    client
+}
+
+/// Feeds `wire` to `conn` in pieces cut at `cuts`, collecting what it says
+/// (messages reassembled) and what it writes back.
+fn feed(conn: &mut Connection, wire: &[u8], cuts: &[usize]) -> (Vec<Seen>, Vec<u8>) {
+    let mut seen = Vec::new();
+    let mut written = Vec::new();
+    let mut message: Vec<u8> = Vec::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut start = 0;
+    for &end in cuts.iter().chain(core::iter::once(&wire.len())) {
+        pending.extend_from_slice(&wire[start..end]);
+        start = end;
+        let mut guard = 0;
+        while !pending.is_empty() {
+            guard += 1;
+            assert!(guard < 10_000, "no progress");
+            let mut buf = pending.clone();
+            let (used, event) = match conn.receive(&mut buf) {
+                Ok(r) => r,
+                Err(e) => {
+                    seen.push(Seen::Error(e));
+                    pending.clear();
+                    break;
+                }
+            };
+            match event {
+                Some(Event::Data { kind, chunk, last }) => {
+                    message.extend_from_slice(chunk);
+                    if last {
+                        seen.push(Seen::Message(kind, core::mem::take(&mut message)));
+                    }
+                }
+                Some(Event::Ping(p)) => seen.push(Seen::Ping(p.as_bytes().to_vec())),
+                Some(Event::Pong(p)) => seen.push(Seen::Pong(p.as_bytes().to_vec())),
+                Some(Event::Close { code, reason }) => {
+                    seen.push(Seen::Close(code.0, reason.as_bytes().to_vec()))
+                }
+                None => {}
+            }
+            pending.drain(..used);
+            let mut out = [0u8; 200];
+            let n = conn.poll_output(&mut out);
+            written.extend_from_slice(&out[..n]);
+            if used == 0 && n == 0 && event_was_none(&seen) && !pending.is_empty() {
+                // Held back with nothing to write would be a deadlock.
+                panic!("engine stalled with nothing to write");
+            }
+        }
+    }
+    let mut out = [0u8; 200];
+    loop {
+        let n = conn.poll_output(&mut out);
+        if n == 0 {
+            break;
+        }
+        written.extend_from_slice(&out[..n]);
+    }
+    (seen, written)
+}
+
+fn event_was_none(_: &[Seen]) -> bool {
+    true
+}
+
+/// Masked client frame bytes.
+fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
+    let key = [0x11, 0x22, 0x33, 0x44];
+    let mut out = vec![0u8; 14 + payload.len()];
+    let h = Header {
+        fin: first & 0x80 != 0,
+        rsv: (first >> 4) & 7,
+        opcode: Opcode::Binary,
+        mask: Some(key),
+        len: payload.len() as u64,
+    };
+    let n = encode_header(&h, &mut out).unwrap();
+    out[0] = first; // any opcode, reserved ones included
+    out[n..n + payload.len()].copy_from_slice(payload);
+    apply_mask(&mut out[n..n + payload.len()], key, 0);
+    out.truncate(n + payload.len());
+    out
+}
+
+/// Runs a script through a fresh server whole, and split at every single
+/// boundary and at every pair of boundaries, and checks all agree.
+fn server_sees(wire: &[u8]) -> (Vec<Seen>, Vec<u8>) {
+    let whole = feed(&mut open_server(), wire, &[]);
+    for i in 0..=wire.len() {
+        assert_eq!(feed(&mut open_server(), wire, &[i]), whole, "cut at {i}");
+    }
+    let bytewise: Vec<usize> = (1..wire.len()).collect();
+    assert_eq!(
+        feed(&mut open_server(), wire, &bytewise),
+        whole,
+        "one byte at a time"
+    );
+    whole
+}
+
+fn close_frame_unmasked(code: u16) -> Vec<u8> {
+    let mut v = vec![0x88, 2];
+    v.extend_from_slice(&code.to_be_bytes());
+    v
+}
+
+#[test]
+fn fragmented_text_with_interleaved_ping() {
+    let mut wire = masked(0x01, "Hel".as_bytes());
+    wire.extend(masked(0x89, b"hi"));
+    wire.extend(masked(0x00, "lo κ".as_bytes()));
+    wire.extend(masked(0x80, "όσμε".as_bytes()));
+    let (seen, written) = server_sees(&wire);
+    assert_eq!(
+        seen,
+        vec![
+            Seen::Ping(b"hi".to_vec()),
+            Seen::Message(DataKind::Text, "Hello κόσμε".as_bytes().to_vec())
+        ]
+    );
+    assert_eq!(written, vec![0x8A, 2, b'h', b'i']);
+}
+
+#[test]
+fn close_handshake_from_client_side() {
+    let mut wire = masked(0x82, &[1, 2, 3]);
+    wire.extend(masked(0x88, &[0x03, 0xE8, b'b', b'y', b'e']));
+    wire.extend(masked(0x81, b"ignored after close"));
+    let (seen, written) = server_sees(&wire);
+    assert_eq!(
+        seen,
+        vec![
+            Seen::Message(DataKind::Binary, vec![1, 2, 3]),
+            Seen::Close(1000, b"bye".to_vec())
+        ]
+    );
+    assert_eq!(written, close_frame_unmasked(1000));
+    let mut s = open_server();
+    feed(&mut s, &wire, &[]);
+    assert_eq!(s.state(), State::Closed);
+    assert_eq!(s.transport(), Transport::Close);
+    assert_eq!(
+        s.transport_closed(),
+        Closure {
+            clean: true,
+            code: CloseCode(1000)
+        }
+    );
+}
+
+#[test]
+fn empty_close_gets_empty_reply() {
+    let (seen, written) = server_sees(&masked(0x88, &[]));
+    assert_eq!(seen, vec![Seen::Close(1005, vec![])]);
+    assert_eq!(written, vec![0x88, 0]);
+}
+
+fn fails_with(wire: &[u8], v: Violation) {
+    let (seen, written) = server_sees(wire);
+    assert_eq!(
+        seen.last(),
+        Some(&Seen::Error(Error::Protocol(v))),
+        "{seen:?}"
+    );
+    let code = v.close_code().0.to_be_bytes();
+    assert_eq!(
+        &written[..4],
+        &[0x88, 2 + v.reason().len() as u8, code[0], code[1]]
+    );
+    let mut s = open_server();
+    feed(&mut s, wire, &[]);
+    assert_eq!(s.transport(), Transport::Close);
+}
+
+#[test]
+fn protocol_violations_fail_with_the_right_code() {
+    fails_with(&masked(0xC1, b"x"), Violation::ReservedBits);
+    fails_with(&masked(0x83, b"x"), Violation::ReservedOpcode);
+    fails_with(&masked(0x80, b"x"), Violation::UnexpectedContinuation);
+    fails_with(&masked(0x09, b"x"), Violation::FragmentedControl);
+    fails_with(&masked(0x89, &[0; 126]), Violation::ControlTooLong);
+    fails_with(&masked(0x88, &[3]), Violation::CloseLength);
+    fails_with(&masked(0x88, &[0x03, 0xED]), Violation::CloseCode);
+    fails_with(&masked(0x88, &[0x03, 0xE8, 0xFF]), Violation::InvalidUtf8);
+    fails_with(&[0x81, 0x01, b'x'], Violation::UnmaskedFrame);
+    let mut wire = masked(0x01, b"a");
+    wire.extend(masked(0x81, b"b"));
+    fails_with(&wire, Violation::ExpectedContinuation);
+}
+
+#[test]
+fn invalid_utf8_fails_before_the_message_ends() {
+    // First fragment is bad; the final fragment never arrives.
+    let wire = masked(0x01, &[b'o', b'k', 0xF4, 0x90, 0x80, 0x80]);
+    fails_with(&wire, Violation::InvalidUtf8);
+    // Truncated character at the end of the message.
+    fails_with(&masked(0x81, &[0xE2, 0x82]), Violation::InvalidUtf8);
+}
+
+#[test]
+fn message_size_limit_fails_at_the_header() {
+    let mut config = Config::new();
+    config.max_message_size = 10;
+    let mut s = Connection::server(config, 0);
+    let mut out = [0u8; 512];
+    assert!(matches!(
+        s.accept(REQUEST, &[], &mut out),
+        Ok(Accept::Accepted { .. })
+    ));
+    let mut wire = masked(0x02, &[0; 6]);
+    wire.extend(masked(0x80, &[0; 6]));
+    let (seen, written) = feed(&mut s, &wire, &[]);
+    assert_eq!(
+        seen,
+        vec![Seen::Error(Error::Protocol(Violation::MessageTooBig))]
+    );
+    assert_eq!(&written[2..4], &1009u16.to_be_bytes());
+}
+
+#[test]
+fn second_ping_waits_for_first_pong_to_be_written() {
+    let mut s = open_server();
+    let mut wire = masked(0x89, b"one");
+    wire.extend(masked(0x89, b"two"));
+    let mut buf = wire.clone();
+    let (used, ev) = s.receive(&mut buf).unwrap();
+    assert_eq!(ev, Some(Event::Ping(ControlPayload::new(b"one").unwrap())));
+    let mut rest = wire[used..].to_vec();
+    let rest_len = rest.len();
+    let (used2, ev2) = s.receive(&mut rest).unwrap();
+    assert_eq!(
+        (used2, ev2),
+        (rest_len, None),
+        "second ping consumed and held"
+    );
+    let mut again: [u8; 0] = [];
+    assert_eq!(
+        s.receive(&mut again).unwrap(),
+        (0, None),
+        "held until output drains"
+    );
+    let mut out = [0u8; 64];
+    let n = s.poll_output(&mut out);
+    assert_eq!(&out[..n], &[0x8A, 3, b'o', b'n', b'e']);
+    let (_, ev3) = s.receive(&mut again).unwrap();
+    assert_eq!(ev3, Some(Event::Ping(ControlPayload::new(b"two").unwrap())));
+    let n = s.poll_output(&mut out);
+    assert_eq!(&out[..n], &[0x8A, 3, b't', b'w', b'o']);
+}
+
+#[test]
+fn client_and_server_talk_and_close_cleanly() {
+    let mut client = open_client();
+    let mut server = open_server();
+    let mut wire = [0u8; 4096];
+    let n = client
+        .send(DataKind::Text, "ab".as_bytes(), false, &mut wire)
+        .unwrap();
+    let m = client
+        .send(DataKind::Text, "c".as_bytes(), true, &mut wire[n..])
+        .unwrap();
+    let k = client
+        .close(CloseCode::NORMAL, "done", &mut wire[n + m..])
+        .unwrap();
+    assert_eq!(client.state(), State::CloseSent);
+    let (seen, reply) = feed(&mut server, &wire[..n + m + k], &[]);
+    assert_eq!(
+        seen,
+        vec![
+            Seen::Message(DataKind::Text, b"abc".to_vec()),
+            Seen::Close(1000, b"done".to_vec())
+        ]
+    );
+    assert_eq!(server.transport(), Transport::Close);
+    let (seen, _) = feed(&mut client, &reply, &[]);
+    assert_eq!(seen, vec![Seen::Close(1000, vec![])]);
+    assert_eq!(client.state(), State::Closed);
+    // The client waits for the server to drop TCP, up to the close timeout.
+    assert_eq!(client.transport(), Transport::Open);
+    assert_eq!(client.deadline(), Some(5_000));
+    client.tick(5_000);
+    assert_eq!(client.transport(), Transport::Close);
+    assert!(client.transport_closed().clean);
+}
+
+#[test]
+fn client_rejects_masked_server_frames() {
+    let mut c = open_client();
+    let (seen, written) = feed(&mut c, &masked(0x81, b"x"), &[]);
+    assert_eq!(
+        seen,
+        vec![Seen::Error(Error::Protocol(Violation::MaskedFrame))]
+    );
+    // The client's close frame is masked: 0x88, 0x80 | len.
+    assert_eq!(
+        &written[..2],
+        &[
+            0x88,
+            0x80 | (2 + Violation::MaskedFrame.reason().len() as u8)
+        ]
+    );
+}
+
+#[test]
+fn timeouts() {
+    let mut s = Connection::server(Config::new(), 100);
+    assert_eq!(s.deadline(), Some(10_100));
+    s.tick(10_099);
+    assert_eq!(s.transport(), Transport::Open);
+    s.tick(10_100);
+    assert_eq!(
+        (s.state(), s.transport()),
+        (State::Failed, Transport::Close)
+    );
+
+    let mut s = open_server();
+    let mut out = [0u8; 64];
+    s.close(CloseCode::GOING_AWAY, "", &mut out).unwrap();
+    s.tick(4_999);
+    assert_eq!(s.transport(), Transport::Open);
+    s.tick(5_000);
+    assert_eq!(s.transport(), Transport::Close);
+    assert!(!s.transport_closed().clean);
+}
+
+#[test]
+fn rejected_handshake_writes_http_error_and_closes() {
+    let mut s = Connection::server(Config::new(), 0);
+    let mut out = [0u8; 512];
+    let bad = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n";
+    let Ok(Accept::Rejected { error, written }) = s.accept(bad, &[], &mut out) else {
+        panic!()
+    };
+    assert_eq!(error, HandshakeError::UnsupportedVersion);
+    assert!(out[..written].starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
+    assert_eq!(s.transport(), Transport::Close);
+}
+
+#[test]
+fn application_errors_are_values() {
+    let mut s = open_server();
+    let mut small = [0u8; 4];
+    assert_eq!(
+        s.send(DataKind::Binary, &[0; 10], true, &mut small),
+        Err(Error::BufferTooSmall { needed: 12 })
+    );
+    assert_eq!(
+        s.ping(&[0; 126], &mut [0u8; 200]),
+        Err(Error::ControlTooLong)
+    );
+    assert_eq!(
+        s.close(CloseCode(1005), "", &mut [0u8; 200]),
+        Err(Error::InvalidCloseCode)
+    );
+    let mut fresh = Connection::server(Config::new(), 0);
+    assert_eq!(
+        fresh.send(DataKind::Text, b"x", true, &mut [0u8; 64]),
+        Err(Error::InvalidState)
+    );
+}
+
+#[test]
+fn connection_state_is_small() {
+    let size = core::mem::size_of::<Connection>();
+    std::println!("size_of::<Connection>() = {size} bytes");
+    assert!(size < 512, "{size}");
+}

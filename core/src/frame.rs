@@ -1,0 +1,305 @@
+//! Frame codec: header decoding and encoding, and masking (RFC 6455 section 5).
+//!
+//! Everything here is pure: it knows the wire format and nothing about
+//! connection state. The rules that need state (fragmentation, masking
+//! direction, size limits) live in [`crate::connection`].
+
+use crate::error::Violation;
+
+/// The longest possible frame header: 2 fixed bytes, 8 bytes of extended
+/// length and 4 bytes of masking key (RFC 6455 section 5.2).
+pub const MAX_HEADER_LEN: usize = 14;
+
+/// The largest payload of a control frame (RFC 6455 section 5.5).
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
+/// The largest complete control frame on the wire: a masked header plus
+/// the largest control payload.
+pub const MAX_CONTROL_FRAME: usize = 6 + MAX_CONTROL_PAYLOAD;
+
+/// A frame opcode (RFC 6455 section 5.2, table in section 11.8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opcode {
+    /// 0x0: continues a fragmented message.
+    Continuation,
+    /// 0x1: starts a text message.
+    Text,
+    /// 0x2: starts a binary message.
+    Binary,
+    /// 0x8: the closing handshake.
+    Close,
+    /// 0x9: a ping; the peer must answer with a pong.
+    Ping,
+    /// 0xA: a pong.
+    Pong,
+}
+
+impl Opcode {
+    /// Decodes the low four bits of a frame's first byte; reserved opcodes
+    /// (0x3-0x7, 0xB-0xF) are a protocol error (RFC 6455 section 5.2).
+    pub fn from_bits(bits: u8) -> Result<Self, Violation> {
+        Ok(match bits & 0x0F {
+            0x0 => Opcode::Continuation,
+            0x1 => Opcode::Text,
+            0x2 => Opcode::Binary,
+            0x8 => Opcode::Close,
+            0x9 => Opcode::Ping,
+            0xA => Opcode::Pong,
+            _ => return Err(Violation::ReservedOpcode),
+        })
+    }
+
+    /// The opcode's four bits on the wire.
+    pub fn bits(self) -> u8 {
+        match self {
+            Opcode::Continuation => 0x0,
+            Opcode::Text => 0x1,
+            Opcode::Binary => 0x2,
+            Opcode::Close => 0x8,
+            Opcode::Ping => 0x9,
+            Opcode::Pong => 0xA,
+        }
+    }
+
+    /// Control frames are those with the high opcode bit set (section 5.5).
+    pub fn is_control(self) -> bool {
+        self.bits() & 0x8 != 0
+    }
+}
+
+/// A decoded frame header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// FIN: this frame ends its message.
+    pub fin: bool,
+    /// RSV1, RSV2, RSV3 as the three low bits (RSV1 = 0b100).
+    pub rsv: u8,
+    /// The frame's opcode.
+    pub opcode: Opcode,
+    /// The masking key, when the frame is masked.
+    pub mask: Option<[u8; 4]>,
+    /// Payload length in bytes.
+    pub len: u64,
+}
+
+/// The result of trying to decode a header from a byte slice.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decoded {
+    /// The header is complete and used this many bytes.
+    Complete(Header, usize),
+    /// At least this many bytes in total are needed to decide.
+    Incomplete(usize),
+}
+
+/// Decodes a frame header from the start of `bytes` (RFC 6455 section 5.2).
+///
+/// Only rules that the header alone decides are checked here: reserved
+/// opcodes, and a 64-bit length with its most significant bit set. Control
+/// frame limits, reserved bits and masking direction are the connection's
+/// call, because an extension may own RSV bits and the role decides masking.
+pub fn decode_header(bytes: &[u8]) -> Result<Decoded, Violation> {
+    if bytes.len() < 2 {
+        return Ok(Decoded::Incomplete(2));
+    }
+    let (b0, b1) = (bytes[0], bytes[1]);
+    let opcode = Opcode::from_bits(b0)?;
+    let masked = b1 & 0x80 != 0;
+    let (len_bytes, short) = match b1 & 0x7F {
+        126 => (2, None),
+        127 => (8, None),
+        n => (0, Some(n as u64)),
+    };
+    let total = 2 + len_bytes + if masked { 4 } else { 0 };
+    if bytes.len() < total {
+        return Ok(Decoded::Incomplete(total));
+    }
+    let len = match short {
+        Some(n) => n,
+        None if len_bytes == 2 => u16::from_be_bytes([bytes[2], bytes[3]]) as u64,
+        None => {
+            let mut be = [0u8; 8];
+            be.copy_from_slice(&bytes[2..10]);
+            let n = u64::from_be_bytes(be);
+            // Section 5.2: "the most significant bit MUST be 0".
+            if n >> 63 != 0 {
+                return Err(Violation::LengthOverflow);
+            }
+            n
+        }
+    };
+    let mask = masked.then(|| {
+        let k = 2 + len_bytes;
+        [bytes[k], bytes[k + 1], bytes[k + 2], bytes[k + 3]]
+    });
+    let header = Header {
+        fin: b0 & 0x80 != 0,
+        rsv: (b0 >> 4) & 0x07,
+        opcode,
+        mask,
+        len,
+    };
+    Ok(Decoded::Complete(header, total))
+}
+
+/// The number of header bytes [`encode_header`] writes for these values.
+pub fn header_len(len: u64, masked: bool) -> usize {
+    let ext = match len {
+        0..=125 => 0,
+        126..=0xFFFF => 2,
+        _ => 8,
+    };
+    2 + ext + if masked { 4 } else { 0 }
+}
+
+/// Writes a frame header using the shortest length encoding (section 5.2)
+/// and returns its length, or `None` when `out` is too short.
+pub fn encode_header(header: &Header, out: &mut [u8]) -> Option<usize> {
+    let n = header_len(header.len, header.mask.is_some());
+    let out = out.get_mut(..n)?;
+    out[0] = (header.fin as u8) << 7 | (header.rsv & 0x07) << 4 | header.opcode.bits();
+    let mask_bit = if header.mask.is_some() { 0x80 } else { 0 };
+    let mut at = 2;
+    match header.len {
+        0..=125 => out[1] = mask_bit | header.len as u8,
+        126..=0xFFFF => {
+            out[1] = mask_bit | 126;
+            out[2..4].copy_from_slice(&(header.len as u16).to_be_bytes());
+            at = 4;
+        }
+        _ => {
+            out[1] = mask_bit | 127;
+            out[2..10].copy_from_slice(&header.len.to_be_bytes());
+            at = 10;
+        }
+    }
+    if let Some(key) = header.mask {
+        out[at..at + 4].copy_from_slice(&key);
+    }
+    Some(n)
+}
+
+/// XORs `buf` with the masking key (RFC 6455 section 5.3), where `offset` is
+/// the position of `buf[0]` within the frame's payload. Masking and
+/// unmasking are the same operation.
+///
+/// Works eight bytes at a time: the key is rotated to `offset` once and
+/// repeated into a `u64`, so the loop is one load, XOR and store per word.
+pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
+    let r = offset % 4;
+    let k = [key[r], key[(r + 1) % 4], key[(r + 2) % 4], key[(r + 3) % 4]];
+    let word = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
+    let mut chunks = buf.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u64::from_ne_bytes(w) ^ word).to_ne_bytes());
+    }
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= k[i % 4];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(bytes: &[u8]) -> Header {
+        match decode_header(bytes).unwrap() {
+            Decoded::Complete(h, n) => {
+                assert_eq!(n, header_len(h.len, h.mask.is_some()));
+                h
+            }
+            other => panic!("incomplete: {other:?}"),
+        }
+    }
+
+    // RFC 6455 section 5.7, the examples byte for byte.
+    #[test]
+    fn rfc_single_frame_unmasked_text() {
+        let frame = [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
+        let h = header(&frame);
+        assert!(h.fin && h.opcode == Opcode::Text && h.mask.is_none() && h.len == 5);
+        assert_eq!(&frame[2..], b"Hello");
+        let mut out = [0u8; 14];
+        let n = encode_header(&h, &mut out).unwrap();
+        assert_eq!(&out[..n], &frame[..2]);
+    }
+
+    #[test]
+    fn rfc_single_frame_masked_text() {
+        let mut frame = [
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ];
+        let h = header(&frame);
+        assert_eq!(h.mask, Some([0x37, 0xfa, 0x21, 0x3d]));
+        apply_mask(&mut frame[6..], h.mask.unwrap(), 0);
+        assert_eq!(&frame[6..], b"Hello");
+    }
+
+    #[test]
+    fn rfc_fragmented_unmasked_text() {
+        let first = header(&[0x01, 0x03, 0x48, 0x65, 0x6c]);
+        assert!(!first.fin && first.opcode == Opcode::Text && first.len == 3);
+        let second = header(&[0x80, 0x02, 0x6c, 0x6f]);
+        assert!(second.fin && second.opcode == Opcode::Continuation && second.len == 2);
+    }
+
+    #[test]
+    fn rfc_ping_and_pong() {
+        let ping = header(&[0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+        assert!(ping.opcode == Opcode::Ping && ping.len == 5);
+        let mut pong = [
+            0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ];
+        let h = header(&pong);
+        assert_eq!(h.opcode, Opcode::Pong);
+        apply_mask(&mut pong[6..], h.mask.unwrap(), 0);
+        assert_eq!(&pong[6..], b"Hello");
+    }
+
+    #[test]
+    fn rfc_256_bytes_and_64k_binary() {
+        let h = header(&[0x82, 0x7E, 0x01, 0x00]);
+        assert!(h.opcode == Opcode::Binary && h.len == 256);
+        let h = header(&[0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0]);
+        assert_eq!(h.len, 65536);
+        let mut out = [0u8; 14];
+        assert_eq!(encode_header(&h, &mut out), Some(10));
+        assert_eq!(&out[..10], &[0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0]);
+    }
+
+    #[test]
+    fn incomplete_headers_ask_for_exact_length() {
+        assert_eq!(decode_header(&[]), Ok(Decoded::Incomplete(2)));
+        assert_eq!(decode_header(&[0x82, 0xFF]), Ok(Decoded::Incomplete(14)));
+        assert_eq!(decode_header(&[0x82, 0x7E, 1]), Ok(Decoded::Incomplete(4)));
+    }
+
+    #[test]
+    fn rejects_top_bit_length_and_reserved_opcodes() {
+        let bytes = [0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(decode_header(&bytes), Err(Violation::LengthOverflow));
+        for op in [3u8, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF] {
+            assert_eq!(
+                decode_header(&[0x80 | op, 0]),
+                Err(Violation::ReservedOpcode)
+            );
+        }
+    }
+
+    #[test]
+    fn mask_at_any_offset_matches_bytewise() {
+        let key = [1, 2, 3, 250];
+        for offset in 0..8 {
+            for len in 0..40 {
+                let mut fast: [u8; 40] = core::array::from_fn(|i| i as u8);
+                let mut slow = fast;
+                apply_mask(&mut fast[..len], key, offset);
+                for (i, b) in slow[..len].iter_mut().enumerate() {
+                    *b ^= key[(offset + i) % 4];
+                }
+                assert_eq!(fast, slow);
+            }
+        }
+    }
+}

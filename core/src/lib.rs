@@ -1,0 +1,55 @@
+//! # websock-core
+//!
+//! A WebSocket protocol engine (RFC 6455) that does no I/O and allocates
+//! nothing: bytes from the transport go in, events and bytes for the
+//! transport come out, all through buffers the caller owns. It runs the same
+//! on a microcontroller's TCP stack, behind a C ABI, in WebAssembly, and in
+//! a std server.
+//!
+//! - [`Connection`] is the state machine for one connection, client or
+//!   server: opening handshake, frames, control replies, closing handshake,
+//!   timeouts. Its module docs state the buffer contracts.
+//! - [`frame`], [`handshake`], [`close`], [`utf8`] hold the RFC's rules,
+//!   each in one place, usable on their own.
+//! - [`io`] wraps a connection around any blocking `embedded-io`
+//!   transport: `WebSocket::accept(socket, &mut buf)`.
+//!
+//! ```
+//! use websock_core::{Connection, Config, Accept, Event, DataKind};
+//!
+//! let mut server = Connection::server(Config::new(), 0);
+//! let request = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+//!     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+//!     Sec-WebSocket-Version: 13\r\n\r\n";
+//! let mut out = [0u8; 512];
+//! let Ok(Accept::Accepted { written, .. }) = server.accept(request, &[], &mut out) else { panic!() };
+//! assert!(out[..written].starts_with(b"HTTP/1.1 101"));
+//!
+//! // A masked "Hello" from the client (RFC 6455 section 5.7).
+//! let mut frame = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+//! let (used, event) = server.receive(&mut frame).unwrap();
+//! assert_eq!(used, 11);
+//! assert_eq!(event, Some(Event::Data { kind: DataKind::Text, chunk: b"Hello", last: true }));
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod close;
+pub mod connection;
+pub mod error;
+pub mod frame;
+pub mod handshake;
+pub mod io;
+pub mod utf8;
+
+pub use close::CloseCode;
+pub use connection::{
+    Accept, Closure, Config, Connection, ControlPayload, DataKind, Event, Role, State, Transport,
+};
+pub use error::{Error, Violation};
+pub use frame::MAX_CONTROL_FRAME;
+pub use handshake::HandshakeError;
