@@ -1,0 +1,1 @@
+//! C ABI for websock (filled in by the C ABI issue).

@@ -1,0 +1,1 @@
+//! wasm-bindgen layer for websock (filled in by the wasm issue).
