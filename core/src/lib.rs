@@ -46,6 +46,8 @@ pub mod handshake;
 pub mod io;
 pub mod utf8;
 
+pub use embedded_io;
+
 pub use close::CloseCode;
 pub use connection::{
     Accept, Closure, Config, Connection, ControlPayload, DataKind, Event, Role, State, Transport,
