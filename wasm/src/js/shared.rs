@@ -1,0 +1,144 @@
+//! The methods both classes have, written once: wasm-bindgen classes cannot
+//! inherit, so a macro stamps them onto each.
+
+/// Adds the data-phase methods to a class with a `session: Session` field.
+macro_rules! shared_methods {
+    ($class:ident) => {
+        #[wasm_bindgen]
+        impl $class {
+            /// Feeds bytes read from the transport and returns what they
+            /// carried, in order. Call it with no bytes right after the
+            /// handshake, to process frames that came with it. Then write
+            /// `takeOutput()` (it may hold a pong or a close reply) and check
+            /// `shouldClose()`. A peer's protocol violation is reported as a
+            /// final `{type: "error"}` event, never thrown, so the events
+            /// before it are not lost. Throws ERR_WEBSOCK_INVALID_STATE
+            /// before the handshake completes.
+            #[wasm_bindgen(unchecked_return_type = "WebSocketEvent[]")]
+            pub fn receive(&mut self, bytes: Option<Vec<u8>>) -> Result<js_sys::Array, JsValue> {
+                let events = js_sys::Array::new();
+                self.session
+                    .receive(bytes.unwrap_or_default(), |r| {
+                        events.push(&crate::js::events::event(r));
+                    })
+                    .map_err(crate::js::errors::thrown)?;
+                Ok(events)
+            }
+
+            /// Sends a text message, or a fragment of one when `last` is
+            /// false (default true); later calls continue the message.
+            #[wasm_bindgen(js_name = sendText)]
+            pub fn send_text(&mut self, text: &str, last: Option<bool>) -> Result<(), JsValue> {
+                self.session
+                    .send(
+                        websock_core::DataKind::Text,
+                        text.as_bytes(),
+                        last.unwrap_or(true),
+                    )
+                    .map_err(crate::js::errors::thrown)
+            }
+
+            /// Sends a binary message, or a fragment of one when `last` is
+            /// false (default true); later calls continue the message.
+            #[wasm_bindgen(js_name = sendBinary)]
+            pub fn send_binary(&mut self, data: &[u8], last: Option<bool>) -> Result<(), JsValue> {
+                self.session
+                    .send(websock_core::DataKind::Binary, data, last.unwrap_or(true))
+                    .map_err(crate::js::errors::thrown)
+            }
+
+            /// Sends a ping with up to 125 bytes of payload.
+            pub fn ping(&mut self, data: Option<Vec<u8>>) -> Result<(), JsValue> {
+                self.session
+                    .ping(&data.unwrap_or_default())
+                    .map_err(crate::js::errors::thrown)
+            }
+
+            /// Sends an unsolicited pong (a heartbeat) with up to 125 bytes.
+            pub fn pong(&mut self, data: Option<Vec<u8>>) -> Result<(), JsValue> {
+                self.session
+                    .pong(&data.unwrap_or_default())
+                    .map_err(crate::js::errors::thrown)
+            }
+
+            /// Starts the closing handshake with `code` (default 1000) and a
+            /// reason of at most 123 UTF-8 bytes. Keep reading until the
+            /// peer's `close` event and `shouldClose()`.
+            pub fn close(
+                &mut self,
+                code: Option<f64>,
+                reason: Option<String>,
+            ) -> Result<(), JsValue> {
+                let code = match code {
+                    None => 1000,
+                    Some(c) if c.fract() == 0.0 && (0.0..=65535.0).contains(&c) => c as u16,
+                    Some(_) => {
+                        return Err(crate::js::errors::error(
+                            crate::error_code::ErrorCode::InvalidCloseCode,
+                            "close code must be an integer from 0 to 65535",
+                        ))
+                    }
+                };
+                self.session
+                    .close(code, reason.as_deref().unwrap_or(""))
+                    .map_err(crate::js::errors::thrown)
+            }
+
+            /// Everything to write to the transport, in order; the
+            /// connection forgets it. Empty when there is nothing.
+            #[wasm_bindgen(js_name = takeOutput)]
+            pub fn take_output(&mut self) -> js_sys::Uint8Array {
+                let out = js_sys::Uint8Array::from(self.session.output());
+                self.session.clear_output();
+                out
+            }
+
+            /// Bytes waiting in `takeOutput()`.
+            #[wasm_bindgen(getter, js_name = bufferedAmount)]
+            pub fn buffered_amount(&self) -> usize {
+                self.session.output().len()
+            }
+
+            /// Whether to close the transport once `takeOutput()` is written:
+            /// after the closing handshake (a server closes first; a client
+            /// when the server has not within the close timeout), a
+            /// protocol violation, a refused handshake, or a timeout.
+            #[wasm_bindgen(js_name = shouldClose)]
+            pub fn should_close(&self) -> bool {
+                self.session.should_close()
+            }
+
+            /// Tells the connection the transport has closed (end of stream
+            /// or error) and returns how the connection ended: `clean` when
+            /// both close frames were exchanged, and the peer's close code
+            /// (1006 when there was none).
+            #[wasm_bindgen(js_name = transportClosed, unchecked_return_type = "Closure")]
+            pub fn transport_closed(&mut self) -> JsValue {
+                let c = self.session.transport_closed();
+                crate::js::object::object(&[("clean", c.clean.into()), ("code", c.code.0.into())])
+            }
+
+            /// When `tick()` must next be called, on the clock of `now`, or
+            /// `undefined` when no timer runs.
+            pub fn deadline(&self) -> Option<f64> {
+                self.session.deadline().map(|d| d as f64)
+            }
+
+            /// Advances the connection's clock (default: `performance.now()`).
+            /// Past a deadline the connection gives up and `shouldClose()`
+            /// becomes true.
+            pub fn tick(&mut self, now: Option<f64>) -> Result<(), JsValue> {
+                self.session.tick(crate::js::options::now_or_clock(now)?);
+                Ok(())
+            }
+
+            /// The connection's state.
+            #[wasm_bindgen(getter, unchecked_return_type = "ConnectionState")]
+            pub fn state(&self) -> JsValue {
+                crate::js::state_name(self.session.state()).into()
+            }
+        }
+    };
+}
+
+pub(crate) use shared_methods;

@@ -1,0 +1,414 @@
+//! One connection as a JavaScript host needs it: the engine plus growable
+//! input and output buffers and message reassembly, in plain Rust so that it
+//! is tested natively; the `js` module only translates to JS values.
+//!
+//! The engine works in caller buffers and streams; here the buffers are
+//! `Vec`s owned by the session, so a host can hand over whatever the socket
+//! gave it and later take everything there is to write in one piece.
+
+use websock_core::frame::MAX_HEADER_LEN;
+use websock_core::{
+    Accept, Closure, Config, Connection, DataKind, Error, Event, State, Transport,
+    MAX_CONTROL_FRAME,
+};
+
+use crate::message::Reassembly;
+
+/// Past this capacity the output buffer is released once taken, so that one
+/// large message does not pin its memory for the connection's life.
+const RETAINED_OUTPUT: usize = 64 << 10;
+
+/// Room for a 101 response or an HTTP error, before the subprotocol name
+/// (the engine asks for 256 plus the longest name).
+const HANDSHAKE_ROOM: usize = 512;
+
+/// How a session is set up.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// The engine's limits and timeouts.
+    pub config: Config,
+    /// Subprotocols: those the server speaks, or those the client offers,
+    /// preferred first.
+    pub protocols: Vec<String>,
+    // permessage-deflate (RFC 7692) belongs here once the engine has it
+    // (behind a core feature): its parameters are offered in
+    // `write_request`, negotiated in `accept` / `read_response`, and the
+    // JS option `perMessageDeflate` (rejected as unsupported for now, see
+    // `js::options`) fills them. Messages come out of the engine already
+    // inflated, so reassembly below does not change.
+}
+
+/// Whether `name` may be a subprotocol: an HTTP token (RFC 7230 section
+/// 3.2.6), so that it cannot break the header it is written into.
+pub fn valid_protocol_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// What the peer sent, as the host sees it: whole messages.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Received<'a> {
+    /// A whole text message. The engine has checked that it is UTF-8.
+    Text(&'a [u8]),
+    /// A whole binary message.
+    Binary(&'a [u8]),
+    /// A ping; the pong is already in the output.
+    Ping(&'a [u8]),
+    /// A pong.
+    Pong(&'a [u8]),
+    /// The peer's close frame (1005 when it had no code); the reply, if one
+    /// is due, is already in the output.
+    Close {
+        /// The peer's close code.
+        code: u16,
+        /// The peer's reason.
+        reason: &'a str,
+    },
+    /// The peer broke the protocol: the failing close frame is in the
+    /// output, later input is ignored, and the transport should close.
+    Failed(Error),
+}
+
+/// A client's accepted upgrade request, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// The request target.
+    pub path: String,
+    /// The Host header.
+    pub host: String,
+    /// The Origin header, if any.
+    pub origin: Option<String>,
+    /// The subprotocol chosen, from the server's list.
+    pub protocol: Option<String>,
+}
+
+/// A server's accepted 101 response, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opened {
+    /// The subprotocol the server chose, from the client's offer.
+    pub protocol: Option<String>,
+}
+
+/// One WebSocket connection with its buffers.
+#[derive(Debug)]
+pub struct Session {
+    conn: Connection,
+    protocols: Vec<String>,
+    /// Received bytes the engine has not consumed yet.
+    input: Vec<u8>,
+    /// Bytes for the transport, until the host takes them.
+    output: Vec<u8>,
+    message: Reassembly,
+}
+
+impl Session {
+    fn new(conn: Connection, settings: Settings) -> Self {
+        Session {
+            conn,
+            protocols: settings.protocols,
+            input: Vec::new(),
+            output: Vec::new(),
+            message: Reassembly::new(),
+        }
+    }
+
+    /// A server session waiting for the upgrade request; `now` (ms) starts
+    /// the handshake timeout.
+    pub fn server(settings: Settings, now: u64) -> Self {
+        Session::new(Connection::server(settings.config, now), settings)
+    }
+
+    /// A client session; `entropy` must be fresh random bytes (key and
+    /// masking seed).
+    pub fn client(settings: Settings, now: u64, entropy: [u8; 32]) -> Self {
+        Session::new(Connection::client(settings.config, now, entropy), settings)
+    }
+
+    /// The engine's state.
+    pub fn state(&self) -> State {
+        self.conn.state()
+    }
+
+    /// Server: feeds bytes of the upgrade request. `Ok(None)` until it is
+    /// complete; then the 101 is in the output and bytes after the request
+    /// wait for [`Session::receive`]. A bad request is an
+    /// `Error::Handshake` with the HTTP error already in the output.
+    pub fn accept(&mut self, bytes: &[u8]) -> Result<Option<Accepted>, Error> {
+        if self.conn.state() != State::AwaitingRequest {
+            return Err(Error::InvalidState);
+        }
+        self.input.extend_from_slice(bytes);
+        let names = self
+            .protocols
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>();
+        let room = HANDSHAKE_ROOM + names.iter().map(|p| p.len()).max().unwrap_or(0);
+        let start = self.output.len();
+        self.output.resize(start + room, 0);
+        let result = self
+            .conn
+            .accept(&self.input, &names, &mut self.output[start..]);
+        let (written, outcome) = match result {
+            Ok(Accept::Incomplete) => (0, Ok(None)),
+            Ok(Accept::Accepted { request, written }) => {
+                let accepted = Accepted {
+                    path: request.path.to_owned(),
+                    host: String::from_utf8_lossy(request.host).into_owned(),
+                    origin: request
+                        .origin
+                        .map(|o| String::from_utf8_lossy(o).into_owned()),
+                    protocol: pick(&names, request.protocol),
+                };
+                (written, Ok(Some((accepted, request.len))))
+            }
+            Ok(Accept::Rejected { error, written }) => (written, Err(Error::Handshake(error))),
+            Err(e) => (0, Err(e)),
+        };
+        self.output.truncate(start + written);
+        match outcome {
+            Ok(Some((accepted, len))) => {
+                self.input.drain(..len);
+                Ok(Some(accepted))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => {
+                self.input = Vec::new();
+                Err(e)
+            }
+        }
+    }
+
+    /// Client: writes the upgrade request for `host` (with `:port` unless
+    /// it is the scheme's default) and `path` into the output.
+    pub fn write_request(&mut self, host: &str, path: &str) -> Result<(), Error> {
+        let names = self
+            .protocols
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>();
+        let room = HANDSHAKE_ROOM
+            + host.len()
+            + path.len()
+            + names.iter().map(|p| p.len() + 2).sum::<usize>();
+        let start = self.output.len();
+        self.output.resize(start + room, 0);
+        let result = self
+            .conn
+            .write_request(host, path, &names, &mut self.output[start..]);
+        self.output
+            .truncate(start + result.as_ref().copied().unwrap_or(0));
+        result.map(drop)
+    }
+
+    /// Client: feeds bytes of the server's response. `Ok(None)` until it is
+    /// complete; bytes after the 101 wait for [`Session::receive`]. A
+    /// refusal (another status, a wrong accept key, ...) is an
+    /// `Error::Handshake`, and the transport should close.
+    pub fn read_response(&mut self, bytes: &[u8]) -> Result<Option<Opened>, Error> {
+        if self.conn.state() != State::AwaitingResponse {
+            return Err(Error::InvalidState);
+        }
+        self.input.extend_from_slice(bytes);
+        let names = self
+            .protocols
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>();
+        match self.conn.read_response(&self.input, &names) {
+            Ok(None) => Ok(None),
+            Ok(Some(response)) => {
+                let opened = Opened {
+                    protocol: pick(&names, response.protocol),
+                };
+                let len = response.len;
+                self.input.drain(..len);
+                Ok(Some(opened))
+            }
+            Err(e) => {
+                self.input = Vec::new();
+                Err(e)
+            }
+        }
+    }
+
+    /// Feeds bytes from the transport (empty to process bytes that came
+    /// with the handshake) and hands every whole message, control frame and
+    /// failure to `sink`, in order. The engine's replies (pong, close
+    /// reply, failing close) are in the output when this returns. The only
+    /// error is `InvalidState` before the handshake completes.
+    pub fn receive(
+        &mut self,
+        bytes: Vec<u8>,
+        mut sink: impl FnMut(Received<'_>),
+    ) -> Result<(), Error> {
+        if matches!(
+            self.conn.state(),
+            State::AwaitingRequest | State::AwaitingResponse
+        ) {
+            return Err(Error::InvalidState);
+        }
+        if self.input.is_empty() {
+            self.input = bytes;
+        } else {
+            self.input.extend_from_slice(&bytes);
+        }
+        let Session {
+            conn,
+            input,
+            output,
+            message,
+            ..
+        } = self;
+        let mut pos = 0;
+        loop {
+            let progressed = match conn.receive(&mut input[pos..]) {
+                Ok((used, event)) => {
+                    pos += used;
+                    let got = event.is_some();
+                    if let Some(event) = event {
+                        deliver(event, message, &mut sink);
+                    }
+                    used > 0 || got
+                }
+                Err(e) => {
+                    // The engine has failed the connection and ignores
+                    // whatever follows.
+                    pos = input.len();
+                    sink(Received::Failed(e));
+                    false
+                }
+            };
+            // After every call, as the engine asks: a held-back ping only
+            // moves once the previous pong is out.
+            let wrote = flush_replies(conn, output);
+            if !progressed && !wrote {
+                break;
+            }
+        }
+        input.drain(..pos);
+        Ok(())
+    }
+
+    /// Writes one frame through `write`, given `room` bytes at the end of
+    /// the output; nothing is left behind when it fails.
+    fn write(
+        &mut self,
+        room: usize,
+        write: impl FnOnce(&mut Connection, &mut [u8]) -> Result<usize, Error>,
+    ) -> Result<(), Error> {
+        flush_replies(&mut self.conn, &mut self.output);
+        let start = self.output.len();
+        self.output.resize(start + room, 0);
+        let result = write(&mut self.conn, &mut self.output[start..]);
+        self.output
+            .truncate(start + result.as_ref().copied().unwrap_or(0));
+        result.map(drop)
+    }
+
+    /// Sends a message, or a fragment of one when `last` is false (later
+    /// calls continue it, whatever their `kind`).
+    pub fn send(&mut self, kind: DataKind, payload: &[u8], last: bool) -> Result<(), Error> {
+        self.write(payload.len() + MAX_HEADER_LEN, |c, out| {
+            c.send(kind, payload, last, out)
+        })
+    }
+
+    /// Sends a ping of at most 125 bytes.
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.write(MAX_CONTROL_FRAME, |c, out| c.ping(payload, out))
+    }
+
+    /// Sends an unsolicited pong of at most 125 bytes.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.write(MAX_CONTROL_FRAME, |c, out| c.pong(payload, out))
+    }
+
+    /// Starts the closing handshake.
+    pub fn close(&mut self, code: u16, reason: &str) -> Result<(), Error> {
+        self.write(MAX_CONTROL_FRAME, |c, out| {
+            c.close(websock_core::CloseCode(code), reason, out)
+        })
+    }
+
+    /// Bytes waiting to be written to the transport.
+    pub fn output(&self) -> &[u8] {
+        &self.output
+    }
+
+    /// Forgets the output, once the host has taken a copy.
+    pub fn clear_output(&mut self) {
+        if self.output.capacity() > RETAINED_OUTPUT {
+            self.output = Vec::new();
+        } else {
+            self.output.clear();
+        }
+    }
+
+    /// Whether the host should close the transport once it has written the
+    /// output: after the closing handshake (server), a failure, a refused
+    /// handshake, or a timeout.
+    pub fn should_close(&self) -> bool {
+        self.conn.transport() == Transport::Close
+    }
+
+    /// Tells the session the transport has closed, and how it ended.
+    pub fn transport_closed(&mut self) -> Closure {
+        self.input = Vec::new();
+        self.message = Reassembly::new();
+        self.conn.transport_closed()
+    }
+
+    /// When [`Session::tick`] must next be called (ms), if ever.
+    pub fn deadline(&self) -> Option<u64> {
+        self.conn.deadline()
+    }
+
+    /// Advances the clock; a passed deadline makes [`Session::should_close`]
+    /// true.
+    pub fn tick(&mut self, now: u64) {
+        self.conn.tick(now);
+    }
+}
+
+/// Passes one engine event on, reassembling data into whole messages.
+fn deliver(event: Event<'_>, message: &mut Reassembly, sink: &mut impl FnMut(Received<'_>)) {
+    match event {
+        Event::Data { kind, chunk, last } => message.push(kind, chunk, last, |kind, bytes| {
+            sink(match kind {
+                DataKind::Text => Received::Text(bytes),
+                DataKind::Binary => Received::Binary(bytes),
+            })
+        }),
+        Event::Ping(p) => sink(Received::Ping(p.as_bytes())),
+        Event::Pong(p) => sink(Received::Pong(p.as_bytes())),
+        Event::Close { code, reason } => sink(Received::Close {
+            code: code.0,
+            // The engine has checked the reason is UTF-8.
+            reason: core::str::from_utf8(reason.as_bytes()).unwrap_or_default(),
+        }),
+    }
+}
+
+/// The name at the engine's index into our subprotocol list.
+fn pick(names: &[&str], index: Option<usize>) -> Option<String> {
+    index.and_then(|i| names.get(i)).map(|p| (*p).to_owned())
+}
+
+/// Moves the engine's queued replies into the output; true if any moved.
+fn flush_replies(conn: &mut Connection, output: &mut Vec<u8>) -> bool {
+    if !conn.has_output() {
+        return false;
+    }
+    let start = output.len();
+    // A pong and a close frame at most.
+    output.resize(start + 2 * MAX_CONTROL_FRAME, 0);
+    let n = conn.poll_output(&mut output[start..]);
+    output.truncate(start + n);
+    n > 0
+}
+
+#[cfg(test)]
+mod tests;

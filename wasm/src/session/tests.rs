@@ -1,0 +1,294 @@
+//! Sessions wired together in memory: what the JS classes rely on, without
+//! JavaScript.
+
+use websock_core::{HandshakeError, Violation};
+
+use super::*;
+
+/// What a test sees of one received event, owned.
+#[derive(Debug, PartialEq, Clone)]
+enum Seen {
+    Text(String),
+    Binary(Vec<u8>),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    Close(u16, String),
+    Failed(Error),
+}
+
+fn collect(session: &mut Session, bytes: &[u8]) -> Vec<Seen> {
+    let mut seen = Vec::new();
+    session
+        .receive(bytes.to_vec(), |r| {
+            seen.push(match r {
+                Received::Text(t) => Seen::Text(String::from_utf8(t.to_vec()).unwrap()),
+                Received::Binary(b) => Seen::Binary(b.to_vec()),
+                Received::Ping(p) => Seen::Ping(p.to_vec()),
+                Received::Pong(p) => Seen::Pong(p.to_vec()),
+                Received::Close { code, reason } => Seen::Close(code, reason.to_owned()),
+                Received::Failed(e) => Seen::Failed(e),
+            })
+        })
+        .unwrap();
+    seen
+}
+
+fn take(session: &mut Session) -> Vec<u8> {
+    let out = session.output().to_vec();
+    session.clear_output();
+    out
+}
+
+fn settings(protocols: &[&str]) -> Settings {
+    Settings {
+        config: Config::new(),
+        protocols: protocols.iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+/// A client and a server after the opening handshake.
+fn pair() -> (Session, Session) {
+    let mut client = Session::client(settings(&["b", "a"]), 0, [5; 32]);
+    let mut server = Session::server(settings(&["a", "b"]), 0);
+    client.write_request("localhost:9", "/chat").unwrap();
+    let request = take(&mut client);
+    let accepted = server.accept(&request).unwrap().unwrap();
+    assert_eq!(accepted.path, "/chat");
+    assert_eq!(accepted.host, "localhost:9");
+    assert_eq!(accepted.protocol.as_deref(), Some("a"));
+    let response = take(&mut server);
+    assert!(response.starts_with(b"HTTP/1.1 101"));
+    let opened = client.read_response(&response).unwrap().unwrap();
+    assert_eq!(opened.protocol.as_deref(), Some("a"));
+    assert_eq!((client.state(), server.state()), (State::Open, State::Open));
+    (client, server)
+}
+
+#[test]
+fn messages_cross_both_ways() {
+    let (mut client, mut server) = pair();
+    client
+        .send(DataKind::Text, "héllo".as_bytes(), true)
+        .unwrap();
+    client.send(DataKind::Binary, &[0, 1, 2], true).unwrap();
+    let wire = take(&mut client);
+    assert_eq!(
+        collect(&mut server, &wire),
+        [Seen::Text("héllo".into()), Seen::Binary(vec![0, 1, 2])]
+    );
+    server.send(DataKind::Text, b"back", true).unwrap();
+    assert_eq!(
+        collect(&mut client, &take(&mut server)),
+        [Seen::Text("back".into())]
+    );
+}
+
+#[test]
+fn fragments_are_reassembled_whatever_the_cuts() {
+    let (mut client, _) = pair();
+    client
+        .send(DataKind::Text, "frag".as_bytes(), false)
+        .unwrap();
+    client.ping(b"mid").unwrap();
+    client
+        .send(DataKind::Text, "ment€".as_bytes(), false)
+        .unwrap();
+    client.send(DataKind::Text, b"", true).unwrap();
+    let wire = take(&mut client);
+    for step in [1, 2, 3, 7, wire.len()] {
+        let (_, mut server) = pair();
+        let mut seen = Vec::new();
+        for piece in wire.chunks(step) {
+            seen.extend(collect(&mut server, piece));
+        }
+        assert_eq!(
+            seen,
+            [Seen::Ping(b"mid".to_vec()), Seen::Text("fragment€".into())],
+            "fed {step} bytes at a time"
+        );
+        assert_eq!(take(&mut server), [0x8a, 3, b'm', b'i', b'd'], "the pong");
+    }
+}
+
+#[test]
+fn frames_that_came_with_the_handshake_wait_for_receive() {
+    let mut client = Session::client(settings(&[]), 0, [1; 32]);
+    let mut server = Session::server(settings(&[]), 0);
+    client.write_request("h", "/").unwrap();
+    let mut request = take(&mut client);
+    // The client may not send before the 101, but a peer can; the server
+    // must keep those bytes, not drop them.
+    let mut early = pair().0;
+    early.send(DataKind::Text, b"early", true).unwrap();
+    request.extend_from_slice(&take(&mut early));
+    assert!(server.accept(&request[..10]).unwrap().is_none());
+    assert!(server.accept(&request[10..]).unwrap().is_some());
+    assert_eq!(collect(&mut server, &[]), [Seen::Text("early".into())]);
+}
+
+#[test]
+fn garbage_fails_with_1002_and_keeps_earlier_events() {
+    let (mut client, mut server) = pair();
+    client.send(DataKind::Text, b"ok", true).unwrap();
+    let mut wire = take(&mut client);
+    // Reserved opcode 0x3, masked, then more bytes the engine must ignore.
+    wire.extend_from_slice(&[0x83, 0x80, 1, 2, 3, 4, 0xff, 0xff, 0xff]);
+    let seen = collect(&mut server, &wire);
+    assert_eq!(
+        seen,
+        [
+            Seen::Text("ok".into()),
+            Seen::Failed(Error::Protocol(Violation::ReservedOpcode))
+        ]
+    );
+    let out = take(&mut server);
+    assert_eq!(&out[..4], &[0x88, out[1], 0x03, 0xea], "close 1002 first");
+    assert!(server.should_close());
+    assert_eq!(server.state(), State::Failed);
+    // Later input is ignored, not an error, and never loops.
+    assert_eq!(collect(&mut server, &[0xff; 64]), []);
+    assert!(take(&mut server).is_empty());
+}
+
+#[test]
+fn oversized_messages_fail_with_1009() {
+    let mut config = Config::new();
+    config.max_message_size = 4;
+    let mut client = Session::client(settings(&[]), 0, [2; 32]);
+    let mut server = Session::server(
+        Settings {
+            config,
+            protocols: Vec::new(),
+        },
+        0,
+    );
+    client.write_request("h", "/").unwrap();
+    server.accept(&take(&mut client)).unwrap().unwrap();
+    client.read_response(&take(&mut server)).unwrap().unwrap();
+    client.send(DataKind::Binary, b"1234", true).unwrap();
+    client.send(DataKind::Binary, b"12", false).unwrap();
+    client.send(DataKind::Binary, b"345", true).unwrap();
+    let seen = collect(&mut server, &take(&mut client));
+    assert_eq!(
+        seen,
+        [
+            Seen::Binary(b"1234".to_vec()),
+            Seen::Failed(Error::Protocol(Violation::MessageTooBig))
+        ]
+    );
+    let out = take(&mut server);
+    assert_eq!(&out[2..4], &1009u16.to_be_bytes());
+}
+
+#[test]
+fn closing_handshake_then_the_server_drops_tcp() {
+    let (mut client, mut server) = pair();
+    client.close(1000, "bye").unwrap();
+    assert_eq!(
+        collect(&mut server, &take(&mut client)),
+        [Seen::Close(1000, "bye".into())]
+    );
+    let reply = take(&mut server);
+    assert!(server.should_close());
+    assert_eq!(
+        collect(&mut client, &reply),
+        [Seen::Close(1000, String::new())]
+    );
+    // The client waits for the server to close TCP, up to the timeout.
+    assert!(!client.should_close());
+    let deadline = client.deadline().unwrap();
+    client.tick(deadline);
+    assert!(client.should_close());
+    let closure = server.transport_closed();
+    assert!(closure.clean);
+    assert_eq!(closure.code.0, 1000);
+}
+
+#[test]
+fn pings_get_pongs_even_when_they_pile_up() {
+    let (mut client, mut server) = pair();
+    for p in [b"1", b"2", b"3"] {
+        client.ping(p).unwrap();
+    }
+    let seen = collect(&mut server, &take(&mut client));
+    assert_eq!(
+        seen,
+        [
+            Seen::Ping(b"1".to_vec()),
+            Seen::Ping(b"2".to_vec()),
+            Seen::Ping(b"3".to_vec())
+        ]
+    );
+    assert_eq!(
+        collect(&mut client, &take(&mut server)),
+        [
+            Seen::Pong(b"1".to_vec()),
+            Seen::Pong(b"2".to_vec()),
+            Seen::Pong(b"3".to_vec())
+        ]
+    );
+}
+
+#[test]
+fn bad_requests_get_an_http_error() {
+    let mut server = Session::server(settings(&[]), 0);
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 8\r\n\r\n";
+    assert_eq!(
+        server.accept(request),
+        Err(Error::Handshake(HandshakeError::UnsupportedVersion))
+    );
+    let out = take(&mut server);
+    assert!(
+        out.starts_with(b"HTTP/1.1 426"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    assert!(server.should_close());
+    assert_eq!(server.accept(request), Err(Error::InvalidState));
+}
+
+#[test]
+fn a_refused_response_fails_the_client() {
+    let mut client = Session::client(settings(&[]), 0, [3; 32]);
+    client.write_request("h", "/").unwrap();
+    let refusal = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+    assert_eq!(
+        client.read_response(refusal),
+        Err(Error::Handshake(HandshakeError::Status(404)))
+    );
+    assert!(client.should_close());
+}
+
+#[test]
+fn calls_out_of_state_are_errors_that_write_nothing() {
+    let mut server = Session::server(settings(&[]), 0);
+    assert_eq!(server.receive(vec![1, 2], |_| {}), Err(Error::InvalidState));
+    assert_eq!(
+        server.send(DataKind::Text, b"x", true),
+        Err(Error::InvalidState)
+    );
+    let (mut client, _) = pair();
+    assert_eq!(client.ping(&[0; 126]), Err(Error::ControlTooLong));
+    assert_eq!(client.close(1005, ""), Err(Error::InvalidCloseCode));
+    assert!(client.output().is_empty());
+}
+
+#[test]
+fn the_handshake_times_out() {
+    let mut server = Session::server(settings(&[]), 100);
+    let deadline = server.deadline().unwrap();
+    server.tick(deadline - 1);
+    assert!(!server.should_close());
+    server.tick(deadline);
+    assert!(server.should_close());
+}
+
+#[test]
+fn protocol_names_must_be_tokens() {
+    assert!(valid_protocol_name("chat.v2+json"));
+    assert!(!valid_protocol_name(""));
+    assert!(!valid_protocol_name("a b"));
+    assert!(!valid_protocol_name("x\r\nSet-Cookie: y"));
+}
