@@ -96,8 +96,9 @@ pub struct Opened {
 pub struct Session {
     conn: Connection,
     protocols: Vec<String>,
-    /// Received bytes the engine has not consumed yet.
+    /// Received bytes; those from `consumed` on are not processed yet.
     input: Vec<u8>,
+    consumed: usize,
     /// Bytes for the transport, until the host takes them.
     output: Vec<u8>,
     message: Reassembly,
@@ -109,6 +110,7 @@ impl Session {
             conn,
             protocols: settings.protocols,
             input: Vec::new(),
+            consumed: 0,
             output: Vec::new(),
             message: Reassembly::new(),
         }
@@ -234,9 +236,13 @@ impl Session {
         }
     }
 
-    /// Feeds bytes from the transport (empty to process bytes that came
-    /// with the handshake) and hands every whole message, control frame and
-    /// failure to `sink`, in order. The engine's replies (pong, close
+    /// Feeds bytes from the transport (empty to go on with bytes already
+    /// buffered) and hands what they carry to `sink`, in order: control
+    /// frames, failures, and at most one whole data message, after which it
+    /// stops. Stopping there lets the host answer a message before the
+    /// engine reads on: a close frame right behind it would otherwise end
+    /// the right to send. Call again with no bytes until nothing comes; see
+    /// [`Session::has_buffered_input`]. The engine's replies (pong, close
     /// reply, failing close) are in the output when this returns. The only
     /// error is `InvalidState` before the handshake completes.
     pub fn receive(
@@ -250,26 +256,37 @@ impl Session {
         ) {
             return Err(Error::InvalidState);
         }
-        if self.input.is_empty() {
+        if self.consumed == self.input.len() {
+            // The common case: nothing left over, so take the bytes as they
+            // are instead of copying them.
             self.input = bytes;
-        } else {
+            self.consumed = 0;
+        } else if !bytes.is_empty() {
+            self.input.drain(..self.consumed);
+            self.consumed = 0;
             self.input.extend_from_slice(&bytes);
         }
         let Session {
             conn,
             input,
+            consumed,
             output,
             message,
             ..
         } = self;
+        let input = &mut input[*consumed..];
         let mut pos = 0;
+        let mut whole_message = false;
         loop {
             let progressed = match conn.receive(&mut input[pos..]) {
                 Ok((used, event)) => {
                     pos += used;
                     let got = event.is_some();
                     if let Some(event) = event {
-                        deliver(event, message, &mut sink);
+                        deliver(event, message, &mut |r| {
+                            whole_message |= matches!(r, Received::Text(_) | Received::Binary(_));
+                            sink(r)
+                        });
                     }
                     used > 0 || got
                 }
@@ -284,12 +301,18 @@ impl Session {
             // After every call, as the engine asks: a held-back ping only
             // moves once the previous pong is out.
             let wrote = flush_replies(conn, output);
-            if !progressed && !wrote {
+            if whole_message || (!progressed && !wrote) {
                 break;
             }
         }
-        input.drain(..pos);
+        *consumed += pos;
         Ok(())
+    }
+
+    /// Whether received bytes wait for another [`Session::receive`] call
+    /// (which may still find only part of a frame in them).
+    pub fn has_buffered_input(&self) -> bool {
+        self.consumed < self.input.len()
     }
 
     /// Writes one frame through `write`, given `room` bytes at the end of
@@ -357,6 +380,7 @@ impl Session {
     /// Tells the session the transport has closed, and how it ended.
     pub fn transport_closed(&mut self) -> Closure {
         self.input = Vec::new();
+        self.consumed = 0;
         self.message = Reassembly::new();
         self.conn.transport_closed()
     }

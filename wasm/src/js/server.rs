@@ -29,10 +29,14 @@ export interface UpgradeRequest {
 /// ```js
 /// const conn = new ServerConnection({ maxMessageSize: 1 << 20 });
 /// socket.on("data", (bytes) => {
-///   const events = conn.state === "handshake"
-///     ? (conn.accept(bytes) ? conn.receive() : [])
-///     : conn.receive(bytes);
-///   for (const e of events) if (e.type === "text") conn.sendText(e.data);
+///   if (conn.state === "handshake") {
+///     // Throws ERR_WEBSOCK_HANDSHAKE on a bad request (HTTP error in the output).
+///     if (!conn.accept(bytes)) return;
+///     bytes = undefined;
+///   }
+///   for (let events = conn.receive(bytes); events.length; events = conn.receive()) {
+///     for (const e of events) if (e.type === "text") conn.sendText(e.data);
+///   }
 ///   socket.write(conn.takeOutput());
 ///   if (conn.shouldClose()) socket.end();
 /// });

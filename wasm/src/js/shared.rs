@@ -7,13 +7,25 @@ macro_rules! shared_methods {
         #[wasm_bindgen]
         impl $class {
             /// Feeds bytes read from the transport and returns what they
-            /// carried, in order. Call it with no bytes right after the
-            /// handshake, to process frames that came with it. Then write
-            /// `takeOutput()` (it may hold a pong or a close reply) and check
-            /// `shouldClose()`. A peer's protocol violation is reported as a
-            /// final `{type: "error"}` event, never thrown, so the events
-            /// before it are not lost. Throws ERR_WEBSOCK_INVALID_STATE
-            /// before the handshake completes.
+            /// carried, in order: control frames and at most one whole
+            /// message, after which it stops so that a reply to that
+            /// message goes out before anything the engine says about later
+            /// frames (a close right behind it would end the right to
+            /// send). So call it again with no bytes until it returns an
+            /// empty array; also once right after the handshake, for frames
+            /// that came with it. Then write `takeOutput()` (it may hold a
+            /// pong or a close reply) and check `shouldClose()`.
+            ///
+            /// A peer's protocol violation is a final `{type: "error"}`
+            /// event, never thrown, so the events before it are not lost.
+            /// Throws ERR_WEBSOCK_INVALID_STATE before the handshake
+            /// completes.
+            ///
+            /// ```js
+            /// for (let events = conn.receive(bytes); events.length; events = conn.receive()) {
+            ///   for (const event of events) handle(event);
+            /// }
+            /// ```
             #[wasm_bindgen(unchecked_return_type = "WebSocketEvent[]")]
             pub fn receive(&mut self, bytes: Option<Vec<u8>>) -> Result<js_sys::Array, JsValue> {
                 let events = js_sys::Array::new();

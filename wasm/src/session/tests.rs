@@ -16,7 +16,8 @@ enum Seen {
     Failed(Error),
 }
 
-fn collect(session: &mut Session, bytes: &[u8]) -> Vec<Seen> {
+/// One `receive` call's events.
+fn receive_once(session: &mut Session, bytes: &[u8]) -> Vec<Seen> {
     let mut seen = Vec::new();
     session
         .receive(bytes.to_vec(), |r| {
@@ -31,6 +32,19 @@ fn collect(session: &mut Session, bytes: &[u8]) -> Vec<Seen> {
         })
         .unwrap();
     seen
+}
+
+/// Everything `bytes` carry: `receive` until it has nothing more to say.
+fn collect(session: &mut Session, bytes: &[u8]) -> Vec<Seen> {
+    let mut seen = receive_once(session, bytes);
+    for _ in 0..1000 {
+        let more = receive_once(session, &[]);
+        if more.is_empty() {
+            return seen;
+        }
+        seen.extend(more);
+    }
+    panic!("receive never ran dry")
 }
 
 fn take(session: &mut Session) -> Vec<u8> {
@@ -148,6 +162,57 @@ fn garbage_fails_with_1002_and_keeps_earlier_events() {
     // Later input is ignored, not an error, and never loops.
     assert_eq!(collect(&mut server, &[0xff; 64]), []);
     assert!(take(&mut server).is_empty());
+}
+
+#[test]
+fn receive_stops_after_each_message_so_replies_precede_the_close_reply() {
+    let (mut client, mut server) = pair();
+    client.send(DataKind::Text, b"one", true).unwrap();
+    client.ping(b"p").unwrap();
+    client.send(DataKind::Binary, b"two", true).unwrap();
+    client.close(1000, "").unwrap();
+    let wire = take(&mut client);
+    assert_eq!(receive_once(&mut server, &wire), [Seen::Text("one".into())]);
+    // Still open: the echo goes out before the engine reads the close.
+    server.send(DataKind::Text, b"one", true).unwrap();
+    assert!(server.has_buffered_input());
+    assert_eq!(
+        receive_once(&mut server, &[]),
+        [Seen::Ping(b"p".to_vec()), Seen::Binary(b"two".to_vec())]
+    );
+    server.send(DataKind::Binary, b"two", true).unwrap();
+    assert_eq!(
+        receive_once(&mut server, &[]),
+        [Seen::Close(1000, String::new())]
+    );
+    assert!(!server.has_buffered_input());
+    assert_eq!(receive_once(&mut server, &[]), []);
+    let seen = collect(&mut client, &take(&mut server));
+    assert_eq!(
+        seen,
+        [
+            Seen::Text("one".into()),
+            Seen::Pong(b"p".to_vec()),
+            Seen::Binary(b"two".to_vec()),
+            Seen::Close(1000, String::new())
+        ]
+    );
+}
+
+#[test]
+fn new_bytes_join_the_leftovers() {
+    let (mut client, mut server) = pair();
+    for word in ["a", "b", "c"] {
+        client.send(DataKind::Text, word.as_bytes(), true).unwrap();
+    }
+    let wire = take(&mut client);
+    let (first, rest) = wire.split_at(wire.len() - 3);
+    assert_eq!(receive_once(&mut server, first), [Seen::Text("a".into())]);
+    // Bytes arrive while "b" and part of "c" still wait.
+    assert_eq!(
+        collect(&mut server, rest),
+        [Seen::Text("b".into()), Seen::Text("c".into())]
+    );
 }
 
 #[test]
