@@ -37,6 +37,9 @@ use crate::frame::{
 use crate::handshake::{self, HandshakeError, Key, Request, Response};
 use crate::utf8;
 
+#[cfg(feature = "deflate")]
+use crate::deflate::{self, Codec};
+
 /// Which end of the connection this engine is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -61,6 +64,10 @@ pub struct Config {
     /// (client) for the server to close the transport after the closing
     /// handshake.
     pub close_timeout_ms: u64,
+    /// permessage-deflate: `Some` to accept offers (server) or make one
+    /// (client) within these limits; `None` (the default) to go without.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<deflate::Options>,
 }
 
 impl Config {
@@ -72,6 +79,8 @@ impl Config {
             max_handshake_len: 8192,
             handshake_timeout_ms: 10_000,
             close_timeout_ms: 5_000,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }
@@ -277,9 +286,10 @@ impl MaskRng {
     }
 }
 
-/// One WebSocket connection's protocol state. Plain data, no allocation:
+/// One WebSocket connection's protocol state. Plain data, no allocation
+/// (with permessage-deflate in force, plus zlib's state on the heap):
 /// `size_of::<Connection>()` is all it costs.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Connection {
     role: Role,
     config: Config,
@@ -311,6 +321,23 @@ pub struct Connection {
     /// An outgoing fragmented message is in progress.
     sending: bool,
     peer_close: Option<CloseCode>,
+    #[cfg(feature = "deflate")]
+    inflate: Inflating,
+}
+
+/// permessage-deflate state of one connection.
+#[cfg(feature = "deflate")]
+#[derive(Debug, Default)]
+struct Inflating {
+    codec: Option<Codec>,
+    /// The incoming message is compressed.
+    active: bool,
+    /// Its last frame is in; the 4-byte tail is being fed (section 7.2.2).
+    finishing: bool,
+    /// How much of the tail has been fed.
+    tail: u8,
+    /// Inflated bytes of the incoming message, for the size limit.
+    len: u64,
 }
 
 impl Connection {
@@ -340,6 +367,8 @@ impl Connection {
             close_out: None,
             sending: false,
             peer_close: None,
+            #[cfg(feature = "deflate")]
+            inflate: Inflating::default(),
         }
     }
 
@@ -395,11 +424,22 @@ impl Connection {
             Ok(None) => Ok(Accept::Incomplete),
             Ok(Some(request)) => {
                 let protocol = request.protocol.map(|i| protocols[i]);
-                let written = handshake::write_response(&request.key, protocol, None, out).ok_or(
-                    Error::BufferTooSmall {
-                        needed: 160 + protocol.map_or(0, str::len),
-                    },
-                )?;
+                #[cfg(feature = "deflate")]
+                let agreed = self
+                    .config
+                    .deflate
+                    .and_then(|o| deflate::negotiate(request.extensions.iter(), &o));
+                #[cfg(feature = "deflate")]
+                let extensions = agreed.as_ref().map(|(_, value)| value.as_bytes());
+                #[cfg(not(feature = "deflate"))]
+                let extensions = None;
+                let needed = 320 + protocol.map_or(0, str::len);
+                let written = handshake::write_response(&request.key, protocol, extensions, out)
+                    .ok_or(Error::BufferTooSmall { needed })?;
+                #[cfg(feature = "deflate")]
+                if let Some((agreed, _)) = agreed {
+                    self.inflate.codec = Some(Codec::new(agreed));
+                }
                 self.open();
                 Ok(Accept::Accepted { request, written })
             }
@@ -425,7 +465,13 @@ impl Connection {
         if self.state != State::AwaitingResponse || self.request_sent {
             return Err(Error::InvalidState);
         }
-        let n = handshake::write_request(host, path, &self.key, protocols, None, out).ok_or(
+        #[cfg(feature = "deflate")]
+        let offer = self.config.deflate.map(|o| deflate::offer(&o));
+        #[cfg(feature = "deflate")]
+        let extensions = offer.as_ref().map(|v| v.as_bytes());
+        #[cfg(not(feature = "deflate"))]
+        let extensions = None;
+        let n = handshake::write_request(host, path, &self.key, protocols, extensions, out).ok_or(
             Error::BufferTooSmall {
                 needed: 160
                     + host.len()
@@ -450,7 +496,23 @@ impl Connection {
             return Err(Error::InvalidState);
         }
         let max = self.config.max_handshake_len;
-        match handshake::parse_response(input, &self.key, protocols, false, max) {
+        #[cfg(feature = "deflate")]
+        let offered = self.config.deflate.is_some();
+        #[cfg(not(feature = "deflate"))]
+        let offered = false;
+        let parsed = handshake::parse_response(input, &self.key, protocols, offered, max);
+        #[cfg(feature = "deflate")]
+        let parsed = parsed.and_then(|r| match (r, self.config.deflate) {
+            (Some(response), Some(options)) => {
+                if let Some(value) = response.extensions {
+                    let agreed = deflate::accept_response(value, &options)?;
+                    self.inflate.codec = Some(Codec::new(agreed));
+                }
+                Ok(Some(response))
+            }
+            (r, _) => Ok(r),
+        });
+        match parsed {
             Ok(None) => Ok(None),
             Ok(Some(response)) => {
                 self.open();
@@ -476,9 +538,24 @@ impl Connection {
     /// contract. An `Err(Error::Protocol(_))` fails the connection: a close
     /// frame with the right code is queued for [`Connection::poll_output`]
     /// and later input is ignored.
+    ///
+    /// Compressed messages (permessage-deflate) need somewhere to inflate
+    /// to: use [`Connection::receive_with`]. Here they are refused with
+    /// [`Error::BufferTooSmall`], and nothing is consumed.
     pub fn receive<'a>(
         &mut self,
         input: &'a mut [u8],
+    ) -> Result<(usize, Option<Event<'a>>), Error> {
+        self.receive_with(input, &mut [])
+    }
+
+    /// [`Connection::receive`], with `scratch` for inflated data: chunks of
+    /// compressed messages are slices of `scratch`, others of `input`. Any
+    /// size of scratch works; larger means fewer, larger chunks.
+    pub fn receive_with<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        scratch: &'a mut [u8],
     ) -> Result<(usize, Option<Event<'a>>), Error> {
         match self.state {
             State::Open | State::CloseSent => {}
@@ -487,6 +564,9 @@ impl Connection {
             // (section 5.5.1: no data after Close).
             _ => return Ok((input.len(), None)),
         }
+        // Only compressed messages inflate into scratch.
+        #[cfg(not(feature = "deflate"))]
+        let _ = scratch;
         let mut pos = 0;
         loop {
             if self.ping_held {
@@ -496,6 +576,20 @@ impl Connection {
                 self.ping_held = false;
                 self.pong = Some(self.control);
                 return Ok((pos, Some(Event::Ping(self.control))));
+            }
+            #[cfg(feature = "deflate")]
+            if self.inflate.finishing {
+                let kind = self.message.unwrap_or(DataKind::Binary);
+                let (chunk, last) = self.inflate_tail(scratch)?;
+                let scratch: &'a [u8] = scratch;
+                return Ok((
+                    pos,
+                    Some(Event::Data {
+                        kind,
+                        chunk: &scratch[..chunk],
+                        last,
+                    }),
+                ));
             }
             let frame = match self.frame {
                 Some(f) => f,
@@ -512,10 +606,22 @@ impl Connection {
             let available = (input.len() - pos) as u64;
             let n = frame.remaining.min(available) as usize;
             let start = pos;
-            pos += n;
             if let Some(key) = frame.mask {
-                apply_mask(&mut input[start..pos], key, (frame.offset % 4) as usize);
+                apply_mask(
+                    &mut input[start..start + n],
+                    key,
+                    (frame.offset % 4) as usize,
+                );
             }
+            #[cfg(feature = "deflate")]
+            let (n, inflated) = if self.inflate.active && !frame.opcode.is_control() {
+                let (used, wrote) =
+                    self.inflate_payload(&mut input[start..start + n], &frame, scratch)?;
+                (used, Some(wrote))
+            } else {
+                (n, None)
+            };
+            pos += n;
             let remaining = frame.remaining - n as u64;
             self.frame = (remaining > 0).then_some(Incoming {
                 remaining,
@@ -535,16 +641,31 @@ impl Connection {
                 }
             }
             let kind = self.message.unwrap_or(DataKind::Binary);
+            #[cfg(feature = "deflate")]
+            if let Some(wrote) = inflated {
+                self.inflate.finishing = remaining == 0 && frame.fin;
+                if wrote > 0 {
+                    let scratch: &'a [u8] = scratch;
+                    return Ok((
+                        pos,
+                        Some(Event::Data {
+                            kind,
+                            chunk: &scratch[..wrote],
+                            last: false,
+                        }),
+                    ));
+                }
+                if n == 0 && !self.inflate.finishing {
+                    return Ok((pos, None));
+                }
+                continue;
+            }
             if kind == DataKind::Text && self.utf8.feed(&input[start..pos]).is_err() {
                 return Err(self.fail(Violation::InvalidUtf8));
             }
             let last = remaining == 0 && frame.fin;
             if last {
-                self.message = None;
-                self.message_len = 0;
-                if kind == DataKind::Text && self.utf8.finish().is_err() {
-                    return Err(self.fail(Violation::InvalidUtf8));
-                }
+                self.end_message(kind)?;
             }
             if n > 0 || last {
                 let input: &'a [u8] = input;
@@ -555,6 +676,108 @@ impl Connection {
                 return Ok((pos, None));
             }
         }
+    }
+
+    /// A data message is complete: text must end on a character boundary.
+    fn end_message(&mut self, kind: DataKind) -> Result<(), Error> {
+        self.message = None;
+        self.message_len = 0;
+        if kind == DataKind::Text && self.utf8.finish().is_err() {
+            return Err(self.fail(Violation::InvalidUtf8));
+        }
+        Ok(())
+    }
+
+    /// Inflates an unmasked piece of a compressed frame into `scratch`.
+    /// What the inflater did not take is masked again, so that it can be
+    /// presented again. Returns (payload bytes used, bytes inflated).
+    #[cfg(feature = "deflate")]
+    fn inflate_payload(
+        &mut self,
+        payload: &mut [u8],
+        frame: &Incoming,
+        scratch: &mut [u8],
+    ) -> Result<(usize, usize), Error> {
+        let Some(codec) = self.inflate.codec.as_mut() else {
+            return Err(Error::InvalidState);
+        };
+        let result = if scratch.is_empty() && payload.is_empty() {
+            Ok((0, 0))
+        } else if scratch.is_empty() {
+            Err(Error::BufferTooSmall { needed: 1 })
+        } else {
+            codec
+                .decompress(payload, scratch)
+                .map_err(|_| Error::Protocol(Violation::Compression))
+        };
+        let (used, wrote) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(key) = frame.mask {
+                    apply_mask(payload, key, (frame.offset % 4) as usize);
+                }
+                return match e {
+                    Error::Protocol(v) => Err(self.fail(v)),
+                    other => Err(other),
+                };
+            }
+        };
+        if let Some(key) = frame.mask {
+            let offset = frame.offset + used as u64;
+            apply_mask(&mut payload[used..], key, (offset % 4) as usize);
+        }
+        self.check_inflated(&scratch[..wrote])?;
+        Ok((used, wrote))
+    }
+
+    /// Feeds the tail a compressed message implicitly ends with (RFC 7692
+    /// section 7.2.2) and drains the inflater. Returns (bytes in scratch,
+    /// message complete).
+    #[cfg(feature = "deflate")]
+    fn inflate_tail(&mut self, scratch: &mut [u8]) -> Result<(usize, bool), Error> {
+        if scratch.is_empty() {
+            return Err(Error::BufferTooSmall { needed: 1 });
+        }
+        let Some(codec) = self.inflate.codec.as_mut() else {
+            return Err(Error::InvalidState);
+        };
+        let fed = self.inflate.tail as usize;
+        let (used, wrote) = match codec.decompress(&deflate::TAIL[fed..], scratch) {
+            Ok(r) => r,
+            Err(_) => return Err(self.fail(Violation::Compression)),
+        };
+        self.inflate.tail += used as u8;
+        let done = self.inflate.tail == 4 && wrote < scratch.len();
+        self.check_inflated(&scratch[..wrote])?;
+        if done {
+            if let Some(codec) = self.inflate.codec.as_mut() {
+                codec.end_message();
+            }
+            self.inflate.finishing = false;
+            self.inflate.active = false;
+            self.inflate.tail = 0;
+            self.inflate.len = 0;
+            self.end_message(self.message.unwrap_or(DataKind::Binary))?;
+        } else if used == 0 && wrote == 0 {
+            // Room to write and tail left, yet no progress: broken stream.
+            return Err(self.fail(Violation::Compression));
+        }
+        Ok((wrote, done))
+    }
+
+    /// Rules for inflated data: UTF-8 for text, and the size limit counted
+    /// as it inflates, so a small bomb cannot grow past it (RFC 7692
+    /// section 8.1 leaves the limit to the implementation; 1009 here).
+    #[cfg(feature = "deflate")]
+    fn check_inflated(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        if self.message == Some(DataKind::Text) && self.utf8.feed(chunk).is_err() {
+            return Err(self.fail(Violation::InvalidUtf8));
+        }
+        self.inflate.len += chunk.len() as u64;
+        if self.inflate.len > self.config.max_message_size {
+            return Err(self.fail(Violation::MessageTooBig));
+        }
+        Ok(())
     }
 
     /// Gathers a header, from `input` directly when it is all there, else
@@ -588,7 +811,12 @@ impl Connection {
     /// Applies the rules a frame header alone decides, given the state.
     fn start_frame(&mut self, h: Header) -> Result<Incoming, Violation> {
         // Section 5.2: RSV bits must be 0 unless an extension defines them.
-        if h.rsv != 0 {
+        // permessage-deflate owns RSV1 on a message's first frame only
+        // (RFC 7692 section 6): not on continuations or control frames.
+        let compressed = self.compression_active()
+            && h.rsv == 0b100
+            && matches!(h.opcode, Opcode::Text | Opcode::Binary);
+        if h.rsv != 0 && !compressed {
             return Err(Violation::ReservedBits);
         }
         // Section 5.1: clients mask, servers do not.
@@ -618,6 +846,10 @@ impl Connection {
                     } else {
                         DataKind::Binary
                     });
+                    #[cfg(feature = "deflate")]
+                    {
+                        self.inflate.active = compressed;
+                    }
                 }
             }
             // Section 7.4.1 (1009): refuse as soon as the length is known.
@@ -759,9 +991,76 @@ impl Connection {
         } else {
             kind.opcode()
         };
+        #[cfg(feature = "deflate")]
+        if self.compression_active() {
+            let n = self.write_compressed(opcode, last, payload, out)?;
+            self.sending = !last;
+            return Ok(n);
+        }
         let n = self.write_frame(opcode, last, payload, out)?;
         self.sending = !last;
         Ok(n)
+    }
+
+    /// Whether permessage-deflate is in force on this connection.
+    pub fn compression_active(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        return self.inflate.codec.is_some();
+        #[cfg(not(feature = "deflate"))]
+        false
+    }
+
+    /// The output space [`Connection::send`] may need for a fragment of
+    /// `payload_len` bytes: header, payload, and with compression in force
+    /// the worst case of deflate.
+    pub fn max_frame_len(&self, payload_len: usize) -> usize {
+        #[cfg(feature = "deflate")]
+        if self.compression_active() {
+            return MAX_HEADER_LEN + Codec::bound(payload_len);
+        }
+        header_len(payload_len as u64, self.role == Role::Client) + payload_len
+    }
+
+    /// Compresses a fragment into a frame (RFC 7692 section 7.2.1): RSV1 on
+    /// the message's first frame only. The payload is compressed behind
+    /// room for the longest header, then moved up to its real header.
+    #[cfg(feature = "deflate")]
+    fn write_compressed(
+        &mut self,
+        opcode: Opcode,
+        fin: bool,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let needed = self.max_frame_len(payload.len());
+        if out.len() < needed {
+            return Err(Error::BufferTooSmall { needed });
+        }
+        let Some(codec) = self.inflate.codec.as_mut() else {
+            return Err(Error::InvalidState);
+        };
+        let len = codec
+            .compress(payload, fin, &mut out[MAX_HEADER_LEN..needed])
+            .map_err(|_| Error::BufferTooSmall { needed })?;
+        let mask = (self.role == Role::Client).then(|| self.rng.next());
+        let head = header_len(len as u64, mask.is_some());
+        out.copy_within(MAX_HEADER_LEN..MAX_HEADER_LEN + len, head);
+        let header = Header {
+            fin,
+            rsv: if opcode == Opcode::Continuation {
+                0
+            } else {
+                0b100
+            },
+            opcode,
+            mask,
+            len: len as u64,
+        };
+        encode_header(&header, out).ok_or(Error::BufferTooSmall { needed })?;
+        if let Some(key) = mask {
+            apply_mask(&mut out[head..head + len], key, 0);
+        }
+        Ok(head + len)
     }
 
     /// Sends a ping (at most 125 bytes of payload).

@@ -37,13 +37,16 @@ pub enum Violation {
     MessageTooBig,
     /// The peer did not complete the closing handshake in time.
     CloseTimeout,
+    /// A compressed message that does not inflate (RFC 7692; 1007 as the
+    /// message data is not what its type says).
+    Compression,
 }
 
 impl Violation {
     /// The close code this violation fails the connection with (section 7.4.1).
     pub fn close_code(self) -> CloseCode {
         match self {
-            Violation::InvalidUtf8 => CloseCode::INVALID_DATA,
+            Violation::InvalidUtf8 | Violation::Compression => CloseCode::INVALID_DATA,
             Violation::MessageTooBig => CloseCode::TOO_BIG,
             Violation::CloseTimeout => CloseCode::ABNORMAL,
             _ => CloseCode::PROTOCOL_ERROR,
@@ -67,6 +70,7 @@ impl Violation {
             Violation::CloseCode => "invalid close code",
             Violation::MessageTooBig => "message too big",
             Violation::CloseTimeout => "closing handshake timed out",
+            Violation::Compression => "compressed data does not inflate",
         }
     }
 }

@@ -51,7 +51,8 @@ pub enum HandshakeError {
     BadAccept,
     /// Client: the server chose a subprotocol that was not offered.
     UnexpectedProtocol,
-    /// Client: the server answered with an extension that was not offered.
+    /// Client: the server answered with an extension that was not offered,
+    /// or with parameters we cannot accept.
     UnexpectedExtension,
 }
 
@@ -87,7 +88,7 @@ impl HandshakeError {
             HandshakeError::BadAccept => "missing or wrong Sec-WebSocket-Accept",
             HandshakeError::UnexpectedProtocol => "server chose a subprotocol that was not offered",
             HandshakeError::UnexpectedExtension => {
-                "server answered with an extension that was not offered"
+                "server answered with an extension or parameters that were not offered"
             }
         }
     }
@@ -99,6 +100,31 @@ impl fmt::Display for HandshakeError {
             HandshakeError::Status(code) => write!(f, "{} (HTTP {code})", self.reason()),
             _ => f.write_str(self.reason()),
         }
+    }
+}
+
+/// The most Sec-WebSocket-Extensions header lines kept from a request;
+/// further lines are ignored (each line may hold several offers).
+pub const MAX_EXTENSION_HEADERS: usize = 4;
+
+/// The request's Sec-WebSocket-Extensions values, in order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExtensionHeaders<'a> {
+    values: [&'a [u8]; MAX_EXTENSION_HEADERS],
+    len: usize,
+}
+
+impl<'a> ExtensionHeaders<'a> {
+    fn push(&mut self, value: &'a [u8]) {
+        if let Some(slot) = self.values.get_mut(self.len) {
+            *slot = value;
+            self.len += 1;
+        }
+    }
+
+    /// The header values, in the order they came.
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        self.values[..self.len].iter().copied()
     }
 }
 
@@ -118,6 +144,8 @@ pub struct Request<'a> {
     /// Index into the server's subprotocol list of the one chosen: the first
     /// of the server's list that the client offered (section 4.2.2).
     pub protocol: Option<usize>,
+    /// The extensions the client offered (section 9.1), for negotiation.
+    pub extensions: ExtensionHeaders<'a>,
 }
 
 /// Parses and checks a client's upgrade request at the start of `input`
@@ -151,6 +179,7 @@ pub fn parse_request<'a>(
     let (mut host, mut origin, mut key) = (None, None, None);
     let (mut upgrade, mut connection, mut version) = (false, false, false);
     let mut chosen: Option<usize> = None;
+    let mut extensions = ExtensionHeaders::default();
     for h in req.headers.iter() {
         let name = h.name;
         let value = trim(h.value);
@@ -169,6 +198,8 @@ pub fn parse_request<'a>(
                 return Err(HandshakeError::BadKey);
             }
             key = Some(check_key(value)?);
+        } else if name.eq_ignore_ascii_case("sec-websocket-extensions") {
+            extensions.push(value);
         } else if name.eq_ignore_ascii_case("sec-websocket-protocol") {
             // The header may repeat; prefer the server's order.
             for (i, p) in protocols.iter().enumerate() {
@@ -196,6 +227,7 @@ pub fn parse_request<'a>(
         origin,
         key,
         protocol: chosen,
+        extensions,
     }))
 }
 
@@ -283,7 +315,7 @@ pub fn write_request(
     path: &str,
     key: &Key,
     protocols: &[&str],
-    extensions: Option<&str>,
+    extensions: Option<&[u8]>,
     out: &mut [u8],
 ) -> Option<usize> {
     let mut w = Writer::new(out);
@@ -311,7 +343,7 @@ pub fn write_request(
     }
     if let Some(e) = extensions {
         w.put(b"Sec-WebSocket-Extensions: ")?;
-        w.put(e.as_bytes())?;
+        w.put(e)?;
         w.put(b"\r\n")?;
     }
     w.put(b"\r\n")?;

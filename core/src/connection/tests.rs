@@ -412,5 +412,291 @@ fn application_errors_are_values() {
 fn connection_state_is_small() {
     let size = core::mem::size_of::<Connection>();
     std::println!("size_of::<Connection>() = {size} bytes");
-    assert!(size < 512, "{size}");
+    // permessage-deflate adds zlib's stream headers (its tables are on the heap).
+    assert!(
+        size < if cfg!(feature = "deflate") { 1024 } else { 512 },
+        "{size}"
+    );
+}
+
+#[cfg(feature = "deflate")]
+mod compressed {
+    use super::*;
+    use crate::deflate::Options;
+
+    fn config(options: Options) -> Config {
+        let mut c = Config::new();
+        c.deflate = Some(options);
+        c
+    }
+
+    /// A client and a server that negotiated permessage-deflate.
+    fn pair(client: Options, server: Options) -> (Connection, Connection, std::string::String) {
+        let mut c = Connection::client(config(client), 0, [4; 32]);
+        let mut req = [0u8; 512];
+        let n = c.write_request("x", "/", &[], &mut req).unwrap();
+        let mut s = Connection::server(config(server), 0);
+        let mut resp = [0u8; 512];
+        let Ok(Accept::Accepted { written, .. }) = s.accept(&req[..n], &[], &mut resp) else {
+            panic!()
+        };
+        c.read_response(&resp[..written], &[]).unwrap().unwrap();
+        assert!(
+            c.compression_active() && s.compression_active(),
+            "{}\n{}",
+            std::string::String::from_utf8_lossy(&req[..n]),
+            std::string::String::from_utf8_lossy(&resp[..written])
+        );
+        let text = std::string::String::from_utf8(resp[..written].to_vec()).unwrap();
+        (c, s, text)
+    }
+
+    /// Sends messages from `from`, in fragments of `frag` bytes.
+    fn send_all(from: &mut Connection, messages: &[(DataKind, Vec<u8>)], frag: usize) -> Vec<u8> {
+        let mut wire = Vec::new();
+        for (kind, payload) in messages {
+            let pieces: Vec<&[u8]> = if payload.is_empty() {
+                vec![&[][..]]
+            } else {
+                payload.chunks(frag).collect()
+            };
+            for (i, piece) in pieces.iter().enumerate() {
+                let mut out = vec![0u8; from.max_frame_len(piece.len())];
+                let n = from
+                    .send(*kind, piece, i + 1 == pieces.len(), &mut out)
+                    .unwrap();
+                wire.extend_from_slice(&out[..n]);
+            }
+        }
+        wire
+    }
+
+    /// Receives with a scratch buffer of `scratch` bytes, input cut at `cuts`.
+    fn receive_all(to: &mut Connection, wire: &[u8], cuts: &[usize], scratch: usize) -> Vec<Seen> {
+        let mut seen = Vec::new();
+        let mut message = Vec::new();
+        let mut pending: Vec<u8> = Vec::new();
+        let mut start = 0;
+        let mut space = vec![0u8; scratch];
+        for &end in cuts.iter().chain(core::iter::once(&wire.len())) {
+            pending.extend_from_slice(&wire[start..end]);
+            start = end;
+            let mut guard = 0;
+            loop {
+                guard += 1;
+                assert!(guard < 1_000_000, "no progress");
+                let mut buf = pending.clone();
+                let (used, event) = match to.receive_with(&mut buf, &mut space) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        seen.push(Seen::Error(e));
+                        return seen;
+                    }
+                };
+                let had_event = event.is_some();
+                if let Some(Event::Data { kind, chunk, last }) = event {
+                    message.extend_from_slice(chunk);
+                    if last {
+                        seen.push(Seen::Message(kind, core::mem::take(&mut message)));
+                    }
+                }
+                pending.drain(..used);
+                if !had_event && used == 0 {
+                    break;
+                }
+            }
+        }
+        seen
+    }
+
+    /// A failure message that does not print megabytes.
+    fn short(s: &Seen) -> std::string::String {
+        match s {
+            Seen::Message(k, p) => std::format!("{k:?} of {} bytes", p.len()),
+            other => std::format!("{other:?}"),
+        }
+    }
+
+    fn sample_messages() -> Vec<(DataKind, Vec<u8>)> {
+        let text: Vec<u8> = "κόσμε websock ".repeat(300).into_bytes();
+        let binary: Vec<u8> = (0..5000u32).map(|i| (i * i % 251) as u8).collect();
+        vec![
+            (DataKind::Text, b"Hello".to_vec()),
+            (DataKind::Text, text.clone()),
+            (DataKind::Binary, binary),
+            (DataKind::Binary, Vec::new()),
+            (DataKind::Text, text),
+        ]
+    }
+
+    #[test]
+    fn compressed_messages_round_trip_any_split_any_scratch() {
+        for (client, server) in [
+            (Options::new(), Options::new()),
+            (
+                Options {
+                    client_no_context_takeover: true,
+                    server_no_context_takeover: true,
+                    ..Options::new()
+                },
+                Options::new(),
+            ),
+            (
+                Options {
+                    server_max_window_bits: 9,
+                    client_max_window_bits: 9,
+                    ..Options::new()
+                },
+                Options {
+                    client_max_window_bits: 9,
+                    ..Options::new()
+                },
+            ),
+        ] {
+            let messages = sample_messages();
+            let (mut c, mut s, _) = pair(client, server);
+            let wire = send_all(&mut c, &messages, 1000);
+            let plain: usize = messages.iter().map(|m| m.1.len()).sum();
+            assert!(
+                wire.len() < plain / 2,
+                "compressed {} of {}",
+                wire.len(),
+                plain
+            );
+            let expected: Vec<Seen> = messages
+                .iter()
+                .map(|(k, p)| Seen::Message(*k, p.clone()))
+                .collect();
+            for scratch in [1, 7, 4096] {
+                let (mut c2, mut s2, _) = pair(client, server);
+                let wire2 = send_all(&mut c2, &messages, 1000);
+                let cuts: Vec<usize> = (1..wire2.len()).step_by(97).collect();
+                let got = receive_all(&mut s2, &wire2, &cuts, scratch);
+                assert!(
+                    got == expected,
+                    "scratch {scratch}: {:?}",
+                    got.iter().map(short).collect::<Vec<_>>()
+                );
+            }
+            assert!(receive_all(&mut s, &wire, &[], 65536) == expected);
+            // And the other way: server to client.
+            let back = send_all(&mut s, &messages, 3000);
+            assert!(receive_all(&mut c, &back, &[5, 50, 500], 100) == expected);
+        }
+    }
+
+    #[test]
+    fn negotiated_headers() {
+        let (_, _, resp) = pair(
+            Options {
+                server_max_window_bits: 9,
+                ..Options::new()
+            },
+            Options::new(),
+        );
+        assert!(
+            resp.contains(
+                "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=9\r\n"
+            ),
+            "{resp}"
+        );
+    }
+
+    #[test]
+    fn bomb_stops_at_the_limit_while_inflating() {
+        let (mut c, _, _) = pair(Options::new(), Options::new());
+        let zeros = vec![0u8; 1 << 20];
+        let wire = send_all(&mut c, &[(DataKind::Binary, zeros)], 1 << 20);
+        assert!(
+            wire.len() < 2000,
+            "1 MiB of zeros compresses small: {}",
+            wire.len()
+        );
+        let mut server_config = config(Options::new());
+        server_config.max_message_size = 100_000;
+        let mut s = Connection::server(server_config, 0);
+        let mut req = [0u8; 512];
+        let mut c2 = Connection::client(config(Options::new()), 0, [4; 32]);
+        let n = c2.write_request("x", "/", &[], &mut req).unwrap();
+        let mut out = [0u8; 512];
+        assert!(matches!(
+            s.accept(&req[..n], &[], &mut out),
+            Ok(Accept::Accepted { .. })
+        ));
+        let seen = receive_all(&mut s, &wire, &[], 4096);
+        assert_eq!(
+            seen,
+            vec![Seen::Error(Error::Protocol(Violation::MessageTooBig))]
+        );
+        let mut reply = [0u8; 64];
+        let k = s.poll_output(&mut reply);
+        assert_eq!(
+            &reply[2..4],
+            &1009u16.to_be_bytes()[..],
+            "{:?}",
+            &reply[..k]
+        );
+    }
+
+    #[test]
+    fn rsv1_only_on_first_frame_of_data_messages() {
+        let (_, mut s, _) = pair(Options::new(), Options::new());
+        // A compressed ping (RSV1 on a control frame).
+        let seen = receive_all(&mut s, &masked(0xC9, b""), &[], 64);
+        assert_eq!(
+            seen,
+            vec![Seen::Error(Error::Protocol(Violation::ReservedBits))]
+        );
+        let (_, mut s, _) = pair(Options::new(), Options::new());
+        let mut wire = masked(0x02, &[0xf2, 0x48]);
+        wire.extend(masked(0xC0, &[0xcd]));
+        let seen = receive_all(&mut s, &wire, &[], 64);
+        assert_eq!(
+            seen,
+            vec![Seen::Error(Error::Protocol(Violation::ReservedBits))]
+        );
+        // Without negotiation RSV1 is reserved.
+        let seen = feed(
+            &mut open_server(),
+            &masked(0xC1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+            &[],
+        )
+        .0;
+        assert_eq!(
+            seen,
+            vec![Seen::Error(Error::Protocol(Violation::ReservedBits))]
+        );
+    }
+
+    #[test]
+    fn rfc7692_hello_on_the_wire() {
+        let (_, mut s, _) = pair(Options::new(), Options::new());
+        let wire = masked(0xC1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        assert_eq!(
+            receive_all(&mut s, &wire, &[], 64),
+            vec![Seen::Message(DataKind::Text, b"Hello".to_vec())]
+        );
+        let garbage = masked(0xC1, &[0xff, 0xff, 0xff]);
+        let seen = receive_all(&mut s, &garbage, &[], 64);
+        assert_eq!(
+            seen,
+            vec![Seen::Error(Error::Protocol(Violation::Compression))]
+        );
+    }
+
+    #[test]
+    fn plain_receive_refuses_compressed_data_without_losing_it() {
+        let (_, mut s, _) = pair(Options::new(), Options::new());
+        let mut wire = masked(0xC1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        let original = wire.clone();
+        let (used, _) = s.receive(&mut wire[..6]).unwrap();
+        assert_eq!(used, 6);
+        assert_eq!(
+            s.receive(&mut wire[6..]),
+            Err(Error::BufferTooSmall { needed: 1 })
+        );
+        assert_eq!(&wire[6..], &original[6..], "payload left masked as it came");
+        let seen = receive_all(&mut s, &wire[6..], &[], 64);
+        assert_eq!(seen, vec![Seen::Message(DataKind::Text, b"Hello".to_vec())]);
+    }
 }

@@ -1,0 +1,697 @@
+//! permessage-deflate (RFC 7692): negotiation of its parameters in the
+//! opening handshake, and the per-connection compressor and decompressor.
+//!
+//! Negotiation is plain parsing and needs nothing; the codec uses zlib-rs
+//! (a Rust port of zlib), which allocates its window and hash tables on the
+//! heap, so the `deflate` feature needs an allocator. Window sizes are
+//! honoured for real: a peer that asks for a 9-bit window gets a compressor
+//! with a 512-byte window. zlib cannot make raw streams with an 8-bit window,
+//! so offers that demand one are declined (section 7.1.2.1 lets a server
+//! decline any offer it cannot honour).
+
+use core::fmt;
+
+use zlib_rs::{
+    Deflate, DeflateConfig, DeflateFlush, Inflate, InflateFlush, Method, Status, Strategy,
+};
+
+use crate::handshake::HandshakeError;
+
+/// The extension's registered name (section 7).
+const NAME: &[u8] = b"permessage-deflate";
+
+/// Bytes every compressed message ends with before they are stripped
+/// (section 7.2.1), and that the receiver appends back (section 7.2.2).
+pub const TAIL: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
+
+/// The longest extension header value this module writes.
+pub const MAX_HEADER_VALUE: usize = 160;
+
+/// What this endpoint is willing to agree to. For a server these are limits
+/// applied to whatever the client offers; for a client they make the offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// zlib compression level, 0 (store) to 9 (smallest).
+    pub level: u8,
+    /// Server: reset our compressor after every message even if the client
+    /// did not ask. Client: ask the server to reset its compressor.
+    pub server_no_context_takeover: bool,
+    /// Server: ask the client to reset its compressor. Client: reset ours
+    /// after every message, and say so in the offer.
+    pub client_no_context_takeover: bool,
+    /// Server: the largest window our compressor uses (9 to 15). Client:
+    /// below 15, ask the server for at most this window.
+    pub server_max_window_bits: u8,
+    /// Server: below 15, tell a client that allows it to use at most this
+    /// window. Client: the largest window our compressor uses; the offer
+    /// always carries `client_max_window_bits` so the server may lower it.
+    pub client_max_window_bits: u8,
+}
+
+impl Options {
+    /// Level 6, context takeover both ways, 15-bit windows: the best ratio.
+    pub const fn new() -> Self {
+        Options {
+            level: 6,
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+        }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options::new()
+    }
+}
+
+/// The parameters in force on one connection, seen from this endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Agreed {
+    /// Our compressor resets after each message.
+    pub local_no_context_takeover: bool,
+    /// The peer's compressor resets after each message.
+    pub remote_no_context_takeover: bool,
+    /// Our compressor's window (9 to 15).
+    pub local_window_bits: u8,
+    /// The largest window the peer's compressor may use (our inflater's).
+    pub remote_window_bits: u8,
+    /// Our compression level.
+    pub level: u8,
+}
+
+/// The parameters of one offer or response, as parsed (section 7.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Params {
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    server_max_window_bits: Option<u8>,
+    /// `Some(None)`: present without a value (only valid in an offer).
+    client_max_window_bits: Option<Option<u8>>,
+}
+
+/// Splits a header value into its comma-separated elements, honouring
+/// quoted strings (RFC 7230 section 3.2.6).
+fn split_list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(value);
+    core::iter::from_fn(move || {
+        let v = rest?;
+        let mut quoted = false;
+        for (i, &b) in v.iter().enumerate() {
+            match b {
+                b'"' => quoted = !quoted,
+                b',' if !quoted => {
+                    rest = Some(&v[i + 1..]);
+                    return Some(&v[..i]);
+                }
+                _ => {}
+            }
+        }
+        rest = None;
+        Some(v)
+    })
+}
+
+/// Parses one extension element. `None`: not permessage-deflate.
+/// `Some(Err)`: permessage-deflate with parameters that break section 7.1
+/// (unknown, repeated, or a bad value), which must not be accepted.
+fn parse_element(element: &[u8]) -> Option<Result<Params, ()>> {
+    let mut parts = element.split(|&b| b == b';');
+    let name = parts.next()?.trim_ascii();
+    if !name.eq_ignore_ascii_case(NAME) {
+        return None;
+    }
+    let mut p = Params::default();
+    for part in parts {
+        let (key, value) = match part.iter().position(|&b| b == b'=') {
+            Some(i) => (
+                part[..i].trim_ascii(),
+                Some(unquote(part[i + 1..].trim_ascii())),
+            ),
+            None => (part.trim_ascii(), None),
+        };
+        let ok = if key.eq_ignore_ascii_case(b"server_no_context_takeover") {
+            value.is_none() && !core::mem::replace(&mut p.server_no_context_takeover, true)
+        } else if key.eq_ignore_ascii_case(b"client_no_context_takeover") {
+            value.is_none() && !core::mem::replace(&mut p.client_no_context_takeover, true)
+        } else if key.eq_ignore_ascii_case(b"server_max_window_bits") {
+            // Section 7.1.2.1: a value is required.
+            match value.and_then(window_bits) {
+                Some(bits) if p.server_max_window_bits.is_none() => {
+                    p.server_max_window_bits = Some(bits);
+                    true
+                }
+                _ => false,
+            }
+        } else if key.eq_ignore_ascii_case(b"client_max_window_bits") {
+            // Section 7.1.2.2: the value is optional in an offer.
+            let bits = match value {
+                None => Some(None),
+                Some(v) => window_bits(v).map(Some),
+            };
+            match bits {
+                Some(b) if p.client_max_window_bits.is_none() => {
+                    p.client_max_window_bits = Some(b);
+                    true
+                }
+                _ => false,
+            }
+        } else {
+            false
+        };
+        if !ok {
+            return Some(Err(()));
+        }
+    }
+    Some(Ok(p))
+}
+
+fn unquote(v: &[u8]) -> &[u8] {
+    match v {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => v,
+    }
+}
+
+/// A window size parameter: 8 to 15, decimal, no leading zero (7.1.2).
+fn window_bits(v: &[u8]) -> Option<u8> {
+    match v {
+        [d @ b'8'..=b'9'] => Some(d - b'0'),
+        [b'1', d @ b'0'..=b'5'] => Some(10 + d - b'0'),
+        _ => None,
+    }
+}
+
+/// Appends to a fixed buffer.
+struct Text {
+    buf: [u8; MAX_HEADER_VALUE],
+    len: usize,
+}
+
+impl Text {
+    fn new() -> Self {
+        let mut t = Text {
+            buf: [0; MAX_HEADER_VALUE],
+            len: 0,
+        };
+        t.put(NAME);
+        t
+    }
+
+    fn put(&mut self, bytes: &[u8]) {
+        // The longest value written is well under the buffer's size.
+        let end = (self.len + bytes.len()).min(MAX_HEADER_VALUE);
+        self.buf[self.len..end].copy_from_slice(&bytes[..end - self.len]);
+        self.len = end;
+    }
+
+    fn param(&mut self, name: &[u8], bits: Option<u8>) {
+        self.put(b"; ");
+        self.put(name);
+        if let Some(b) = bits {
+            self.put(b"=");
+            if b >= 10 {
+                self.put(b"1");
+            }
+            self.put(&[b'0' + b % 10]);
+        }
+    }
+}
+
+/// An extension header value written by [`negotiate`] or [`offer`].
+pub struct HeaderValue(Text);
+
+impl HeaderValue {
+    /// The value's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0.buf[..self.0.len]
+    }
+}
+
+impl fmt::Debug for HeaderValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(core::str::from_utf8(self.as_bytes()).unwrap_or("?"))
+    }
+}
+
+/// Server: picks the first acceptable permessage-deflate offer among the
+/// request's Sec-WebSocket-Extensions values (section 5.1, 7.1) and returns
+/// the parameters and the response value. `None`: decline (no extension).
+pub fn negotiate<'a>(
+    headers: impl IntoIterator<Item = &'a [u8]>,
+    options: &Options,
+) -> Option<(Agreed, HeaderValue)> {
+    let server_limit = options.server_max_window_bits.clamp(9, 15);
+    for header in headers {
+        for element in split_list(header) {
+            let Some(Ok(offer)) = parse_element(element) else {
+                continue;
+            };
+            let mut text = Text::new();
+            // Our compressor: the client's limit, if any, within ours. zlib
+            // cannot honour a limit of 8, so such an offer is declined.
+            let local_window = match offer.server_max_window_bits {
+                Some(8) => continue,
+                Some(asked) => asked.min(server_limit),
+                None => server_limit,
+            };
+            let local_reset =
+                offer.server_no_context_takeover || options.server_no_context_takeover;
+            if local_reset {
+                text.param(b"server_no_context_takeover", None);
+            }
+            if local_window < 15 || offer.server_max_window_bits.is_some() {
+                text.param(b"server_max_window_bits", Some(local_window));
+            }
+            if options.client_no_context_takeover {
+                text.param(b"client_no_context_takeover", None);
+            }
+            // The client's compressor: we may lower it only if it said so.
+            let mut remote_window = 15;
+            if let Some(hint) = offer.client_max_window_bits {
+                let wanted = options.client_max_window_bits.clamp(9, 15);
+                let bits = hint.map_or(wanted, |h| h.min(wanted));
+                if bits < 15 {
+                    text.param(b"client_max_window_bits", Some(bits));
+                    remote_window = bits.max(9);
+                }
+            }
+            let agreed = Agreed {
+                local_no_context_takeover: local_reset,
+                remote_no_context_takeover: offer.client_no_context_takeover
+                    || options.client_no_context_takeover,
+                local_window_bits: local_window,
+                remote_window_bits: remote_window,
+                level: options.level.min(9),
+            };
+            return Some((agreed, HeaderValue(text)));
+        }
+    }
+    None
+}
+
+/// Client: the Sec-WebSocket-Extensions offer for these options.
+pub fn offer(options: &Options) -> HeaderValue {
+    let mut text = Text::new();
+    if options.server_no_context_takeover {
+        text.param(b"server_no_context_takeover", None);
+    }
+    if options.server_max_window_bits < 15 {
+        text.param(
+            b"server_max_window_bits",
+            Some(options.server_max_window_bits.clamp(9, 15)),
+        );
+    }
+    if options.client_no_context_takeover {
+        text.param(b"client_no_context_takeover", None);
+    }
+    let ours = options.client_max_window_bits.clamp(9, 15);
+    text.param(b"client_max_window_bits", (ours < 15).then_some(ours));
+    HeaderValue(text)
+}
+
+/// Client: checks the server's response to [`offer`] (section 7.1) and
+/// returns the parameters in force.
+pub fn accept_response(value: &[u8], options: &Options) -> Result<Agreed, HandshakeError> {
+    let mut elements = split_list(value);
+    let element = elements.next().ok_or(HandshakeError::UnexpectedExtension)?;
+    if elements.next().is_some() {
+        return Err(HandshakeError::UnexpectedExtension);
+    }
+    let p = match parse_element(element) {
+        Some(Ok(p)) => p,
+        _ => return Err(HandshakeError::UnexpectedExtension),
+    };
+    let ours = options.client_max_window_bits.clamp(9, 15);
+    let local_window = match p.client_max_window_bits {
+        None => ours,
+        // A response must carry a value, and we cannot go below 9.
+        Some(None) | Some(Some(8)) => return Err(HandshakeError::UnexpectedExtension),
+        Some(Some(bits)) if bits <= ours => bits,
+        Some(Some(_)) => return Err(HandshakeError::UnexpectedExtension),
+    };
+    let asked = options.server_max_window_bits.clamp(9, 15);
+    let remote_window = match p.server_max_window_bits {
+        Some(bits) if bits > asked => return Err(HandshakeError::UnexpectedExtension),
+        Some(bits) => bits.max(9),
+        None => 15,
+    };
+    if options.server_no_context_takeover && !p.server_no_context_takeover {
+        return Err(HandshakeError::UnexpectedExtension);
+    }
+    Ok(Agreed {
+        local_no_context_takeover: p.client_no_context_takeover
+            || options.client_no_context_takeover,
+        remote_no_context_takeover: p.server_no_context_takeover,
+        local_window_bits: local_window,
+        remote_window_bits: remote_window,
+        level: options.level.min(9),
+    })
+}
+
+/// The compressed payload could not be inflated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CorruptData;
+
+/// One connection's compressor and decompressor.
+pub struct Codec {
+    agreed: Agreed,
+    deflate: Deflate,
+    inflate: Inflate,
+}
+
+impl fmt::Debug for Codec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Codec")
+            .field("agreed", &self.agreed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Codec {
+    /// Allocates the zlib state for these parameters.
+    pub fn new(agreed: Agreed) -> Self {
+        Codec {
+            agreed,
+            deflate: new_deflate(&agreed),
+            inflate: new_inflate(&agreed),
+        }
+    }
+
+    /// The parameters in force.
+    pub fn agreed(&self) -> &Agreed {
+        &self.agreed
+    }
+
+    /// The most bytes [`Codec::compress`] can write for `len` input bytes.
+    pub fn bound(len: usize) -> usize {
+        // zlib-rs's conservative bound (its fast strategies may spend up
+        // to 9 bits per byte, plus block overhead), plus the sync-flush
+        // marker and bits left over from earlier calls.
+        len + len.div_ceil(8) + len.div_ceil(64) + 5 + 16
+    }
+
+    /// Compresses one fragment of a message with a sync flush, so nothing
+    /// stays buffered between fragments. On the last fragment the 4-byte
+    /// tail is stripped (section 7.2.1) and, without context takeover, the
+    /// compressor is reset. `out` must hold [`Codec::bound`] bytes.
+    pub fn compress(
+        &mut self,
+        input: &[u8],
+        last: bool,
+        out: &mut [u8],
+    ) -> Result<usize, CorruptData> {
+        let (in0, out0) = (self.deflate.total_in(), self.deflate.total_out());
+        let status = self.deflate.compress(input, out, DeflateFlush::SyncFlush);
+        let used = (self.deflate.total_in() - in0) as usize;
+        let mut n = (self.deflate.total_out() - out0) as usize;
+        if status.is_err() || used != input.len() || n == out.len() {
+            // Only a too-small `out` gets here, which callers rule out.
+            return Err(CorruptData);
+        }
+        if last {
+            if n >= 4 && out[n - 4..n] == TAIL {
+                n -= 4;
+            } else if n == 0 {
+                // Nothing new since the last flush, so zlib wrote nothing;
+                // the receiver's appended tail still needs the header bits
+                // of its empty stored block (RFC 7692 section 7.2.3.6).
+                out[0] = 0x00;
+                n = 1;
+            }
+            if self.agreed.local_no_context_takeover {
+                self.deflate.reset();
+            }
+        }
+        Ok(n)
+    }
+
+    /// Inflates from `input` into `out`: returns (input used, bytes written).
+    pub fn decompress(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, usize), CorruptData> {
+        let (in0, out0) = (self.inflate.total_in(), self.inflate.total_out());
+        let status = self.inflate.decompress(input, out, InflateFlush::SyncFlush);
+        let used = (self.inflate.total_in() - in0) as usize;
+        let wrote = (self.inflate.total_out() - out0) as usize;
+        match status {
+            Ok(Status::StreamEnd) => {
+                // The peer ended its stream with a final block (allowed
+                // without context takeover); start afresh for what follows.
+                self.inflate = new_inflate(&self.agreed);
+                Ok((used, wrote))
+            }
+            Ok(_) => Ok((used, wrote)),
+            Err(_) => Err(CorruptData),
+        }
+    }
+
+    /// Ends an incoming message: without the peer's context takeover its
+    /// next message cannot refer back, so the window may be dropped.
+    pub fn end_message(&mut self) {
+        if self.agreed.remote_no_context_takeover {
+            self.inflate.reset(false);
+        }
+    }
+}
+
+/// Memory level scales with the window, so a small window is small in all:
+/// zlib's hash tables cost `1 << (mem_level + 9)` bytes.
+fn new_deflate(a: &Agreed) -> Deflate {
+    let bits = a.local_window_bits.clamp(9, 15);
+    Deflate::new_with_config(DeflateConfig {
+        level: i32::from(a.level.min(9)),
+        method: Method::Deflated,
+        window_bits: -i32::from(bits),
+        mem_level: i32::from(bits - 7),
+        strategy: Strategy::Default,
+    })
+}
+
+fn new_inflate(a: &Agreed) -> Inflate {
+    Inflate::new(false, a.remote_window_bits.clamp(9, 15))
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec;
+    use std::vec::Vec;
+
+    use super::*;
+
+    fn negotiated(offer: &str, options: &Options) -> Option<(Agreed, std::string::String)> {
+        negotiate([offer.as_bytes()], options).map(|(a, v)| {
+            (
+                a,
+                std::string::String::from_utf8(v.as_bytes().to_vec()).unwrap(),
+            )
+        })
+    }
+
+    #[test]
+    fn server_honours_each_parameter() {
+        let o = Options::new();
+        let (a, v) = negotiated("permessage-deflate", &o).unwrap();
+        assert_eq!(v, "permessage-deflate");
+        assert_eq!((a.local_window_bits, a.remote_window_bits), (15, 15));
+        let (a, v) = negotiated(
+            "permessage-deflate; server_max_window_bits=9; client_max_window_bits",
+            &o,
+        )
+        .unwrap();
+        assert_eq!(v, "permessage-deflate; server_max_window_bits=9");
+        assert_eq!(a.local_window_bits, 9);
+        let (a, v) = negotiated("permessage-deflate; server_no_context_takeover", &o).unwrap();
+        assert_eq!(v, "permessage-deflate; server_no_context_takeover");
+        assert!(a.local_no_context_takeover);
+        let (a, v) = negotiated("permessage-deflate; client_no_context_takeover", &o).unwrap();
+        assert_eq!(v, "permessage-deflate");
+        assert!(a.remote_no_context_takeover);
+        let small = Options {
+            client_max_window_bits: 10,
+            ..Options::new()
+        };
+        let (a, v) = negotiated("permessage-deflate; client_max_window_bits", &small).unwrap();
+        assert_eq!(v, "permessage-deflate; client_max_window_bits=10");
+        assert_eq!(a.remote_window_bits, 10);
+        // Without the client's permission the server may not limit it.
+        let (_, v) = negotiated("permessage-deflate", &small).unwrap();
+        assert_eq!(v, "permessage-deflate");
+    }
+
+    #[test]
+    fn server_declines_bad_offers_and_takes_the_next() {
+        let o = Options::new();
+        assert!(negotiated("x-webkit-deflate-frame", &o).is_none());
+        assert!(negotiated("permessage-deflate; server_max_window_bits=8", &o).is_none());
+        assert!(negotiated("permessage-deflate; server_max_window_bits", &o).is_none());
+        assert!(negotiated("permessage-deflate; server_max_window_bits=16", &o).is_none());
+        assert!(negotiated("permessage-deflate; foo", &o).is_none());
+        assert!(negotiated(
+            "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+            &o
+        )
+        .is_none());
+        let (a, v) = negotiated(
+            "permessage-deflate; server_max_window_bits=8, permessage-deflate; client_max_window_bits=\"12\"",
+            &o,
+        )
+        .unwrap();
+        // The client's hint of 12 is taken up, so our inflater needs no more.
+        assert_eq!(v, "permessage-deflate; client_max_window_bits=12");
+        assert_eq!(a.remote_window_bits, 12);
+    }
+
+    #[test]
+    fn client_offer_and_response_checks() {
+        let o = Options::new();
+        assert_eq!(
+            offer(&o).as_bytes(),
+            b"permessage-deflate; client_max_window_bits"
+        );
+        let a = accept_response(b"permessage-deflate; client_max_window_bits=9", &o).unwrap();
+        assert_eq!(a.local_window_bits, 9);
+        let a = accept_response(b"permessage-deflate; client_no_context_takeover", &o).unwrap();
+        assert!(a.local_no_context_takeover);
+        assert!(accept_response(b"permessage-deflate; client_max_window_bits=8", &o).is_err());
+        assert!(accept_response(b"permessage-deflate; client_max_window_bits", &o).is_err());
+        assert!(accept_response(b"permessage-deflate; bogus", &o).is_err());
+        assert!(accept_response(b"permessage-deflate, permessage-deflate", &o).is_err());
+        assert!(accept_response(b"x-other", &o).is_err());
+    }
+
+    fn agreed(bits: u8, reset: bool) -> Agreed {
+        Agreed {
+            local_no_context_takeover: reset,
+            remote_no_context_takeover: reset,
+            local_window_bits: bits,
+            remote_window_bits: bits,
+            level: 6,
+        }
+    }
+
+    /// RFC 7692 section 7.2.3.1: "Hello" as one compressed message.
+    #[test]
+    fn rfc_hello() {
+        let mut c = Codec::new(agreed(15, false));
+        let mut out = [0u8; 64];
+        let n = c.compress(b"Hello", true, &mut out).unwrap();
+        assert_eq!(&out[..n], &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        let mut plain = [0u8; 16];
+        let mut wire = out[..n].to_vec();
+        wire.extend_from_slice(&TAIL);
+        assert_eq!(c.decompress(&wire, &mut plain).unwrap(), (wire.len(), 5));
+        assert_eq!(&plain[..5], b"Hello");
+    }
+
+    /// RFC 7692 section 7.2.3.2: the second "Hello" refers back to the
+    /// first through the shared window.
+    #[test]
+    fn rfc_shared_window() {
+        let mut c = Codec::new(agreed(15, false));
+        let mut out = [0u8; 64];
+        let n = c.compress(b"Hello", true, &mut out).unwrap();
+        assert_eq!(&out[..n], &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        let n = c.compress(b"Hello", true, &mut out).unwrap();
+        assert_eq!(&out[..n], &[0xf2, 0x00, 0x11, 0x00, 0x00]);
+        // And the receiver side of the same example.
+        let mut d = Codec::new(agreed(15, false));
+        let mut plain = [0u8; 16];
+        for msg in [
+            &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00][..],
+            &[0xf2, 0x00, 0x11, 0x00, 0x00][..],
+        ] {
+            let mut wire = msg.to_vec();
+            wire.extend_from_slice(&TAIL);
+            assert_eq!(d.decompress(&wire, &mut plain).unwrap().1, 5);
+            assert_eq!(&plain[..5], b"Hello");
+        }
+    }
+
+    /// RFC 7692 section 7.2.3.3: a message in a stored (uncompressed) block,
+    /// and 7.2.3.4: one with a final block (BFINAL set).
+    #[test]
+    fn rfc_no_compression_and_bfinal_blocks() {
+        let mut d = Codec::new(agreed(15, true));
+        let mut plain = [0u8; 16];
+        let stored = [
+            0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+        ];
+        let mut wire = stored.to_vec();
+        wire.extend_from_slice(&TAIL);
+        assert_eq!(d.decompress(&wire, &mut plain).unwrap().1, 5);
+        assert_eq!(&plain[..5], b"Hello");
+        let bfinal = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
+        let (_, n) = d.decompress(&bfinal, &mut plain).unwrap();
+        assert_eq!(&plain[..n], b"Hello");
+    }
+
+    #[test]
+    fn no_context_takeover_resets_the_compressor() {
+        let mut c = Codec::new(agreed(15, true));
+        let mut out = [0u8; 64];
+        let a = c.compress(b"Hello", true, &mut out).unwrap();
+        let first = out[..a].to_vec();
+        let b = c.compress(b"Hello", true, &mut out).unwrap();
+        assert_eq!(&out[..b], &first[..]);
+    }
+
+    #[test]
+    fn fragments_and_small_windows_round_trip() {
+        let text: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| (i % 700).to_le_bytes())
+            .collect();
+        for bits in 9..=15 {
+            let mut c = Codec::new(agreed(bits, false));
+            let mut d = Codec::new(agreed(bits, false));
+            let mut wire = Vec::new();
+            let chunks: Vec<&[u8]> = text.chunks(7000).collect();
+            for (i, chunk) in chunks.iter().enumerate() {
+                let mut out = vec![0u8; Codec::bound(chunk.len())];
+                let n = c.compress(chunk, i + 1 == chunks.len(), &mut out).unwrap();
+                wire.extend_from_slice(&out[..n]);
+            }
+            assert!(wire.len() < text.len() / 2, "bits {bits}: {}", wire.len());
+            wire.extend_from_slice(&TAIL);
+            let mut plain = vec![0u8; text.len()];
+            let mut got = 0;
+            let mut used = 0;
+            while used < wire.len() {
+                let (u, w) = d.decompress(&wire[used..], &mut plain[got..]).unwrap();
+                used += u;
+                got += w;
+            }
+            assert_eq!(&plain[..got], &text[..], "bits {bits}");
+        }
+    }
+
+    #[test]
+    fn empty_messages_after_a_flush_still_inflate() {
+        let mut c = Codec::new(agreed(15, false));
+        let mut d = Codec::new(agreed(15, false));
+        let mut plain = [0u8; 16];
+        for input in [&b"ab"[..], b"", b"", b"ab"] {
+            let mut out = [0u8; 64];
+            let n = c.compress(input, true, &mut out).unwrap();
+            let mut wire = out[..n].to_vec();
+            wire.extend_from_slice(&TAIL);
+            let (used, wrote) = d.decompress(&wire, &mut plain).unwrap();
+            assert_eq!((used, &plain[..wrote]), (wire.len(), input));
+        }
+    }
+
+    #[test]
+    fn corrupt_input_is_an_error() {
+        let mut d = Codec::new(agreed(15, false));
+        let mut plain = [0u8; 64];
+        assert_eq!(
+            d.decompress(&[0xff, 0xff, 0xff, 0xff], &mut plain),
+            Err(CorruptData)
+        );
+    }
+}
