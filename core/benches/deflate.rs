@@ -1,0 +1,83 @@
+//! permessage-deflate throughput: compress (send) and inflate (receive) of
+//! text and binary messages of 1 KiB and 64 KiB at window bits 9 and 15.
+//!
+//! Run: `cargo bench -p websock-core --features deflate --bench deflate`
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use websock_core::deflate::{Agreed, Codec, TAIL};
+
+fn agreed(bits: u8) -> Agreed {
+    Agreed {
+        local_no_context_takeover: false,
+        remote_no_context_takeover: false,
+        local_window_bits: bits,
+        remote_window_bits: bits,
+        level: 6,
+    }
+}
+
+fn text(len: usize) -> Vec<u8> {
+    let words = [
+        "websocket ",
+        "frame ",
+        "deflate ",
+        "window ",
+        "message ",
+        "engine ",
+    ];
+    let mut seed = 7u32;
+    let mut out = Vec::new();
+    while out.len() < len {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        out.extend_from_slice(words[(seed >> 16) as usize % words.len()].as_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn binary(len: usize) -> Vec<u8> {
+    (0..len / 2)
+        .flat_map(|i| {
+            ((2048.0 + 1000.0 * (i as f64 / 50.0).sin()) as u16 + (i as u16 * 7919 % 13))
+                .to_le_bytes()
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("deflate");
+    for (name, data) in [
+        ("text-1KiB", text(1024)),
+        ("text-64KiB", text(65536)),
+        ("binary-1KiB", binary(1024)),
+        ("binary-64KiB", binary(65536)),
+    ] {
+        for bits in [9u8, 15] {
+            group.throughput(Throughput::Bytes(data.len() as u64));
+            let mut out = vec![0u8; Codec::bound(data.len())];
+            let mut codec = Codec::new(agreed(bits));
+            group.bench_function(format!("compress/{name}/w{bits}"), |b| {
+                b.iter(|| codec.compress(&data, true, &mut out).unwrap())
+            });
+            let mut sender = Codec::new(agreed(bits));
+            let n = sender.compress(&data, true, &mut out).unwrap();
+            let mut wire = out[..n].to_vec();
+            wire.extend_from_slice(&TAIL);
+            let mut plain = vec![0u8; data.len() + 64];
+            group.bench_function(format!("inflate/{name}/w{bits}"), |b| {
+                b.iter_batched_ref(
+                    || Codec::new(agreed(bits)),
+                    |receiver| {
+                        let (used, wrote) = receiver.decompress(&wire, &mut plain).unwrap();
+                        assert_eq!((used, wrote), (wire.len(), data.len()));
+                    },
+                    BatchSize::SmallInput,
+                )
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
