@@ -22,7 +22,12 @@ step() {
 
 step "cargo fmt" cargo fmt --all --check
 step "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
+step "cargo clippy (core, all features)" cargo clippy -p websock-core --all-targets --all-features --quiet -- -D warnings
 step "cargo test" cargo test --workspace --quiet
+# The workspace unifies features, so core is also tested alone: without
+# deflate (what embedded users build) and with it.
+step "cargo test (core, no features)" cargo test -p websock-core --quiet
+step "cargo test (core, deflate)" cargo test -p websock-core --features deflate --quiet
 step "core on thumbv7em (no std, no alloc)" \
     cargo build --quiet -p websock-core --no-default-features --target thumbv7em-none-eabihf
 for suite in tests/suite-*.sh; do
