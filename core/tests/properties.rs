@@ -122,3 +122,113 @@ proptest! {
         prop_assert_eq!(s.transport(), Transport::Open);
     }
 }
+
+/// A frame built from arbitrary parts: any opcode and RSV bits, masked or
+/// not, lengths that may lie, so the decoder's deeper paths are reached.
+fn arbitrary_frame() -> impl Strategy<Value = Vec<u8>> {
+    (
+        any::<u8>(),
+        any::<bool>(),
+        proptest::collection::vec(any::<u8>(), 0..200),
+        any::<[u8; 4]>(),
+        0u8..3,
+    )
+        .prop_map(|(first, masked, payload, key, lie)| {
+            let mut out = vec![first];
+            let len = payload.len();
+            let mask_bit = if masked { 0x80 } else { 0 };
+            match (lie, len) {
+                (1, _) => {
+                    out.push(mask_bit | 126);
+                    out.extend_from_slice(&(len as u16).to_be_bytes());
+                }
+                (2, _) => {
+                    out.push(mask_bit | 127);
+                    out.extend_from_slice(&(len as u64).to_be_bytes());
+                }
+                (_, l) if l < 126 => out.push(mask_bit | l as u8),
+                _ => {
+                    out.push(mask_bit | 126);
+                    out.extend_from_slice(&(len as u16).to_be_bytes());
+                }
+            }
+            if masked {
+                out.extend_from_slice(&key);
+            }
+            out.extend(
+                payload
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| if masked { b ^ key[i % 4] } else { *b }),
+            );
+            out
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn structured_frames_never_panic_or_stall(frames in proptest::collection::vec(arbitrary_frame(), 1..8),
+                                              cuts in proptest::collection::vec(any::<usize>(), 0..6)) {
+        let wire: Vec<u8> = frames.concat();
+        drive(&mut server(), &wire, &cuts);
+        drive(&mut client(), &wire, &cuts);
+    }
+}
+
+#[cfg(feature = "deflate")]
+mod compressed {
+    use super::*;
+    use websock_core::deflate::Options;
+
+    fn deflate_server() -> Connection {
+        let mut config = Config::new();
+        config.deflate = Some(Options::new());
+        config.max_message_size = 1 << 20;
+        let mut s = Connection::server(config, 0);
+        let request = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+            Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+            Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+        let mut out = [0u8; 512];
+        assert!(matches!(
+            s.accept(request, &[], &mut out),
+            Ok(Accept::Accepted { .. })
+        ));
+        assert!(s.compression_active());
+        s
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Arbitrary bytes as the payload of compressed (RSV1) frames.
+        #[test]
+        fn garbage_compressed_payloads_never_panic(payloads in proptest::collection::vec(
+                                                       proptest::collection::vec(any::<u8>(), 0..120), 1..4),
+                                                   scratch_len in 1usize..300) {
+            let mut s = deflate_server();
+            let mut wire = Vec::new();
+            for (i, p) in payloads.iter().enumerate() {
+                let first = if i == 0 { 0xC2 } else { 0x80 };
+                let last = i + 1 == payloads.len();
+                let b0 = if last { first } else { first & 0x7F };
+                wire.push(b0);
+                wire.push(0x80 | p.len() as u8);
+                wire.extend_from_slice(&[1, 2, 3, 4]);
+                wire.extend(p.iter().enumerate().map(|(j, b)| b ^ [1, 2, 3, 4][j % 4]));
+            }
+            let mut scratch = vec![0u8; scratch_len];
+            let mut pos = 0;
+            let mut guard = 0;
+            while pos < wire.len() {
+                guard += 1;
+                prop_assert!(guard < 100_000, "stalled");
+                match s.receive_with(&mut wire[pos..], &mut scratch) {
+                    Ok((used, _)) => pos += used,
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+}
