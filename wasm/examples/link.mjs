@@ -16,7 +16,7 @@ const LINGER_MS = 2000;
  *   holds what to send, e.g. an HTTP error).
  * - `onEvent(event)`: each received event, in order, after the handshake.
  * - `onClose(closure, error)`: once, when the socket has closed; `error`
- *   is the handshake or socket error, if any.
+ *   is the handshake or socket error, if any. `conn` is freed by then.
  *
  * Returns `flush()`, to call after sending on `conn` outside `onEvent`.
  */
