@@ -32,6 +32,12 @@ test("text and binary messages arrive whole, as plain objects", () => {
   assert.deepEqual(deliver(server, client), [{ type: "text", data: "back" }]);
 });
 
+test("text keeps a leading U+FEFF (it is content, not a byte order mark)", () => {
+  const { client, server } = pair();
+  client.sendText("\uFEFFbom");
+  assert.deepEqual(deliver(client, server), [{ type: "text", data: "\uFEFFbom" }]);
+});
+
 test("fragmented messages are reassembled, with control frames in between", () => {
   const { client } = pair();
   client.sendText("frag", false);

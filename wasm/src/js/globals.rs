@@ -10,7 +10,7 @@ extern "C" {
     type TextDecoder;
 
     #[wasm_bindgen(constructor)]
-    fn new() -> TextDecoder;
+    fn new(label: &str, options: &JsValue) -> TextDecoder;
 
     /// Decodes straight from a view of the module's memory: no copy on the
     /// Rust side, and no second UTF-8 check (the engine made one).
@@ -25,7 +25,10 @@ extern "C" {
 }
 
 thread_local! {
-    static DECODER: TextDecoder = TextDecoder::new();
+    // ignoreBOM: a message that starts with U+FEFF keeps it; by default
+    // the decoder would strip it as a byte order mark.
+    static DECODER: TextDecoder =
+        TextDecoder::new("utf-8", &super::object::object(&[("ignoreBOM", true.into())]));
 }
 
 /// Text the engine has already validated as UTF-8, as a JS string.
