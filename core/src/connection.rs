@@ -976,6 +976,11 @@ impl Connection {
     /// message open and later calls continue it (section 5.4). The frame is
     /// written whole into `out` or not at all. The engine does not check
     /// that text is UTF-8: a `&str` is, and a fragment may split a character.
+    ///
+    /// After the peer's close frame arrives, sending is still allowed until
+    /// [`Connection::poll_output`] writes the close reply: section 5.5.1
+    /// lets an endpoint finish what it is sending (an echo of the message
+    /// that came just before the close, say) before it replies.
     pub fn send(
         &mut self,
         kind: DataKind,
@@ -983,7 +988,8 @@ impl Connection {
         last: bool,
         out: &mut [u8],
     ) -> Result<usize, Error> {
-        if self.state != State::Open {
+        let reply_pending = self.state == State::CloseReceived && self.close_out.is_some();
+        if self.state != State::Open && !reply_pending {
             return Err(Error::InvalidState);
         }
         let opcode = if self.sending {

@@ -197,6 +197,32 @@ fn close_handshake_from_client_side() {
 }
 
 #[test]
+fn sending_may_finish_before_the_close_reply() {
+    let mut s = open_server();
+    let mut wire = masked(0x81, b"last words");
+    wire.extend(masked(0x88, &[0x03, 0xE8]));
+    let mut buf = wire.clone();
+    let (used, ev) = s.receive(&mut buf).unwrap();
+    assert!(matches!(ev, Some(Event::Data { last: true, .. })));
+    let mut rest = wire[used..].to_vec();
+    let (_, ev) = s.receive(&mut rest).unwrap();
+    assert!(matches!(ev, Some(Event::Close { .. })));
+    // The echo goes out before the close reply...
+    let mut out = [0u8; 64];
+    let n = s
+        .send(DataKind::Text, b"last words", true, &mut out)
+        .unwrap();
+    assert_eq!(&out[..2], &[0x81, 10]);
+    let m = s.poll_output(&mut out[n..]);
+    assert_eq!(&out[n..n + m], &close_frame_unmasked(1000)[..]);
+    // ...and nothing may follow the reply.
+    assert_eq!(
+        s.send(DataKind::Text, b"x", true, &mut out),
+        Err(Error::InvalidState)
+    );
+}
+
+#[test]
 fn empty_close_gets_empty_reply() {
     let (seen, written) = server_sees(&masked(0x88, &[]));
     assert_eq!(seen, vec![Seen::Close(1005, vec![])]);
