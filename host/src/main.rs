@@ -1,1 +1,53 @@
-fn main() {}
+//! `websock`: the std host of the websock engine. An event-driven echo
+//! server, a terminal client, an Autobahn client driver and an echo load
+//! generator, all over ws:// (TLS comes later, behind [`transport`]).
+
+mod autobahn;
+mod bench;
+mod cli;
+mod client;
+mod clock;
+mod dial;
+mod echo;
+mod link;
+mod outbuf;
+mod reactor;
+mod serve;
+mod transport;
+mod url;
+
+use std::process::ExitCode;
+
+use cli::Command;
+use websock_core::Config;
+
+fn main() -> ExitCode {
+    let command = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("websock: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command {
+        Command::Help(text) => {
+            print!("{text}");
+            Ok(())
+        }
+        Command::Version => {
+            println!("websock {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Serve(options) => serve::run(&options),
+        Command::Client { url, config } => client::run(&url, config),
+        Command::Autobahn { url, agent } => autobahn::run(&url, &agent, Config::new()),
+        Command::Bench(options) => bench::run(&options),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("websock: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

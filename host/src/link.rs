@@ -1,0 +1,535 @@
+//! One WebSocket over one non-blocking transport, either role: the glue
+//! between the sans-I/O engine and a socket.
+//!
+//! A [`Link`] reads into a buffer its owner lends it (one per event loop,
+//! so idle connections hold no read buffer), feeds the engine, hands every
+//! event to a [`Handler`], queues what the handler and the engine write in
+//! an [`OutBuf`], and writes that out in one call per batch. It applies
+//! backpressure (no reading while too many bytes wait to be written, see
+//! [`DEFAULT_HIGH_WATER`])
+//! and closes the transport the way the engine asks: flush, shut down the
+//! write side, then read and discard until the peer closes too or
+//! [`LINGER_MS`] passes, so that our last frame is never lost to a reset.
+
+use std::io;
+
+use websock_core::frame::{MAX_CONTROL_FRAME, MAX_HEADER_LEN};
+use websock_core::{
+    Accept, CloseCode, Closure, Config, Connection, DataKind, Error, Event, HandshakeError, Role,
+    State, Transport as Wanted, Violation,
+};
+
+use crate::outbuf::OutBuf;
+use crate::transport::Transport;
+
+/// Bytes read per call: large reads mean few syscalls for big messages.
+pub const READ_SIZE: usize = 64 * 1024;
+/// By default, stop reading while this much output is queued, and resume
+/// once it drains. Each read adds at most about [`READ_SIZE`] of output (an
+/// echo is never longer than what it echoes), so the queue stays under
+/// this plus one read.
+///
+/// Why so much: some peers write a whole message before they read anything
+/// (Autobahn's runner kosoku does, up to 16 MiB). A streaming echo of such a
+/// message cannot drain until the peer has finished writing, so stopping
+/// earlier deadlocks both sides; the kernel's socket buffers hold a few MiB
+/// of it, the rest waits here. A peer that reads as it writes never gets
+/// near this, and the memory is released once drained (see [`RETAIN`]).
+pub const DEFAULT_HIGH_WATER: usize = 16 << 20;
+/// An output queue that grew past this is freed once it drains, so only a
+/// connection with a backlog right now holds a large buffer.
+const RETAIN: usize = 256 * 1024;
+/// How long to wait for the peer's end of stream after shutting down ours.
+pub const LINGER_MS: u64 = 2_000;
+/// Reads per turn before yielding to other connections, for fairness.
+const MAX_READS_PER_TURN: usize = 16;
+/// Room an HTTP handshake message needs in the output (the engine asks for
+/// 256 bytes plus the subprotocol, and we offer none).
+const HANDSHAKE_ROOM: usize = 512;
+
+/// What an application does with a connection's events.
+pub trait Handler {
+    /// The opening handshake completed.
+    fn opened(&mut self, _tx: &mut Tx<'_>) {}
+    /// Something arrived; `tx` sends on the same connection.
+    fn event(&mut self, event: Event<'_>, tx: &mut Tx<'_>);
+}
+
+/// Sends on a connection, from inside a [`Handler`] or from its owner.
+pub struct Tx<'a> {
+    engine: &'a mut Connection,
+    out: &'a mut OutBuf,
+}
+
+impl Tx<'_> {
+    /// Queues a message or a fragment of one (`last == false`).
+    pub fn send(&mut self, kind: DataKind, payload: &[u8], last: bool) -> Result<(), Error> {
+        let room = self.out.spare(payload.len() + MAX_HEADER_LEN);
+        let n = self.engine.send(kind, payload, last, room)?;
+        self.out.commit(n);
+        Ok(())
+    }
+
+    /// Starts the closing handshake.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        let room = self.out.spare(MAX_CONTROL_FRAME);
+        let n = self.engine.close(code, reason, room)?;
+        self.out.commit(n);
+        Ok(())
+    }
+}
+
+/// Why a connection ended other than by a clean closing handshake.
+#[derive(Debug)]
+pub enum Failure {
+    /// The opening handshake failed. `status_line` is the server's first
+    /// response line, when we are the client and it sent one.
+    Handshake {
+        /// The engine's verdict.
+        error: HandshakeError,
+        /// For example `HTTP/1.1 404 Not Found`.
+        status_line: Option<String>,
+    },
+    /// The peer broke the protocol; the engine sent a close frame saying so.
+    Protocol(Violation),
+    /// A deadline passed in the given state (opening or closing handshake).
+    TimedOut(State),
+    /// The transport failed.
+    Io(io::Error),
+    /// The engine refused a call the link made; a bug, reported not hidden.
+    Engine(Error),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the upgrade request (server) or the 101 (client).
+    Handshake,
+    /// Frames flow.
+    Open,
+    /// Our write side is shut; discarding input until the peer's end of
+    /// stream or the deadline.
+    Draining { until: u64 },
+    /// The peer ended its stream; writing what is left, then done.
+    Flushing,
+    /// Finished: the owner drops the link, which closes the socket.
+    Done,
+}
+
+/// A WebSocket connection bound to its transport.
+#[derive(Debug)]
+pub struct Link {
+    engine: Connection,
+    stream: Transport,
+    out: OutBuf,
+    /// Stop reading while this much output is queued.
+    high_water: usize,
+    /// A handshake split across reads (dropped once it completes).
+    handshake: Vec<u8>,
+    phase: Phase,
+    /// The opening handshake completed at some point.
+    was_open: bool,
+    /// Stopped reading for fairness, not because input ran dry.
+    more: bool,
+    /// Close the transport regardless of the engine (a failed call).
+    abort: bool,
+    closure: Option<Closure>,
+    failure: Option<Failure>,
+}
+
+impl Link {
+    /// A server connection waiting for the upgrade request.
+    pub fn server(stream: Transport, config: Config, now: u64) -> Link {
+        Link::new(stream, Connection::server(config, now))
+    }
+
+    /// A client connection with its upgrade request queued for `host` and
+    /// `resource`; `entropy` must be fresh random bytes.
+    pub fn client(
+        stream: Transport,
+        config: Config,
+        now: u64,
+        entropy: [u8; 32],
+        host: &str,
+        resource: &str,
+    ) -> Result<Link, Error> {
+        let mut link = Link::new(stream, Connection::client(config, now, entropy));
+        let room = link.out.spare(HANDSHAKE_ROOM + host.len() + resource.len());
+        let n = link.engine.write_request(host, resource, &[], room)?;
+        link.out.commit(n);
+        Ok(link)
+    }
+
+    fn new(stream: Transport, engine: Connection) -> Link {
+        Link {
+            engine,
+            stream,
+            out: OutBuf::new(),
+            high_water: DEFAULT_HIGH_WATER,
+            handshake: Vec::new(),
+            phase: Phase::Handshake,
+            was_open: false,
+            more: false,
+            abort: false,
+            closure: None,
+            failure: None,
+        }
+    }
+
+    /// Sets how much queued output stops reading (backpressure); see
+    /// [`DEFAULT_HIGH_WATER`] for what too little costs.
+    pub fn with_high_water(mut self, bytes: usize) -> Link {
+        self.high_water = bytes.max(1);
+        self
+    }
+
+    /// The transport, to register with a poll.
+    pub fn transport_mut(&mut self) -> &mut Transport {
+        &mut self.stream
+    }
+
+    /// The engine's state.
+    pub fn state(&self) -> State {
+        self.engine.state()
+    }
+
+    /// Whether the link has finished and may be dropped.
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// Whether the opening handshake completed (even if the connection has
+    /// ended since).
+    pub fn was_open(&self) -> bool {
+        self.was_open
+    }
+
+    /// How the connection ended, once it has.
+    pub fn closure(&self) -> Option<Closure> {
+        self.closure
+    }
+
+    /// What went wrong, if anything did.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.failure.as_ref()
+    }
+
+    /// Whether the last [`Link::drive`] stopped with input possibly left;
+    /// the owner must drive again soon even without a readiness event.
+    pub fn take_more(&mut self) -> bool {
+        std::mem::take(&mut self.more)
+    }
+
+    /// When [`Link::tick`] must next be called.
+    pub fn deadline(&self) -> Option<u64> {
+        match self.phase {
+            Phase::Draining { until } => Some(until),
+            Phase::Done | Phase::Flushing => None,
+            _ => self.engine.deadline(),
+        }
+    }
+
+    /// Advances time: fires the engine's deadlines and our linger deadline.
+    /// Drive the link afterwards.
+    pub fn tick(&mut self, now: u64) {
+        let before = self.engine.state();
+        self.engine.tick(now);
+        if before != State::Failed && self.engine.state() == State::Failed {
+            self.failure.get_or_insert(Failure::TimedOut(before));
+        }
+        if let Phase::Draining { until } = self.phase {
+            if now >= until {
+                self.finish();
+            }
+        }
+    }
+
+    /// Lets the owner send: `f` gets a [`Tx`]. Drive the link afterwards
+    /// to write what was queued.
+    pub fn with_tx<R>(&mut self, now: u64, f: impl FnOnce(&mut Tx<'_>) -> R) -> R {
+        self.tick(now);
+        f(&mut Tx {
+            engine: &mut self.engine,
+            out: &mut self.out,
+        })
+    }
+
+    /// Does all the work the transport allows now: writes queued output,
+    /// reads and handles input (unless too much output is queued), and
+    /// closes when the engine says so. Call on every readiness event.
+    pub fn drive<H: Handler>(&mut self, rbuf: &mut [u8], handler: &mut H, now: u64) {
+        self.tick(now);
+        let mut reads = 0;
+        loop {
+            if !self.flush() {
+                return;
+            }
+            match self.phase {
+                Phase::Done => return,
+                Phase::Flushing => {
+                    if self.out.is_empty() {
+                        self.phase = Phase::Done;
+                    }
+                    return;
+                }
+                Phase::Draining { .. } => return self.drain(rbuf),
+                Phase::Handshake | Phase::Open => {}
+            }
+            if self.abort || self.engine.transport() == Wanted::Close {
+                if !self.out.is_empty() {
+                    return; // the writable event brings us back
+                }
+                // An error here means the peer is gone already; draining
+                // then ends at once with an error or end of stream.
+                let _ = self.stream.shutdown_write();
+                self.phase = Phase::Draining {
+                    until: now.saturating_add(LINGER_MS),
+                };
+                continue;
+            }
+            if self.out.len() >= self.high_water {
+                return; // backpressure: the writable event resumes us
+            }
+            if reads == MAX_READS_PER_TURN {
+                self.more = true;
+                return;
+            }
+            match self.stream.read(rbuf) {
+                Ok(0) => self.end_of_stream(),
+                Ok(n) => {
+                    reads += 1;
+                    self.input(&mut rbuf[..n], handler);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => self.io_failure(e),
+            }
+        }
+    }
+
+    /// Writes as much queued output as the transport takes. False when the
+    /// transport failed (the link is then done).
+    fn flush(&mut self) -> bool {
+        while !self.out.is_empty() {
+            match self.stream.write(self.out.pending()) {
+                Ok(0) => {
+                    self.io_failure(io::ErrorKind::WriteZero.into());
+                    return false;
+                }
+                Ok(n) => self.out.consume(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.io_failure(e);
+                    return false;
+                }
+            }
+        }
+        self.out.release_if_larger(RETAIN);
+        true
+    }
+
+    /// Reads and discards until end of stream, an error, or no more input.
+    fn drain(&mut self, rbuf: &mut [u8]) {
+        loop {
+            match self.stream.read(rbuf) {
+                Ok(0) => return self.finish(),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return self.finish(),
+            }
+        }
+    }
+
+    fn end_of_stream(&mut self) {
+        self.closure = Some(self.engine.transport_closed());
+        // The peer may still read what we queued (it only shut its side).
+        self.phase = if self.out.is_empty() {
+            Phase::Done
+        } else {
+            Phase::Flushing
+        };
+    }
+
+    fn io_failure(&mut self, e: io::Error) {
+        self.failure.get_or_insert(Failure::Io(e));
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        if self.closure.is_none() {
+            self.closure = Some(self.engine.transport_closed());
+        }
+        self.phase = Phase::Done;
+    }
+
+    /// Handles one read's worth of input.
+    fn input<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {
+        if self.phase == Phase::Handshake {
+            return self.handshake_input(data, handler);
+        }
+        self.frames(data, handler);
+    }
+
+    fn handshake_input<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {
+        // Parse straight from the read buffer unless an earlier read left
+        // the start of the handshake behind.
+        let stashed = !self.handshake.is_empty();
+        let mut pending = std::mem::take(&mut self.handshake);
+        if stashed {
+            pending.extend_from_slice(data);
+        }
+        let buf: &mut [u8] = if stashed { &mut pending } else { data };
+        let outcome = match self.engine.role() {
+            Role::Server => self.accept(buf),
+            Role::Client => self.read_response(buf),
+        };
+        match outcome {
+            Handshake::Incomplete => {
+                if !stashed {
+                    pending.extend_from_slice(data);
+                }
+                self.handshake = pending;
+            }
+            Handshake::Open(len) => {
+                self.phase = Phase::Open;
+                self.was_open = true;
+                handler.opened(&mut Tx {
+                    engine: &mut self.engine,
+                    out: &mut self.out,
+                });
+                // Whatever followed the handshake in the same read is frames.
+                self.frames(&mut buf[len..], handler);
+            }
+            Handshake::Refused => {}
+        }
+    }
+
+    fn accept(&mut self, buf: &[u8]) -> Handshake {
+        let room = self.out.spare(HANDSHAKE_ROOM);
+        match self.engine.accept(buf, &[], room) {
+            Ok(Accept::Incomplete) => Handshake::Incomplete,
+            Ok(Accept::Accepted { request, written }) => {
+                self.out.commit(written);
+                Handshake::Open(request.len)
+            }
+            Ok(Accept::Rejected { error, written }) => {
+                // The HTTP error response goes out before we close.
+                self.out.commit(written);
+                self.failure = Some(Failure::Handshake {
+                    error,
+                    status_line: None,
+                });
+                Handshake::Refused
+            }
+            Err(e) => {
+                self.failure = Some(Failure::Engine(e));
+                self.abort = true;
+                Handshake::Refused
+            }
+        }
+    }
+
+    fn read_response(&mut self, buf: &[u8]) -> Handshake {
+        match self.engine.read_response(buf, &[]) {
+            Ok(None) => Handshake::Incomplete,
+            Ok(Some(response)) => Handshake::Open(response.len),
+            Err(Error::Handshake(error)) => {
+                self.failure = Some(Failure::Handshake {
+                    error,
+                    status_line: status_line(buf),
+                });
+                Handshake::Refused
+            }
+            Err(e) => {
+                self.failure = Some(Failure::Engine(e));
+                self.abort = true;
+                Handshake::Refused
+            }
+        }
+    }
+
+    /// Feeds frames to the engine until `data` is used up, passing events
+    /// to the handler and queueing the engine's own replies after each.
+    fn frames<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {
+        let mut pos = 0;
+        while pos < data.len() {
+            let (used, had_event) = match self.engine.receive(&mut data[pos..]) {
+                Ok((used, event)) => {
+                    let had_event = event.is_some();
+                    if let Some(event) = event {
+                        handler.event(
+                            event,
+                            &mut Tx {
+                                engine: &mut self.engine,
+                                out: &mut self.out,
+                            },
+                        );
+                    }
+                    (used, had_event)
+                }
+                Err(e) => {
+                    if let Error::Protocol(v) = e {
+                        self.failure.get_or_insert(Failure::Protocol(v));
+                    }
+                    // The engine ignores input from now on; its close frame
+                    // is queued below.
+                    self.poll_output();
+                    return;
+                }
+            };
+            pos += used;
+            let wrote = self.poll_output();
+            if used == 0 && !had_event && !wrote {
+                // The contract says this cannot happen; never spin on it.
+                self.failure
+                    .get_or_insert(Failure::Engine(Error::InvalidState));
+                self.abort = true;
+                return;
+            }
+        }
+    }
+
+    /// Moves the engine's automatic replies into the output queue.
+    fn poll_output(&mut self) -> bool {
+        let mut wrote = false;
+        while self.engine.has_output() {
+            let n = self.engine.poll_output(self.out.spare(MAX_CONTROL_FRAME));
+            if n == 0 {
+                break;
+            }
+            self.out.commit(n);
+            wrote = true;
+        }
+        wrote
+    }
+}
+
+enum Handshake {
+    Incomplete,
+    /// Open; the handshake took this many bytes.
+    Open(usize),
+    Refused,
+}
+
+/// The first line of an HTTP response, for error messages.
+fn status_line(buf: &[u8]) -> Option<String> {
+    let end = buf.iter().position(|&b| b == b'\r' || b == b'\n')?;
+    let line = String::from_utf8_lossy(&buf[..end.min(200)]).into_owned();
+    (!line.is_empty()).then_some(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_line;
+
+    #[test]
+    fn status_line_is_the_first_line_only() {
+        assert_eq!(
+            status_line(b"HTTP/1.1 404 Not Found\r\nX: y\r\n\r\n").as_deref(),
+            Some("HTTP/1.1 404 Not Found")
+        );
+        assert_eq!(status_line(b"HTTP/1.1 404 Not Fo"), None);
+        assert_eq!(status_line(b"\r\n"), None);
+    }
+}

@@ -1,0 +1,218 @@
+//! A single-threaded event loop over many [`Link`]s: readiness from `mio`,
+//! deadlines from a timer set, one shared read buffer.
+//!
+//! The server runs one per worker thread; the client, the Autobahn driver
+//! and the load generator run one each. Tokens below [`FIRST_LINK_TOKEN`]
+//! belong to the owner (listeners, wakers, signal pipes): [`Reactor::turn`]
+//! reports them instead of handling them.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::time::Duration;
+
+use mio::{Events, Interest, Poll, Registry, Token};
+use slab::Slab;
+
+use crate::clock::Clock;
+use crate::link::{Handler, Link, Tx, READ_SIZE};
+
+/// The first token used for links; lower ones are the owner's.
+pub const FIRST_LINK_TOKEN: usize = 64;
+
+/// A link and the handler of its events.
+#[derive(Debug)]
+pub struct Slot<H> {
+    /// The connection.
+    pub link: Link,
+    /// What handles its events.
+    pub handler: H,
+    /// The deadline registered in the timer set.
+    timer: Option<u64>,
+}
+
+/// The event loop.
+pub struct Reactor<H> {
+    poll: Poll,
+    events: Events,
+    slots: Slab<Slot<H>>,
+    /// (deadline, key): the earliest first.
+    timers: BTreeSet<(u64, usize)>,
+    /// Links to drive on the next turn even without an event.
+    ready: Vec<usize>,
+    /// Links to drive in this turn (kept to reuse its allocation).
+    due: Vec<usize>,
+    finished: Vec<Slot<H>>,
+    rbuf: Box<[u8]>,
+    clock: Clock,
+}
+
+impl<H: Handler> Reactor<H> {
+    /// An empty loop reading time from `clock`.
+    pub fn new(clock: Clock) -> io::Result<Self> {
+        Ok(Reactor {
+            poll: Poll::new()?,
+            events: Events::with_capacity(1024),
+            slots: Slab::new(),
+            timers: BTreeSet::new(),
+            ready: Vec::new(),
+            due: Vec::new(),
+            finished: Vec::new(),
+            rbuf: vec![0; READ_SIZE].into_boxed_slice(),
+            clock,
+        })
+    }
+
+    /// The clock's "now".
+    pub fn now(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// For registering the owner's own sources (tokens below
+    /// [`FIRST_LINK_TOKEN`]).
+    pub fn registry(&self) -> &Registry {
+        self.poll.registry()
+    }
+
+    /// Whether no link is live.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Keys of the live links.
+    pub fn keys(&self) -> Vec<usize> {
+        self.slots.iter().map(|(k, _)| k).collect()
+    }
+
+    /// A live link and its handler.
+    pub fn get_mut(&mut self, key: usize) -> Option<&mut Slot<H>> {
+        self.slots.get_mut(key)
+    }
+
+    /// Iterates over the live links.
+    pub fn slots(&self) -> impl Iterator<Item = &Slot<H>> {
+        self.slots.iter().map(|(_, s)| s)
+    }
+
+    /// Adds a link and starts driving it (a client link's request goes out).
+    pub fn insert(&mut self, mut link: Link, handler: H) -> io::Result<usize> {
+        let entry = self.slots.vacant_entry();
+        let key = entry.key();
+        // Both interests, edge-triggered, once: no re-registration per
+        // state change, at the price of some spurious writable wakeups.
+        self.poll.registry().register(
+            link.transport_mut(),
+            Token(FIRST_LINK_TOKEN + key),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        entry.insert(Slot {
+            link,
+            handler,
+            timer: None,
+        });
+        self.run(key);
+        Ok(key)
+    }
+
+    /// Lets the owner send on a link, then writes what was queued.
+    pub fn with_tx<R>(
+        &mut self,
+        key: usize,
+        f: impl FnOnce(&mut Tx<'_>, &mut H) -> R,
+    ) -> Option<R> {
+        let now = self.clock.now_ms();
+        let slot = self.slots.get_mut(key)?;
+        let handler = &mut slot.handler;
+        let r = slot.link.with_tx(now, |tx| f(tx, handler));
+        self.run(key);
+        Some(r)
+    }
+
+    /// Links that finished since the last call; dropping them closes their
+    /// sockets.
+    pub fn drain_finished(&mut self) -> std::vec::Drain<'_, Slot<H>> {
+        self.finished.drain(..)
+    }
+
+    /// Waits for readiness or the next deadline (at most `cap`), drives the
+    /// links concerned, and returns a bit set of the owner's tokens that
+    /// fired (bit n for `Token(n)`).
+    pub fn turn(&mut self, cap: Option<Duration>) -> io::Result<u64> {
+        let now = self.clock.now_ms();
+        let mut timeout = self
+            .timers
+            .first()
+            .map(|&(at, _)| Duration::from_millis(at.saturating_sub(now)));
+        if let Some(cap) = cap {
+            timeout = Some(timeout.map_or(cap, |t| t.min(cap)));
+        }
+        if !self.ready.is_empty() {
+            timeout = Some(Duration::ZERO);
+        }
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            // A signal interrupted the wait: treat it as a turn with no
+            // events (a signal pipe reports itself as readable).
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.events.clear(),
+            Err(e) => return Err(e),
+        }
+        let mut fired = 0u64;
+        let mut due = std::mem::take(&mut self.due);
+        due.append(&mut self.ready);
+        for event in self.events.iter() {
+            match event.token().0.checked_sub(FIRST_LINK_TOKEN) {
+                Some(key) => due.push(key),
+                None => fired |= 1 << event.token().0,
+            }
+        }
+        for key in due.drain(..) {
+            self.run(key);
+        }
+        self.due = due;
+        let now = self.clock.now_ms();
+        while let Some(&(at, key)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            if let Some(slot) = self.slots.get_mut(key) {
+                slot.timer = None;
+                slot.link.tick(now);
+                self.run(key);
+            }
+        }
+        Ok(fired)
+    }
+
+    /// Drives one link and files it: finished, to run again, or waiting
+    /// with its deadline in the timer set.
+    fn run(&mut self, key: usize) {
+        let now = self.clock.now_ms();
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
+        slot.link.drive(&mut self.rbuf, &mut slot.handler, now);
+        let deadline = if slot.link.is_done() {
+            None
+        } else {
+            slot.link.deadline()
+        };
+        if deadline != slot.timer {
+            if let Some(old) = slot.timer {
+                self.timers.remove(&(old, key));
+            }
+            if let Some(new) = deadline {
+                self.timers.insert((new, key));
+            }
+            slot.timer = deadline;
+        }
+        if slot.link.is_done() {
+            let mut slot = self.slots.remove(key);
+            // Dropping the socket removes it from the poll anyway; this
+            // only fails if it was never registered.
+            let _ = self.poll.registry().deregister(slot.link.transport_mut());
+            self.finished.push(slot);
+        } else if slot.link.take_more() {
+            self.ready.push(key);
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! One worker: an event loop that accepts on its listeners and echoes on
+//! its connections until a stop signal, then closes them with 1001.
+
+use std::io::{self, Read};
+use std::os::unix::net::UnixStream as StdUnixStream;
+use std::time::Duration;
+
+use mio::net::{TcpListener, UnixStream};
+use mio::{Interest, Token};
+use websock_core::{CloseCode, Config};
+
+use super::{Listener, ListenerKind};
+use crate::clock::Clock;
+use crate::echo::Echo;
+use crate::link::Link;
+use crate::reactor::Reactor;
+use crate::transport::Transport;
+
+/// The stop pipe's token; listeners follow it.
+const STOP: Token = Token(0);
+/// How long open connections get to finish their closing handshake after
+/// a stop signal.
+const GRACE_MS: u64 = 2_000;
+/// How soon to retry accepting after an error such as running out of file
+/// descriptors (the listener's readiness edge is not repeated).
+const ACCEPT_RETRY_MS: u64 = 100;
+
+/// What every connection of a worker is held to.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The engine's limits and timeouts.
+    pub config: Config,
+    /// Queued output that stops reading (backpressure).
+    pub high_water: usize,
+}
+
+/// One pipe per worker that SIGINT and SIGTERM write a byte into, so that
+/// each worker's poll wakes up (signal-hook's pipe pattern).
+pub fn stop_pipes(workers: usize) -> io::Result<Vec<UnixStream>> {
+    let mut readers = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let (reader, writer) = StdUnixStream::pair()?;
+        reader.set_nonblocking(true)?;
+        writer.set_nonblocking(true)?;
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::low_level::pipe::register(signal, writer.try_clone()?)?;
+        }
+        readers.push(UnixStream::from_std(reader));
+    }
+    Ok(readers)
+}
+
+/// Runs one worker until it is told to stop and its connections are gone.
+pub fn run(
+    listeners: Vec<Listener>,
+    limits: Limits,
+    clock: Clock,
+    mut stop: UnixStream,
+) -> io::Result<()> {
+    let mut reactor = Reactor::<Echo>::new(clock)?;
+    let mut sockets: Vec<(TcpListener, ListenerKind)> = listeners
+        .into_iter()
+        .map(|l| (TcpListener::from_std(l.socket), l.kind))
+        .collect();
+    for (i, (socket, _)) in sockets.iter_mut().enumerate() {
+        reactor
+            .registry()
+            .register(socket, Token(1 + i), Interest::READABLE)?;
+    }
+    reactor
+        .registry()
+        .register(&mut stop, STOP, Interest::READABLE)?;
+    let mut stopping: Option<u64> = None;
+    let mut accept_retry: Option<u64> = None;
+    loop {
+        let now = reactor.now();
+        let wake_at = [stopping, accept_retry].into_iter().flatten().min();
+        let cap = wake_at.map(|at| Duration::from_millis(at.saturating_sub(now)));
+        let fired = reactor.turn(cap)?;
+        // Dropping finished links closes their sockets.
+        reactor.drain_finished().for_each(drop);
+        let now = reactor.now();
+        if fired & 1 != 0 && stopping.is_none() {
+            let mut byte = [0u8; 64];
+            while matches!(stop.read(&mut byte), Ok(n) if n > 0) {}
+            stopping = Some(now + GRACE_MS);
+            for (mut socket, _) in sockets.drain(..) {
+                let _ = reactor.registry().deregister(&mut socket);
+            }
+            for key in reactor.keys() {
+                // Links still in their opening handshake cannot close
+                // cleanly; they are dropped when the grace time ends.
+                reactor.with_tx(key, |tx, _| {
+                    let _ = tx.close(CloseCode::GOING_AWAY, "server shutting down");
+                });
+            }
+            reactor.drain_finished().for_each(drop);
+        }
+        let retry_due = accept_retry.is_some_and(|at| now >= at);
+        if retry_due {
+            accept_retry = None;
+        }
+        for (i, (socket, kind)) in sockets.iter().enumerate() {
+            if retry_due || fired & (1 << (1 + i)) != 0 {
+                if let Err(e) = accept_all(socket, *kind, &mut reactor, limits) {
+                    eprintln!("websock: accept failed: {e}");
+                    accept_retry = Some(now + ACCEPT_RETRY_MS);
+                }
+            }
+        }
+        if let Some(until) = stopping {
+            if reactor.is_empty() || now >= until {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Accepts every pending connection; an error is returned only for what
+/// may go away with time (e.g. too many open files).
+fn accept_all(
+    socket: &TcpListener,
+    kind: ListenerKind,
+    reactor: &mut Reactor<Echo>,
+    limits: Limits,
+) -> io::Result<()> {
+    loop {
+        match socket.accept() {
+            Ok((stream, _)) => {
+                // Echoes are small writes that must leave at once.
+                let _ = stream.set_nodelay(true);
+                let transport = match kind {
+                    ListenerKind::Plain => Transport::Plain(stream),
+                };
+                let link = Link::server(transport, limits.config, reactor.now())
+                    .with_high_water(limits.high_water);
+                if let Err(e) = reactor.insert(link, Echo) {
+                    eprintln!("websock: cannot watch a new connection: {e}");
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
