@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The host binary `websock` over ws://, judged strictly on the Autobahn
+# cases, sections 1 to 10 (301 cases; Autobahn has no section 8):
+#   - `websock serve` against kosoku (two cases at a time);
+#   - `websock autobahn` as the client under kosoku's fuzzingserver.
+# The binary's own integration tests (host/tests/, real sockets) run with
+# `cargo test` in tests/run.sh; this suite runs them too when called alone
+# (WEBSOCK_SETUP_DONE unset), so that it proves the whole host by itself.
+set -uo pipefail
+standalone=${WEBSOCK_SETUP_DONE:-}
+source "$(dirname "$0")/setup.sh" || exit 1
+cd "$WEBSOCK_ROOT"
+
+failed=0
+run() {
+    echo "--- $*"
+    "$@" || { echo "--- FAILED: $*"; failed=$((failed + 1)); }
+}
+
+if [ -z "$standalone" ]; then
+    run cargo test --quiet -p websock-host
+fi
+
+cases=()
+for s in 1 2 3 4 5 6 7 9 10; do cases+=(-i "$s.*"); done
+run python3 tests/autobahn.py --min-cases 301 --timeout 600 -p 2 "${cases[@]}" \
+    server host-server -- "$WEBSOCK_BIN" serve --ws '127.0.0.1:{port}'
+run python3 tests/autobahn.py --min-cases 301 --timeout 600 "${cases[@]}" \
+    client host-client -- "$WEBSOCK_BIN" autobahn --agent websock 'ws://127.0.0.1:{port}'
+
+[ "$failed" -eq 0 ]
