@@ -97,7 +97,11 @@ pub fn run(url_text: &str, config: Config) -> Result<(), String> {
     let key = reactor
         .insert(link, Printer::default())
         .map_err(|e| format!("cannot watch the connection: {e}"))?;
-    let input = read_stdin(Arc::new(waker));
+    // The loop keeps a reference too: when the stdin thread ends, dropping
+    // the last one would close the waker's descriptor, and epoll forgets a
+    // closed descriptor's pending event, losing the final wake-up.
+    let waker = Arc::new(waker);
+    let input = read_stdin(Arc::clone(&waker));
     let mut we_closed = false;
     loop {
         if let Some(slot) = reactor.drain_finished().next() {

@@ -193,7 +193,8 @@ fn a_client_that_never_finishes_its_handshake_is_dropped_after_the_timeout() {
     // A hang guard below the default 10 s timeout, so that this test fails
     // if the flag is ignored (a wide margin over the 300 ms asked for).
     for s in [&silent, &partial] {
-        s.set_read_timeout(Some(std::time::Duration::from_secs(8))).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(8)))
+            .unwrap();
     }
     partial
         .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: web")
