@@ -5,12 +5,31 @@
 # refuses modules from another version), plus a package.json so that Node
 # imports it as an ES module with no bundler.
 #
+#   wasm/build.sh               with permessage-deflate, into wasm/pkg/
+#   wasm/build.sh --no-deflate  without it (a smaller module), into
+#                               wasm/pkg-no-deflate/
+#
 # The CLI is installed on first use into a cache folder outside the repo
 # (WEBSOCK_CACHE, default ${XDG_CACHE_HOME:-$HOME/.cache}/websock) and
 # reused while the version matches. It takes a few minutes to compile.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+
+features=()
+pkg="$root/wasm/pkg"
+for arg in "$@"; do
+    case "$arg" in
+        --no-deflate)
+            features=(--no-default-features)
+            pkg="$root/wasm/pkg-no-deflate"
+            ;;
+        *)
+            echo "usage: wasm/build.sh [--no-deflate]" >&2
+            exit 2
+            ;;
+    esac
+done
 
 version="$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
 if [ -z "$version" ]; then
@@ -35,11 +54,10 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown ||
 CARGO_PROFILE_RELEASE_DEBUG=0 \
 CARGO_PROFILE_RELEASE_LTO=true \
 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
-    cargo build --quiet --release --lib -p websock-wasm --target wasm32-unknown-unknown
+    cargo build --quiet --release --lib -p websock-wasm --target wasm32-unknown-unknown ${features[@]+"${features[@]}"}
 
 target_dir="$(cargo metadata --format-version 1 --no-deps | node -e \
     'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
-pkg="$root/wasm/pkg"
 rm -rf "$pkg"
 "$bindgen" --target experimental-nodejs-module --out-dir "$pkg" --out-name websock \
     "$target_dir/wasm32-unknown-unknown/release/websock_wasm.wasm"

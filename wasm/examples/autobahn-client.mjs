@@ -2,7 +2,13 @@
 // asks for the number of cases, runs each one echoing every message, then
 // asks the server to write its reports.
 //
-//   node wasm/examples/autobahn-client.mjs ws://HOST:PORT [--agent NAME]
+//   node wasm/examples/autobahn-client.mjs ws://HOST:PORT [--agent NAME] [--no-deflate]
+//
+// It offers permessage-deflate (sections 12 and 13 need it) with
+// client_no_context_takeover: RFC 7692 makes that a hint that our
+// compressor resets after each message, and Autobahn's server (like
+// Autobahn's own client) reads it as leave to *ask* for that, which cases
+// 13.2, 13.5 and 13.6 do; without the hint they would not negotiate at all.
 //
 // Exits 0 once the reports are written, 1 on a connection failure outside
 // the cases themselves. Build the package first with wasm/build.sh.
@@ -15,10 +21,13 @@ import { link } from "./link.mjs";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { agent: { type: "string", default: "websock-wasm" } },
+  options: {
+    agent: { type: "string", default: "websock-wasm" },
+    "no-deflate": { type: "boolean", default: false },
+  },
 });
 if (positionals.length !== 1) {
-  console.error("usage: autobahn-client.mjs ws://HOST:PORT [--agent NAME]");
+  console.error("usage: autobahn-client.mjs ws://HOST:PORT [--agent NAME] [--no-deflate]");
   process.exit(2);
 }
 const base = new URL(positionals[0]);
@@ -27,6 +36,7 @@ if (base.protocol !== "ws:") {
   process.exit(2);
 }
 const agent = encodeURIComponent(values.agent);
+const perMessageDeflate = values["no-deflate"] ? false : { clientNoContextTakeover: true };
 
 /**
  * One WebSocket connection to `path`; `onMessage(event, conn)` sees each
@@ -36,7 +46,7 @@ function connect(path, onMessage) {
   return new Promise((resolve, reject) => {
     const port = Number(base.port || 80);
     const socket = net.connect({ host: base.hostname, port, noDelay: true });
-    const conn = new ClientConnection({ maxMessageSize: 64 << 20 });
+    const conn = new ClientConnection({ maxMessageSize: 64 << 20, perMessageDeflate });
     let opened = false;
     const flush = link(socket, conn, {
       handshake(bytes) {

@@ -1,7 +1,8 @@
 // An echo server on websock-wasm over node:net: every text or binary
-// message comes back unchanged.
+// message comes back unchanged. It accepts permessage-deflate when a client
+// offers it (then both directions are compressed), unless --no-deflate.
 //
-//   node wasm/examples/echo-server.mjs PORT [--max-message-size BYTES]
+//   node wasm/examples/echo-server.mjs PORT [--max-message-size BYTES] [--no-deflate]
 //
 // Serves on 127.0.0.1:PORT until killed. Build the package first with
 // wasm/build.sh.
@@ -14,17 +15,20 @@ import { link } from "./link.mjs";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { "max-message-size": { type: "string", default: String(64 << 20) } },
+  options: {
+    "max-message-size": { type: "string", default: String(64 << 20) },
+    "no-deflate": { type: "boolean", default: false },
+  },
 });
 const port = Number(positionals[0]);
 const maxMessageSize = Number(values["max-message-size"]);
 if (positionals.length !== 1 || !Number.isInteger(port) || port <= 0 || port > 65535) {
-  console.error("usage: echo-server.mjs PORT [--max-message-size BYTES]");
+  console.error("usage: echo-server.mjs PORT [--max-message-size BYTES] [--no-deflate]");
   process.exit(2);
 }
 
 const server = net.createServer({ noDelay: true }, (socket) => {
-  const conn = new ServerConnection({ maxMessageSize });
+  const conn = new ServerConnection({ maxMessageSize, perMessageDeflate: !values["no-deflate"] });
   const peer = `${socket.remoteAddress}:${socket.remotePort}`;
   link(socket, conn, {
     handshake: (bytes) => conn.accept(bytes) !== undefined,

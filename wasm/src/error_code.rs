@@ -19,7 +19,8 @@ pub enum ErrorCode {
     InvalidCloseCode,
     /// An argument or option of the wrong type or out of range.
     InvalidArgument,
-    /// An option the engine does not support yet.
+    /// An option this build does not support (compression in a module
+    /// built without the `deflate` feature).
     Unsupported,
     /// A bug in this layer: an output buffer was sized wrong.
     Internal,

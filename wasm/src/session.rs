@@ -6,7 +6,9 @@
 //! `Vec`s owned by the session, so a host can hand over whatever the socket
 //! gave it and later take everything there is to write in one piece.
 
-use websock_core::frame::MAX_HEADER_LEN;
+#[cfg(feature = "deflate")]
+use websock_core::deflate;
+use websock_core::handshake::Request;
 use websock_core::{
     Accept, Closure, Config, Connection, DataKind, Error, Event, State, Transport,
     MAX_CONTROL_FRAME,
@@ -22,20 +24,23 @@ const RETAINED_OUTPUT: usize = 64 << 10;
 /// (the engine asks for 256 plus the longest name).
 const HANDSHAKE_ROOM: usize = 512;
 
+/// Where compressed messages inflate, a chunk at a time, on their way into
+/// reassembly. Larger means fewer engine calls per message; only sessions
+/// with compression in force allocate it.
+#[cfg(feature = "deflate")]
+const SCRATCH: usize = 32 << 10;
+
 /// How a session is set up.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
-    /// The engine's limits and timeouts.
+    /// The engine's limits and timeouts, and (with the `deflate` feature)
+    /// `config.deflate`: the permessage-deflate (RFC 7692) offer a client
+    /// makes, or the limits within which a server accepts one. Messages
+    /// come out of the engine already inflated, so nothing else changes.
     pub config: Config,
     /// Subprotocols: those the server speaks, or those the client offers,
     /// preferred first.
     pub protocols: Vec<String>,
-    // permessage-deflate (RFC 7692) belongs here once the engine has it
-    // (behind a core feature): its parameters are offered in
-    // `write_request`, negotiated in `accept` / `read_response`, and the
-    // JS option `perMessageDeflate` (rejected as unsupported for now, see
-    // `js::options`) fills them. Messages come out of the engine already
-    // inflated, so reassembly below does not change.
 }
 
 /// Whether `name` may be a subprotocol: an HTTP token (RFC 7230 section
@@ -82,6 +87,9 @@ pub struct Accepted {
     pub origin: Option<String>,
     /// The subprotocol chosen, from the server's list.
     pub protocol: Option<String>,
+    /// The Sec-WebSocket-Extensions value of the 101 response, when an
+    /// extension (permessage-deflate) was agreed.
+    pub extensions: Option<String>,
 }
 
 /// A server's accepted 101 response, owned.
@@ -89,6 +97,9 @@ pub struct Accepted {
 pub struct Opened {
     /// The subprotocol the server chose, from the client's offer.
     pub protocol: Option<String>,
+    /// The server's Sec-WebSocket-Extensions value, when it accepted our
+    /// permessage-deflate offer.
+    pub extensions: Option<String>,
 }
 
 /// One WebSocket connection with its buffers.
@@ -102,6 +113,11 @@ pub struct Session {
     /// Bytes for the transport, until the host takes them.
     output: Vec<u8>,
     message: Reassembly,
+    /// The extensions agreed in the opening handshake, as on the wire.
+    extensions: Option<String>,
+    /// Inflated data, once compression is in force.
+    #[cfg(feature = "deflate")]
+    scratch: Vec<u8>,
 }
 
 impl Session {
@@ -113,6 +129,9 @@ impl Session {
             consumed: 0,
             output: Vec::new(),
             message: Reassembly::new(),
+            extensions: None,
+            #[cfg(feature = "deflate")]
+            scratch: Vec::new(),
         }
     }
 
@@ -131,6 +150,17 @@ impl Session {
     /// The engine's state.
     pub fn state(&self) -> State {
         self.conn.state()
+    }
+
+    /// Whether permessage-deflate is in force.
+    pub fn compression_active(&self) -> bool {
+        self.conn.compression_active()
+    }
+
+    /// The extensions agreed in the opening handshake (the
+    /// Sec-WebSocket-Extensions value of the 101), if any.
+    pub fn extensions(&self) -> Option<&str> {
+        self.extensions.as_deref()
     }
 
     /// Server: feeds bytes of the upgrade request. `Ok(None)` until it is
@@ -157,6 +187,7 @@ impl Session {
             Ok(Accept::Incomplete) => (0, Ok(None)),
             Ok(Accept::Accepted { request, written }) => {
                 let accepted = Accepted {
+                    extensions: agreed_extensions(&self.conn, &request),
                     path: request.path.to_owned(),
                     host: String::from_utf8_lossy(request.host).into_owned(),
                     origin: request
@@ -173,6 +204,7 @@ impl Session {
         match outcome {
             Ok(Some((accepted, len))) => {
                 self.input.drain(..len);
+                self.extensions.clone_from(&accepted.extensions);
                 Ok(Some(accepted))
             }
             Ok(None) => Ok(None),
@@ -222,11 +254,19 @@ impl Session {
         match self.conn.read_response(&self.input, &names) {
             Ok(None) => Ok(None),
             Ok(Some(response)) => {
+                // The engine fails the handshake on extensions it did not
+                // offer or cannot honour, so any left are in force.
+                let extensions = response
+                    .extensions
+                    .filter(|_| self.conn.compression_active())
+                    .map(|v| String::from_utf8_lossy(v).into_owned());
                 let opened = Opened {
                     protocol: pick(&names, response.protocol),
+                    extensions,
                 };
                 let len = response.len;
                 self.input.drain(..len);
+                self.extensions.clone_from(&opened.extensions);
                 Ok(Some(opened))
             }
             Err(e) => {
@@ -238,10 +278,12 @@ impl Session {
 
     /// Feeds bytes from the transport (empty to go on with bytes already
     /// buffered) and hands what they carry to `sink`, in order: control
-    /// frames, failures, and at most one whole data message, after which it
-    /// stops. Stopping there lets the host answer a message before the
-    /// engine reads on: a close frame right behind it would otherwise end
-    /// the right to send. Call again with no bytes until nothing comes; see
+    /// frames, failures, and at most one whole data message (compressed
+    /// ones already inflated), after which it stops. Stopping there lets
+    /// the host answer a message before the engine reads on: a broken
+    /// frame right behind it would fail the connection, and a close frame
+    /// would have its reply written, either of which ends the right to
+    /// send. Call again with no bytes until nothing comes; see
     /// [`Session::has_buffered_input`]. The engine's replies (pong, close
     /// reply, failing close) are in the output when this returns. The only
     /// error is `InvalidState` before the handshake completes.
@@ -266,19 +308,31 @@ impl Session {
             self.consumed = 0;
             self.input.extend_from_slice(&bytes);
         }
+        #[cfg(feature = "deflate")]
+        if self.conn.compression_active() && self.scratch.is_empty() {
+            self.scratch = vec![0; SCRATCH];
+        }
         let Session {
             conn,
             input,
             consumed,
             output,
             message,
+            #[cfg(feature = "deflate")]
+            scratch,
             ..
         } = self;
         let input = &mut input[*consumed..];
         let mut pos = 0;
         let mut whole_message = false;
         loop {
-            let progressed = match conn.receive(&mut input[pos..]) {
+            // Compressed messages inflate into scratch, the rest are read
+            // in place; without compression in force scratch stays empty.
+            #[cfg(feature = "deflate")]
+            let result = conn.receive_with(&mut input[pos..], scratch);
+            #[cfg(not(feature = "deflate"))]
+            let result = conn.receive(&mut input[pos..]);
+            let progressed = match result {
                 Ok((used, event)) => {
                     pos += used;
                     let got = event.is_some();
@@ -292,7 +346,8 @@ impl Session {
                 }
                 Err(e) => {
                     // The engine has failed the connection and ignores
-                    // whatever follows.
+                    // whatever follows. (Its other errors cannot happen
+                    // here: scratch is never empty when it is needed.)
                     pos = input.len();
                     sink(Received::Failed(e));
                     false
@@ -334,9 +389,8 @@ impl Session {
     /// Sends a message, or a fragment of one when `last` is false (later
     /// calls continue it, whatever their `kind`).
     pub fn send(&mut self, kind: DataKind, payload: &[u8], last: bool) -> Result<(), Error> {
-        self.write(payload.len() + MAX_HEADER_LEN, |c, out| {
-            c.send(kind, payload, last, out)
-        })
+        let room = self.conn.max_frame_len(payload.len());
+        self.write(room, |c, out| c.send(kind, payload, last, out))
     }
 
     /// Sends a ping of at most 125 bytes.
@@ -419,6 +473,25 @@ fn deliver(event: Event<'_>, message: &mut Reassembly, sink: &mut impl FnMut(Rec
 /// The name at the engine's index into our subprotocol list.
 fn pick(names: &[&str], index: Option<usize>) -> Option<String> {
     index.and_then(|i| names.get(i)).map(|p| (*p).to_owned())
+}
+
+/// The Sec-WebSocket-Extensions value a server's 101 carries. The engine
+/// writes it into the response without handing it out, so it is worked
+/// out again here, by the same pure function from the same inputs.
+#[cfg(feature = "deflate")]
+fn agreed_extensions(conn: &Connection, request: &Request<'_>) -> Option<String> {
+    if !conn.compression_active() {
+        return None;
+    }
+    let options = conn.config().deflate?;
+    deflate::negotiate(request.extensions.iter(), &options)
+        .map(|(_, value)| String::from_utf8_lossy(value.as_bytes()).into_owned())
+}
+
+/// Without the `deflate` feature no extension is ever agreed.
+#[cfg(not(feature = "deflate"))]
+fn agreed_extensions(_: &Connection, _: &Request<'_>) -> Option<String> {
+    None
 }
 
 /// Moves the engine's queued replies into the output; true if any moved.

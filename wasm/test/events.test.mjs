@@ -10,8 +10,10 @@ test("the handshake reports the request and the chosen subprotocol", () => {
     client: { protocols: ["v2.chat", "chat"] },
     server: { protocols: ["chat", "v2.chat"] },
   });
-  assert.deepEqual(request, { path: "/chat", host: "localhost:8080", protocol: "chat" });
-  assert.deepEqual(response, { protocol: "chat" });
+  // permessage-deflate is on by default on both sides.
+  const extensions = "permessage-deflate";
+  assert.deepEqual(request, { path: "/chat", host: "localhost:8080", protocol: "chat", extensions });
+  assert.deepEqual(response, { protocol: "chat", extensions });
   assert.equal(client.state, "open");
   assert.equal(server.state, "open");
 });
@@ -121,7 +123,7 @@ test("frames that came with the upgrade request wait for receive()", () => {
 });
 
 test("output accumulates until taken, and bufferedAmount says how much", () => {
-  const { client } = pair();
+  const { client } = pair({ client: { perMessageDeflate: false } });
   assert.equal(client.bufferedAmount, 0);
   client.sendBinary(new Uint8Array(1000));
   client.sendText("x");

@@ -96,3 +96,34 @@ export function upgradeRequest({ version = "13", extra = "" } = {}) {
       `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: ${version}\r\n${extra}\r\n`,
   );
 }
+
+/**
+ * Splits wire bytes into frames: `{ fin, rsv, opcode, payload }`, payloads
+ * unmasked. Throws on a truncated frame.
+ */
+export function parseFrames(bytes) {
+  const frames = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const b0 = bytes[at];
+    const b1 = bytes[at + 1];
+    let len = b1 & 0x7f;
+    let pos = at + 2;
+    if (len === 126) {
+      len = (bytes[pos] << 8) | bytes[pos + 1];
+      pos += 2;
+    } else if (len === 127) {
+      len = 0;
+      for (let i = 0; i < 8; i++) len = len * 256 + bytes[pos + i];
+      pos += 8;
+    }
+    const mask = b1 & 0x80 ? bytes.subarray(pos, pos + 4) : null;
+    if (mask) pos += 4;
+    if (pos + len > bytes.length) throw new Error("truncated frame");
+    const payload = bytes.slice(pos, pos + len);
+    if (mask) for (let i = 0; i < len; i++) payload[i] ^= mask[i % 4];
+    frames.push({ fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, payload });
+    at = pos + len;
+  }
+  return frames;
+}

@@ -39,11 +39,14 @@ after(() => {
   server.kill();
 });
 
-/** Opens a ClientConnection to the echo server; resolves once it is open. */
-function open() {
+/**
+ * Opens a ClientConnection (with `options`) to the echo server; resolves
+ * once it is open.
+ */
+function open(options) {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: "127.0.0.1", port });
-    const conn = new ClientConnection();
+    const conn = new ClientConnection(options);
     const received = [];
     let waiting = [];
     let closed;
@@ -102,6 +105,9 @@ function rawExchange(...writes) {
 
 test("messages of every size echo back, and the close is clean", { timeout: 20_000 }, async () => {
   const c = await open();
+  // The example server accepts the default offer: all of this is compressed.
+  assert.equal(c.conn.compression, true);
+  assert.equal(c.conn.extensions, "permessage-deflate");
   const big = new Uint8Array(4 << 20);
   for (let i = 0; i < big.length; i++) big[i] = i % 251;
   c.conn.sendText("hello wasm ✓");
@@ -126,7 +132,11 @@ test("messages of every size echo back, and the close is clean", { timeout: 20_0
 });
 
 test("many connections at once each get their own echoes", { timeout: 20_000 }, async () => {
-  const clients = await Promise.all(Array.from({ length: 20 }, () => open()));
+  // Half of them without compression: the server takes either.
+  const clients = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => open({ perMessageDeflate: i % 2 === 0 })),
+  );
+  clients.forEach((c, i) => assert.equal(c.conn.compression, i % 2 === 0));
   clients.forEach((c, i) => {
     c.conn.sendText(`client ${i}`);
     c.flush();

@@ -15,6 +15,11 @@ const UPGRADE_RESPONSE_TS: &str = r#"
 export interface UpgradeResponse {
   /** The subprotocol the server chose from `options.protocols`, if any. */
   protocol?: string;
+  /**
+   * The server's Sec-WebSocket-Extensions value, when it accepted our
+   * permessage-deflate offer (also `conn.extensions`).
+   */
+  extensions?: string;
 }
 "#;
 
@@ -67,6 +72,9 @@ impl ClientConnection {
         let mut fields = Vec::new();
         if let Some(protocol) = opened.protocol {
             fields.push(("protocol", protocol.into()));
+        }
+        if let Some(extensions) = opened.extensions {
+            fields.push(("extensions", extensions.into()));
         }
         Ok(object(&fields))
     }

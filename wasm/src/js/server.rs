@@ -20,6 +20,11 @@ export interface UpgradeRequest {
   origin?: string;
   /** The subprotocol chosen from `options.protocols`, if any. */
   protocol?: string;
+  /**
+   * The Sec-WebSocket-Extensions value of the 101 response, when
+   * permessage-deflate was agreed (also `conn.extensions`).
+   */
+  extensions?: string;
 }
 "#;
 
@@ -74,6 +79,9 @@ impl ServerConnection {
         }
         if let Some(protocol) = request.protocol {
             fields.push(("protocol", protocol.into()));
+        }
+        if let Some(extensions) = request.extensions {
+            fields.push(("extensions", extensions.into()));
         }
         Ok(object(&fields))
     }

@@ -8,13 +8,14 @@ macro_rules! shared_methods {
         impl $class {
             /// Feeds bytes read from the transport and returns what they
             /// carried, in order: control frames and at most one whole
-            /// message, after which it stops so that a reply to that
-            /// message goes out before anything the engine says about later
-            /// frames (a close right behind it would end the right to
-            /// send). So call it again with no bytes until it returns an
-            /// empty array; also once right after the handshake, for frames
-            /// that came with it. Then write `takeOutput()` (it may hold a
-            /// pong or a close reply) and check `shouldClose()`.
+            /// message (compressed messages arrive inflated), after which
+            /// it stops so that a reply to that message goes out before
+            /// anything the engine says about later frames (a broken frame
+            /// or a close right behind it would end the right to send). So
+            /// call it again with no bytes until it returns an empty array;
+            /// also once right after the handshake, for frames that came
+            /// with it. Then write `takeOutput()` (it may hold a pong or a
+            /// close reply) and check `shouldClose()`.
             ///
             /// A peer's protocol violation is a final `{type: "error"}`
             /// event, never thrown, so the events before it are not lost.
@@ -109,6 +110,22 @@ macro_rules! shared_methods {
             #[wasm_bindgen(getter, js_name = bufferedAmount)]
             pub fn buffered_amount(&self) -> usize {
                 self.session.output().len()
+            }
+
+            /// Whether permessage-deflate (RFC 7692) was agreed in the
+            /// opening handshake: messages are then compressed both ways.
+            #[wasm_bindgen(getter)]
+            pub fn compression(&self) -> bool {
+                self.session.compression_active()
+            }
+
+            /// The extensions agreed in the opening handshake, as the 101
+            /// response's Sec-WebSocket-Extensions value (e.g.
+            /// "permessage-deflate" or "permessage-deflate;
+            /// server_max_window_bits=9"), or "" when none.
+            #[wasm_bindgen(getter)]
+            pub fn extensions(&self) -> String {
+                self.session.extensions().unwrap_or_default().to_owned()
             }
 
             /// Whether to close the transport once `takeOutput()` is written:

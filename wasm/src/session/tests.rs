@@ -357,3 +357,186 @@ fn protocol_names_must_be_tokens() {
     assert!(!valid_protocol_name("a b"));
     assert!(!valid_protocol_name("x\r\nSet-Cookie: y"));
 }
+
+/// permessage-deflate through sessions: what the engine negotiates and
+/// inflates, as the JS classes see it.
+#[cfg(feature = "deflate")]
+mod deflate {
+    use websock_core::deflate::Options;
+
+    use super::*;
+
+    fn with_deflate(options: Option<Options>, max_message_size: u64) -> Settings {
+        let mut config = Config::new();
+        config.deflate = options;
+        config.max_message_size = max_message_size;
+        Settings {
+            config,
+            protocols: Vec::new(),
+        }
+    }
+
+    /// A client and a server after the handshake, with these offers.
+    fn pair_with(client: Option<Options>, server: Option<Options>, max: u64) -> (Session, Session) {
+        let mut c = Session::client(with_deflate(client, 64 << 20), 0, [9; 32]);
+        let mut s = Session::server(with_deflate(server, max), 0);
+        c.write_request("h", "/").unwrap();
+        let accepted = s.accept(&take(&mut c)).unwrap().unwrap();
+        let opened = c.read_response(&take(&mut s)).unwrap().unwrap();
+        assert_eq!(accepted.extensions, opened.extensions);
+        assert_eq!(s.extensions(), c.extensions());
+        (c, s)
+    }
+
+    /// Bytes that compress poorly: xorshift output.
+    fn noise(len: usize) -> Vec<u8> {
+        let mut x = 0x1234_5678u32;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn default_offer_is_accepted_and_reported() {
+        let (client, server) = pair_with(Some(Options::new()), Some(Options::new()), 1 << 20);
+        assert!(client.compression_active() && server.compression_active());
+        assert_eq!(server.extensions(), Some("permessage-deflate"));
+    }
+
+    #[test]
+    fn either_side_can_go_without() {
+        for (c, s) in [(None, Some(Options::new())), (Some(Options::new()), None)] {
+            let (mut client, mut server) = pair_with(c, s, 1 << 20);
+            assert!(!client.compression_active() && !server.compression_active());
+            assert_eq!(server.extensions(), None);
+            client.send(DataKind::Text, b"plain", true).unwrap();
+            let wire = take(&mut client);
+            assert_eq!(wire[0], 0x81, "no RSV1");
+            assert_eq!(collect(&mut server, &wire), [Seen::Text("plain".into())]);
+        }
+    }
+
+    #[test]
+    fn a_smaller_server_window_is_asked_for_and_granted() {
+        let ask = Options {
+            server_max_window_bits: 9,
+            client_no_context_takeover: true,
+            ..Options::new()
+        };
+        let (mut client, mut server) = pair_with(Some(ask), Some(Options::new()), 1 << 20);
+        // The client's own reset is its business: the response need not
+        // repeat it.
+        assert_eq!(
+            server.extensions(),
+            Some("permessage-deflate; server_max_window_bits=9")
+        );
+        server.send(DataKind::Text, b"fine", true).unwrap();
+        assert_eq!(
+            collect(&mut client, &take(&mut server)),
+            [Seen::Text("fine".into())]
+        );
+    }
+
+    #[test]
+    fn compressed_messages_cross_whatever_the_cuts() {
+        let text = "all work and no play makes jack a dull boy. ".repeat(3000);
+        let binary = noise(100_000); // larger than the scratch buffer
+        let (mut client, _) = pair_with(Some(Options::new()), Some(Options::new()), 1 << 20);
+        client.send(DataKind::Text, text.as_bytes(), true).unwrap();
+        client
+            .send(DataKind::Binary, &binary[..60_000], false)
+            .unwrap();
+        client.ping(b"mid").unwrap();
+        client
+            .send(DataKind::Binary, &binary[60_000..], true)
+            .unwrap();
+        client.send(DataKind::Text, b"", true).unwrap();
+        let wire = take(&mut client);
+        assert_eq!(wire[0], 0xc1, "text, FIN and RSV1");
+        assert!(
+            wire.len() < binary.len() + text.len() / 10,
+            "{}",
+            wire.len()
+        );
+        for step in [1, 3, 4096, wire.len()] {
+            let (_, mut server) = pair_with(Some(Options::new()), Some(Options::new()), 1 << 20);
+            // The same client bytes only inflate on the server they were
+            // made for if both sides start afresh: they do, per pair.
+            let mut seen = Vec::new();
+            for piece in wire.chunks(step) {
+                seen.extend(collect(&mut server, piece));
+            }
+            assert_eq!(
+                seen,
+                [
+                    Seen::Text(text.clone()),
+                    Seen::Ping(b"mid".to_vec()),
+                    Seen::Binary(binary.clone()),
+                    Seen::Text(String::new())
+                ],
+                "fed {step} bytes at a time"
+            );
+        }
+    }
+
+    #[test]
+    fn echoes_are_compressed_and_precede_the_close_reply() {
+        let (mut client, mut server) =
+            pair_with(Some(Options::new()), Some(Options::new()), 1 << 20);
+        let words = "echo echo echo echo echo echo echo echo";
+        client.send(DataKind::Text, words.as_bytes(), true).unwrap();
+        client.close(1000, "").unwrap();
+        let wire = take(&mut client);
+        assert_eq!(receive_once(&mut server, &wire), [Seen::Text(words.into())]);
+        server.send(DataKind::Text, words.as_bytes(), true).unwrap();
+        assert_eq!(
+            collect(&mut server, &[]),
+            [Seen::Close(1000, String::new())]
+        );
+        let back = take(&mut server);
+        assert_eq!(back[0], 0xc1, "compressed echo first");
+        assert!((back[1] as usize) < words.len());
+        assert_eq!(
+            collect(&mut client, &back),
+            [Seen::Text(words.into()), Seen::Close(1000, String::new())]
+        );
+        assert!(server.should_close());
+    }
+
+    #[test]
+    fn a_decompression_bomb_fails_with_1009() {
+        let (mut client, mut server) =
+            pair_with(Some(Options::new()), Some(Options::new()), 10_000);
+        client
+            .send(DataKind::Binary, &vec![0u8; 1 << 20], true)
+            .unwrap();
+        let wire = take(&mut client);
+        assert!(wire.len() < 10_000, "small on the wire: {}", wire.len());
+        let seen = collect(&mut server, &wire);
+        assert_eq!(
+            seen,
+            [Seen::Failed(Error::Protocol(Violation::MessageTooBig))]
+        );
+        let out = take(&mut server);
+        assert_eq!(&out[2..4], &1009u16.to_be_bytes());
+        assert!(server.should_close());
+    }
+
+    #[test]
+    fn corrupt_compressed_data_fails_with_1007() {
+        let (_, mut server) = pair_with(Some(Options::new()), Some(Options::new()), 1 << 20);
+        // RSV1 text frame, masked with a zero key, holding an invalid
+        // deflate block type (0b11).
+        let wire = [0xc1, 0x82, 0, 0, 0, 0, 0x07, 0x00];
+        assert_eq!(
+            collect(&mut server, &wire),
+            [Seen::Failed(Error::Protocol(Violation::Compression))]
+        );
+        assert_eq!(&take(&mut server)[2..4], &1007u16.to_be_bytes());
+    }
+}
