@@ -109,8 +109,9 @@ enum Phase {
     /// Our write side is shut; discarding input until the peer's end of
     /// stream or the deadline.
     Draining { until: u64 },
-    /// The peer ended its stream; writing what is left, then done.
-    Flushing,
+    /// The peer ended its stream; writing what is left (until the
+    /// deadline, in case it does not read either), then done.
+    Flushing { until: u64 },
     /// Finished: the owner drops the link, which closes the socket.
     Done,
 }
@@ -222,8 +223,8 @@ impl Link {
     /// When [`Link::tick`] must next be called.
     pub fn deadline(&self) -> Option<u64> {
         match self.phase {
-            Phase::Draining { until } => Some(until),
-            Phase::Done | Phase::Flushing => None,
+            Phase::Draining { until } | Phase::Flushing { until } => Some(until),
+            Phase::Done => None,
             _ => self.engine.deadline(),
         }
     }
@@ -236,7 +237,7 @@ impl Link {
         if before != State::Failed && self.engine.state() == State::Failed {
             self.failure.get_or_insert(Failure::TimedOut(before));
         }
-        if let Phase::Draining { until } = self.phase {
+        if let Phase::Draining { until } | Phase::Flushing { until } = self.phase {
             if now >= until {
                 self.finish();
             }
@@ -265,7 +266,7 @@ impl Link {
             }
             match self.phase {
                 Phase::Done => return,
-                Phase::Flushing => {
+                Phase::Flushing { .. } => {
                     if self.out.is_empty() {
                         self.phase = Phase::Done;
                     }
@@ -294,7 +295,7 @@ impl Link {
                 return;
             }
             match self.stream.read(rbuf) {
-                Ok(0) => self.end_of_stream(),
+                Ok(0) => self.end_of_stream(now),
                 Ok(n) => {
                     reads += 1;
                     self.input(&mut rbuf[..n], handler);
@@ -341,13 +342,15 @@ impl Link {
         }
     }
 
-    fn end_of_stream(&mut self) {
+    fn end_of_stream(&mut self, now: u64) {
         self.closure = Some(self.engine.transport_closed());
         // The peer may still read what we queued (it only shut its side).
         self.phase = if self.out.is_empty() {
             Phase::Done
         } else {
-            Phase::Flushing
+            Phase::Flushing {
+                until: now.saturating_add(LINGER_MS),
+            }
         };
     }
 
