@@ -109,7 +109,8 @@ pub fn run(url_text: &str, config: Config) -> Result<(), String> {
                 return Err(why);
             }
             if let (false, Some((code, reason))) = (we_closed, &slot.handler.peer_close) {
-                eprintln!("websock: the server closed the connection ({code} {reason})");
+                let sep = if reason.is_empty() { "" } else { " " };
+                eprintln!("websock: the server closed the connection ({code}{sep}{reason})");
             }
             return Ok(());
         }

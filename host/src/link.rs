@@ -402,7 +402,14 @@ impl Link {
                     out: &mut self.out,
                 });
                 // Whatever followed the handshake in the same read is frames.
-                self.frames(&mut buf[len..], handler);
+                match buf.get_mut(len..) {
+                    Some(rest) => self.frames(rest, handler),
+                    None => {
+                        // The engine claimed more bytes than it was given.
+                        self.failure = Some(Failure::Engine(Error::InvalidState));
+                        self.abort = true;
+                    }
+                }
             }
             Handshake::Refused => {}
         }

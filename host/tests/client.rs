@@ -203,3 +203,57 @@ fn bench_runs_against_the_server_and_reports_rates() {
         "{text}"
     );
 }
+
+#[test]
+fn client_echoes_interactively_and_reports_a_server_side_close() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+
+    let mut server = Server::start(&[]);
+    let mut child = Command::new(common::BIN)
+        .args(["client", &server.url()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // stdin stays open: the echo must come back while the user is typing.
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    stdin.write_all(b"typed live\n").unwrap();
+    assert_eq!(
+        rx.recv_timeout(IO_TIMEOUT)
+            .expect("echo while stdin is open"),
+        "typed live"
+    );
+    // The server stops: the client sees a clean close it did not start.
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = common::wait_child(&mut child, IO_TIMEOUT);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(exit.success(), "{exit:?}: {stderr}");
+    assert_eq!(
+        stderr,
+        "websock: the server closed the connection (1001 server shutting down)\n"
+    );
+    assert!(server.wait_exit().success());
+    drop(stdin);
+}
