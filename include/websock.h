@@ -223,6 +223,10 @@ typedef enum websock_status {
    */
   WEBSOCK_STATUS_CLOSE_TIMEOUT = 113,
   /**
+   * A compressed message that does not inflate (1007).
+   */
+  WEBSOCK_STATUS_COMPRESSION = 114,
+  /**
    * The handshake is not parseable HTTP/1.1.
    */
   WEBSOCK_STATUS_HANDSHAKE_MALFORMED = 200,

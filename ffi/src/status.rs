@@ -73,6 +73,8 @@ pub enum Status {
     MessageTooBig = 112,
     /// The peer did not complete the closing handshake in time.
     CloseTimeout = 113,
+    /// A compressed message that does not inflate (1007).
+    Compression = 114,
 
     /// The handshake is not parseable HTTP/1.1.
     HandshakeMalformed = 200,
@@ -106,7 +108,7 @@ pub enum Status {
 }
 
 /// Every status, for [`websock_status_str`]'s lookup and for tests.
-const ALL: [Status; 41] = [
+const ALL: [Status; 42] = [
     Status::Ok,
     Status::Incomplete,
     Status::NullPointer,
@@ -134,6 +136,7 @@ const ALL: [Status; 41] = [
     Status::CloseCode,
     Status::MessageTooBig,
     Status::CloseTimeout,
+    Status::Compression,
     Status::HandshakeMalformed,
     Status::HandshakeTooLarge,
     Status::HandshakeTooManyHeaders,
@@ -181,6 +184,7 @@ impl Status {
             Status::CloseCode => c"peer sent an invalid close code",
             Status::MessageTooBig => c"message too big",
             Status::CloseTimeout => c"closing handshake timed out",
+            Status::Compression => c"compressed data does not inflate",
             Status::HandshakeMalformed => c"handshake: malformed HTTP",
             Status::HandshakeTooLarge => c"handshake: header block too large",
             Status::HandshakeTooManyHeaders => c"handshake: too many header lines",
@@ -224,6 +228,7 @@ impl From<Violation> for Status {
             Violation::CloseCode => Status::CloseCode,
             Violation::MessageTooBig => Status::MessageTooBig,
             Violation::CloseTimeout => Status::CloseTimeout,
+            Violation::Compression => Status::Compression,
         }
     }
 }
