@@ -1,0 +1,213 @@
+//! A rustls session driven over a non-blocking TCP socket, in the same
+//! event loop as plain connections (no thread, no blocking `StreamOwned`).
+//!
+//! It offers the socket's own contract to [`crate::link::Link`]: `read`
+//! gives plaintext or `WouldBlock`, `write` takes plaintext or says
+//! `WouldBlock`. Underneath, every read pulls records off the socket
+//! (`read_tls`), decrypts them (`process_new_packets`) and sends what the
+//! handshake answers (`write_tls`); every write encrypts into rustls's
+//! record queue and sends it. The queue holds at most one write's worth
+//! of records: while it is not empty (`wants_write`) writes say
+//! `WouldBlock`, so backpressure reaches the link's own output queue.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+
+use mio::net::TcpStream;
+use rustls::Connection;
+
+use super::explain::TlsFailure;
+
+/// One TLS session over one socket, either role.
+#[derive(Debug)]
+pub struct TlsStream {
+    sock: TcpStream,
+    conn: Connection,
+    /// Who is at the other end (for log lines).
+    peer: Option<SocketAddr>,
+    /// The peer's TCP stream ended without a TLS close_notify.
+    truncated: bool,
+    /// Our close_notify is queued; shut down TCP once it is written.
+    shutdown_pending: bool,
+    /// The first byte the peer sent: tells plain text from a TLS record.
+    first_byte: Option<u8>,
+}
+
+impl TlsStream {
+    /// Wraps a connected socket and a fresh rustls session.
+    pub fn new(sock: TcpStream, conn: impl Into<Connection>) -> TlsStream {
+        let peer = sock.peer_addr().ok();
+        TlsStream {
+            sock,
+            conn: conn.into(),
+            peer,
+            truncated: false,
+            shutdown_pending: false,
+            first_byte: None,
+        }
+    }
+
+    /// The socket, to register with a poll.
+    pub fn socket_mut(&mut self) -> &mut TcpStream {
+        &mut self.sock
+    }
+
+    /// The peer's address, when the socket knew it.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// Whether the TLS handshake is still going on.
+    pub fn is_handshaking(&self) -> bool {
+        self.conn.is_handshaking()
+    }
+
+    /// Whether the peer ended its TCP stream without a close_notify (a
+    /// truncation as far as TLS can tell).
+    pub fn truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// Reads plaintext; `Ok(0)` at the end of the peer's stream, whether it
+    /// sent a close_notify or not ([`TlsStream::truncated`] tells which);
+    /// `WouldBlock` once the socket has nothing more.
+    pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.conn.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    // Reported, not passed on as data: the WebSocket closing
+                    // handshake says whether anything was cut off.
+                    self.truncated = true;
+                    return Ok(0);
+                }
+                Err(e) => return Err(e),
+            }
+            let mut source = Recording {
+                sock: &mut self.sock,
+                first_byte: &mut self.first_byte,
+            };
+            match self.conn.read_tls(&mut source) {
+                // End of stream: the reader reports it on the next pass.
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            if let Err(error) = self.conn.process_new_packets() {
+                let plain_text = self.first_byte.is_some_and(looks_like_plain_text);
+                if plain_text && matches!(self.conn, Connection::Server(_)) {
+                    self.answer_plain_text();
+                } else {
+                    // rustls queued an alert saying why; it goes out if it can.
+                    let _ = self.send_records();
+                }
+                let failure = TlsFailure {
+                    error,
+                    plain_text,
+                    handshaking: self.conn.is_handshaking(),
+                };
+                return Err(io::Error::new(io::ErrorKind::InvalidData, failure));
+            }
+            // The handshake's answers (or a key update) leave at once.
+            self.send_records()?;
+        }
+    }
+
+    /// Takes plaintext to send; `WouldBlock` while records from earlier
+    /// writes still wait for the socket.
+    pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.send_records()? {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        // Before the handshake completes rustls keeps this as plaintext
+        // and sends it once the keys are there (a client's upgrade request).
+        let n = self.conn.writer().write(buf)?;
+        self.send_records()?;
+        if n == 0 && !buf.is_empty() {
+            // rustls's buffer is full (only before the handshake ends); the
+            // handshake's progress comes with the next readiness event.
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    }
+
+    /// Writes queued records; `Ok(true)` once none are left.
+    pub fn send_records(&mut self) -> io::Result<bool> {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(&mut self.sock) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if std::mem::take(&mut self.shutdown_pending) {
+            self.sock.shutdown(Shutdown::Write)?;
+        }
+        Ok(true)
+    }
+
+    /// Whether records wait to be written.
+    pub fn has_pending(&self) -> bool {
+        self.conn.wants_write() || self.shutdown_pending
+    }
+
+    /// Sends close_notify, then ends the TCP stream once it is written
+    /// (now, or from a later [`TlsStream::send_records`]).
+    pub fn shutdown_write(&mut self) -> io::Result<()> {
+        self.conn.send_close_notify();
+        self.shutdown_pending = true;
+        self.send_records().map(drop)
+    }
+
+    /// After a plain-text request on a TLS port: a plain-text answer
+    /// instead of the TLS alert the client could not read (what a browser
+    /// user sees when typing http:// for https://). Best effort.
+    fn answer_plain_text(&mut self) {
+        const RESPONSE: &[u8] = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\
+            Content-Type: text/plain\r\nContent-Length: 50\r\n\r\n\
+            This port speaks TLS: use a wss:// or https:// URL";
+        let _ = self.sock.write(RESPONSE);
+        let _ = self.sock.shutdown(Shutdown::Write);
+    }
+}
+
+/// Plain-text protocols (HTTP, a ws:// upgrade) start with a letter; a TLS
+/// record starts with a content type from 20 to 24.
+fn looks_like_plain_text(byte: u8) -> bool {
+    byte.is_ascii_alphabetic()
+}
+
+/// The socket as rustls reads it, noting the first byte the peer sent.
+struct Recording<'a> {
+    sock: &'a mut TcpStream,
+    first_byte: &'a mut Option<u8>,
+}
+
+impl Read for Recording<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.sock.read(buf)?;
+        if self.first_byte.is_none() && n > 0 {
+            *self.first_byte = Some(buf[0]);
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_plain_text;
+
+    #[test]
+    fn http_is_plain_text_and_tls_records_are_not() {
+        for b in *b"GPHDOC" {
+            assert!(looks_like_plain_text(b));
+        }
+        for b in 20..=24 {
+            assert!(!looks_like_plain_text(b));
+        }
+    }
+}
