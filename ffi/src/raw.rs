@@ -33,7 +33,8 @@ impl Region {
         Region::new(ptr, core::mem::size_of::<T>())
     }
 
-    fn overlaps(self, other: Region) -> bool {
+    /// Whether the two ranges share a byte.
+    pub(crate) fn overlaps(self, other: Region) -> bool {
         // Empty ranges alias nothing. Saturation only matters for ranges
         // at the very top of the address space, which no valid object has.
         self.len != 0
@@ -46,10 +47,8 @@ impl Region {
 /// Refuses arguments whose memory overlaps.
 pub(crate) fn disjoint(regions: &[Region]) -> Result<(), Status> {
     for (i, a) in regions.iter().enumerate() {
-        for b in regions.iter().skip(i + 1) {
-            if a.overlaps(*b) {
-                return Err(Status::InvalidArgument);
-            }
+        if regions.iter().skip(i + 1).any(|b| a.overlaps(*b)) {
+            return Err(Status::InvalidArgument);
         }
     }
     Ok(())
