@@ -24,7 +24,7 @@ fi
 cases=()
 for s in 1 2 3 4 5 6 7 9 10; do cases+=(-i "$s.*"); done
 run python3 tests/autobahn.py --min-cases 301 --timeout 600 -p 2 "${cases[@]}" \
-    server host-server -- "$WEBSOCK_BIN" serve --ws '127.0.0.1:{port}'
+    server host-server -- "$WEBSOCK_BIN" serve --ws '127.0.0.1:{port}' --no-wss
 run python3 tests/autobahn.py --min-cases 301 --timeout 600 "${cases[@]}" \
     client host-client -- "$WEBSOCK_BIN" autobahn --agent websock 'ws://127.0.0.1:{port}'
 

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use websock_core::{Config, Event};
 
 use crate::clock::Clock;
-use crate::dial;
+use crate::dial::{self, Dialer};
 use crate::echo::Echo;
 use crate::link::{Handler, Tx};
 use crate::reactor::{Reactor, Slot};
+use crate::tls::client::ClientOptions;
 use crate::url::WsUrl;
 
 /// The longest a single case may take before the run is abandoned (the
@@ -37,10 +38,12 @@ impl Handler for Collect {
 }
 
 /// Runs every case the server has; `Ok` once the reports are updated.
-pub fn run(url_text: &str, agent: &str, config: Config) -> Result<(), String> {
+pub fn run(url_text: &str, agent: &str, config: Config, tls: &ClientOptions) -> Result<(), String> {
     let base = WsUrl::parse(url_text).map_err(|e| format!("bad URL '{url_text}': {e}"))?;
+    let dialer = Dialer::new(&base, tls)?;
     let agent = percent_encode(agent);
     let counted = session(
+        &dialer,
         &base.with_resource("/getCaseCount"),
         Collect::default(),
         config,
@@ -54,19 +57,24 @@ pub fn run(url_text: &str, agent: &str, config: Config) -> Result<(), String> {
         eprintln!("case {case} of {count}");
         let url = base.with_resource(&format!("/runCase?case={case}&agent={agent}"));
         // How a case's connection ends is the fuzzing server's verdict.
-        session(&url, Echo, config)?;
+        session(&dialer, &url, Echo::default(), config)?;
     }
     eprintln!("updating reports");
     let url = base.with_resource(&format!("/updateReports?agent={agent}"));
-    session(&url, Echo, config)?;
+    session(&dialer, &url, Echo::default(), config)?;
     Ok(())
 }
 
 /// One connection from start to end, on an event loop of its own.
-fn session<H: Handler>(url: &WsUrl, handler: H, config: Config) -> Result<Slot<H>, String> {
+fn session<H: Handler>(
+    dialer: &Dialer,
+    url: &WsUrl,
+    handler: H,
+    config: Config,
+) -> Result<Slot<H>, String> {
     let mut reactor =
         Reactor::new(Clock::new()).map_err(|e| format!("cannot create a poll: {e}"))?;
-    let link = dial::connect(url, config, reactor.now())?;
+    let link = dialer.connect(url, config, reactor.now())?;
     reactor
         .insert(link, handler)
         .map_err(|e| format!("cannot watch the connection: {e}"))?;

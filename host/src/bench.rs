@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use websock_core::{CloseCode, Config, DataKind, Event, State};
 
 use crate::clock::Clock;
-use crate::dial;
+use crate::dial::{self, Dialer};
 use crate::link::{Handler, Tx};
 use crate::reactor::Reactor;
+use crate::tls::client::ClientOptions;
 use crate::url::WsUrl;
 
 /// What `websock bench` was asked to do.
@@ -32,6 +33,10 @@ pub struct Options {
     pub threads: usize,
     /// Send text instead of binary.
     pub text: bool,
+    /// Offer permessage-deflate.
+    pub deflate: bool,
+    /// Whom to trust for wss://.
+    pub tls: ClientOptions,
 }
 
 impl Default for Options {
@@ -44,6 +49,8 @@ impl Default for Options {
             depth: 1,
             threads: 1,
             text: false,
+            deflate: false,
+            tls: ClientOptions::default(),
         }
     }
 }
@@ -87,6 +94,7 @@ impl Handler for Pinger {
 /// Runs the benchmark and prints one result line.
 pub fn run(options: &Options) -> Result<(), String> {
     let url = WsUrl::parse(&options.url).map_err(|e| format!("bad URL '{}': {e}", options.url))?;
+    let dialer = Dialer::new(&url, &options.tls)?;
     let threads = options.threads.clamp(1, options.connections.max(1));
     let payload: Arc<[u8]> = vec![b'x'; options.size].into();
     let barrier = Arc::new(Barrier::new(threads));
@@ -97,6 +105,7 @@ pub fn run(options: &Options) -> Result<(), String> {
             let share =
                 options.connections / threads + usize::from(i < options.connections % threads);
             let (url, payload, barrier) = (url.clone(), payload.clone(), barrier.clone());
+            let dialer = dialer.clone();
             let (kind, depth) = (
                 if options.text {
                     DataKind::Text
@@ -105,6 +114,7 @@ pub fn run(options: &Options) -> Result<(), String> {
                 },
                 options.depth.max(1),
             );
+            let deflate = options.deflate;
             thread::spawn(move || {
                 let pinger = Pinger {
                     payload,
@@ -113,7 +123,7 @@ pub fn run(options: &Options) -> Result<(), String> {
                     running: true,
                     echoed: 0,
                 };
-                worker(&url, share, pinger, &barrier, window)
+                worker(&url, &dialer, share, pinger, &barrier, window, deflate)
             })
         })
         .collect();
@@ -150,21 +160,24 @@ pub fn run(options: &Options) -> Result<(), String> {
 /// `window`, then closes everything.
 fn worker(
     url: &WsUrl,
+    dialer: &Dialer,
     connections: usize,
     pinger: Pinger,
     barrier: &Barrier,
     window: Duration,
+    deflate: bool,
 ) -> Result<(u64, Duration), String> {
     // Message size bounds the engine's limit, not the other way round.
     let config = Config {
         max_message_size: (pinger.payload.len() as u64).max(Config::new().max_message_size),
+        deflate: deflate.then(websock_core::deflate::Options::new),
         ..Config::new()
     };
     let mut reactor =
         Reactor::new(Clock::new()).map_err(|e| format!("cannot create a poll: {e}"))?;
     let mut result = Ok(());
     for _ in 0..connections {
-        match dial::connect(url, config, reactor.now()) {
+        match dialer.connect(url, config, reactor.now()) {
             Ok(link) => {
                 let p = Pinger {
                     payload: pinger.payload.clone(),

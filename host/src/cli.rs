@@ -3,10 +3,14 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::path::PathBuf;
 
 use lexopt::prelude::*;
+use websock_core::deflate;
 use websock_core::Config;
 
+use crate::tls::client::ClientOptions;
+use crate::tls::server::Identity;
 use crate::{bench, serve};
 
 /// The top-level help.
@@ -14,25 +18,34 @@ pub const USAGE: &str = "\
 websock: a WebSocket (RFC 6455) echo server, client and Autobahn driver
 
 Usage:
-  websock serve [--ws HOST:PORT] [options]   echo server (default 127.0.0.1:8888)
+  websock serve [options]                    echo server (ws://127.0.0.1:8888 and
+                                             wss://127.0.0.1:8889)
   websock client [options] URL               terminal client: stdin lines out, messages in
   websock autobahn [--agent NAME] URL        Autobahn fuzzingserver client driver
   websock bench [options] URL                echo load generator
 
-URLs are ws://host[:port][/path]. 'websock <command> --help' shows each
-command's options.
+URLs are ws://host[:port][/path] or wss://host[:port][/path] (TLS).
+'websock <command> --help' shows each command's options.
 ";
 
 const SERVE_USAGE: &str = "\
 Usage: websock serve [options]
 
-Echoes every text and binary message on any path, streaming (each chunk
-goes straight back as a fragment). Prints one line saying where it listens;
+Echoes every text and binary message on any path, streaming (pieces go
+back as fragments of up to 64 KiB). Prints one line saying where it listens;
 stops cleanly on SIGINT or SIGTERM (open connections are closed with 1001).
 
 Options:
   --ws HOST:PORT              where to listen for ws:// (default 127.0.0.1:8888;
                               port 0 picks a free port, printed at start)
+  --wss HOST:PORT             where to listen for wss:// (default 127.0.0.1:8889)
+  --no-ws, --no-wss           serve only the other one
+  --cert FILE --key FILE      the wss:// certificate chain (PEM, leaf first) and
+                              its private key (PEM: PKCS#8, PKCS#1 or SEC1).
+                              Without them a self-signed certificate for
+                              localhost, 127.0.0.1 and ::1 is made at start and
+                              written to a file named in the start line (trust
+                              it with 'websock client --ca FILE')
   --workers N                 worker threads (default: one per core)
   --handshake-timeout-ms MS   drop a connection whose opening handshake takes
                               longer (default 10000)
@@ -42,6 +55,8 @@ Options:
   --max-pending-output BYTES  stop reading a connection while this much of its
                               output waits to be written (default 16 MiB: some
                               peers write a whole message before reading)
+  --no-deflate                refuse permessage-deflate offers (accepted by
+                              default, within the client's window limits)
   -h, --help                  this help
 ";
 
@@ -59,6 +74,13 @@ Options:
                               (default 10000)
   --close-timeout-ms MS       wait this long for the closing handshake
                               (default 5000)
+  --no-deflate                do not offer permessage-deflate (offered by
+                              default: 'permessage-deflate; client_max_window_bits')
+  --ca FILE                   also trust the CA certificates in this PEM file
+                              (wss://; repeatable; the system's roots are
+                              trusted anyway)
+  --insecure                  wss:// without checking the server's certificate:
+                              encrypted but NOT authenticated (warns on stderr)
   -h, --help                  this help
 ";
 
@@ -72,6 +94,12 @@ Exits 0 when the run completed (the server's reports hold the verdicts).
 
 Options:
   --agent NAME                the name in the reports (default websock)
+  --no-deflate                do not offer permessage-deflate (offered by default)
+  --ca FILE                   also trust the CA certificates in this PEM file
+                              (wss://; repeatable; the system's roots are
+                              trusted anyway)
+  --insecure                  wss:// without checking the server's certificate:
+                              encrypted but NOT authenticated (warns on stderr)
   -h, --help                  this help
 ";
 
@@ -88,6 +116,12 @@ Options:
   --depth N                   messages in flight per connection (default 1)
   --threads N                 client threads (default 1)
   --text                      send text messages (default binary)
+  --deflate                   offer permessage-deflate (default: plain frames)
+  --ca FILE                   also trust the CA certificates in this PEM file
+                              (wss://; repeatable; the system's roots are
+                              trusted anyway)
+  --insecure                  wss:// without checking the server's certificate:
+                              encrypted but NOT authenticated (warns on stderr)
   -h, --help                  this help
 ";
 
@@ -106,6 +140,8 @@ pub enum Command {
         url: String,
         /// Timeouts.
         config: Config,
+        /// Whom to trust for wss://.
+        tls: ClientOptions,
     },
     /// `websock autobahn`.
     Autobahn {
@@ -113,6 +149,10 @@ pub enum Command {
         url: String,
         /// The agent name for the reports.
         agent: String,
+        /// What to offer (permessage-deflate by default).
+        config: Config,
+        /// Whom to trust for wss://.
+        tls: ClientOptions,
     },
     /// `websock bench`.
     Bench(bench::Options),
@@ -192,12 +232,28 @@ impl From<lexopt::Error> for Local {
     }
 }
 
+/// The configuration every command starts from: the engine's defaults,
+/// with permessage-deflate accepted (server) or offered (client).
+pub fn default_config() -> Config {
+    Config {
+        deflate: Some(deflate::Options::new()),
+        ..Config::new()
+    }
+}
+
 fn parse_serve(p: &mut lexopt::Parser) -> Result<Command, Local> {
     let mut o = serve::Options::default();
+    let (mut cert, mut key) = (None, None);
     while let Some(arg) = p.next()? {
         match arg {
             Short('h') | Long("help") => return Ok(Command::Help(SERVE_USAGE)),
+            Long("no-deflate") => o.config.deflate = None,
             Long("ws") => o.ws = Some(p.value()?.string()?),
+            Long("wss") => o.wss = Some(p.value()?.string()?),
+            Long("no-ws") => o.ws = None,
+            Long("no-wss") => o.wss = None,
+            Long("cert") => cert = Some(PathBuf::from(p.value()?)),
+            Long("key") => key = Some(PathBuf::from(p.value()?)),
             Long("workers") => o.workers = Some(positive(p, "--workers")?),
             Long("handshake-timeout-ms") => o.config.handshake_timeout_ms = p.value()?.parse()?,
             Long("close-timeout-ms") => o.config.close_timeout_ms = p.value()?.parse()?,
@@ -208,15 +264,25 @@ fn parse_serve(p: &mut lexopt::Parser) -> Result<Command, Local> {
             other => return Err(other.unexpected().into()),
         }
     }
+    o.identity = match (cert, key) {
+        (Some(cert), Some(key)) => Identity::Files { cert, key },
+        (None, None) => Identity::SelfSigned,
+        (Some(_), None) => return Err(Local("--cert needs --key".into())),
+        (None, Some(_)) => return Err(Local("--key needs --cert".into())),
+    };
     Ok(Command::Serve(o))
 }
 
 fn parse_client(p: &mut lexopt::Parser) -> Result<Command, Local> {
-    let mut config = Config::new();
+    let mut config = default_config();
+    let mut tls = ClientOptions::default();
     let mut url = None;
     while let Some(arg) = p.next()? {
         match arg {
             Short('h') | Long("help") => return Ok(Command::Help(CLIENT_USAGE)),
+            Long("no-deflate") => config.deflate = None,
+            Long("ca") => tls.ca.push(PathBuf::from(p.value()?)),
+            Long("insecure") => tls.insecure = true,
             Long("handshake-timeout-ms") => config.handshake_timeout_ms = p.value()?.parse()?,
             Long("close-timeout-ms") => config.close_timeout_ms = p.value()?.parse()?,
             Value(v) if url.is_none() => url = Some(v.string()?),
@@ -224,22 +290,32 @@ fn parse_client(p: &mut lexopt::Parser) -> Result<Command, Local> {
         }
     }
     let url = url.ok_or_else(|| Local("missing URL".into()))?;
-    Ok(Command::Client { url, config })
+    Ok(Command::Client { url, config, tls })
 }
 
 fn parse_autobahn(p: &mut lexopt::Parser) -> Result<Command, Local> {
     let mut agent = "websock".to_string();
+    let mut config = default_config();
+    let mut tls = ClientOptions::default();
     let mut url = None;
     while let Some(arg) = p.next()? {
         match arg {
             Short('h') | Long("help") => return Ok(Command::Help(AUTOBAHN_USAGE)),
             Long("agent") => agent = p.value()?.string()?,
+            Long("ca") => tls.ca.push(PathBuf::from(p.value()?)),
+            Long("insecure") => tls.insecure = true,
+            Long("no-deflate") => config.deflate = None,
             Value(v) if url.is_none() => url = Some(v.string()?),
             other => return Err(other.unexpected().into()),
         }
     }
     let url = url.ok_or_else(|| Local("missing URL".into()))?;
-    Ok(Command::Autobahn { url, agent })
+    Ok(Command::Autobahn {
+        url,
+        agent,
+        config,
+        tls,
+    })
 }
 
 fn parse_bench(p: &mut lexopt::Parser) -> Result<Command, Local> {
@@ -259,6 +335,9 @@ fn parse_bench(p: &mut lexopt::Parser) -> Result<Command, Local> {
             Long("depth") => o.depth = positive(p, "--depth")?,
             Long("threads") => o.threads = positive(p, "--threads")?,
             Long("text") => o.text = true,
+            Long("deflate") => o.deflate = true,
+            Long("ca") => o.tls.ca.push(PathBuf::from(p.value()?)),
+            Long("insecure") => o.tls.insecure = true,
             Value(v) if url.is_none() => url = Some(v.string()?),
             other => return Err(other.unexpected().into()),
         }
@@ -290,7 +369,7 @@ mod tests {
             "autobahn --agent=me ws://h:1",
         ] {
             match parse(args(line)) {
-                Ok(Command::Autobahn { url, agent }) => {
+                Ok(Command::Autobahn { url, agent, .. }) => {
                     assert_eq!((url.as_str(), agent.as_str()), ("ws://h:1", "me"), "{line}");
                 }
                 other => panic!("{line}: {other:?}"),

@@ -11,9 +11,10 @@ use mio::{Token, Waker};
 use websock_core::{CloseCode, Config, DataKind, Event, State};
 
 use crate::clock::Clock;
-use crate::dial;
+use crate::dial::{self, Dialer};
 use crate::link::{Handler, Tx};
 use crate::reactor::Reactor;
+use crate::tls::client::ClientOptions;
 use crate::url::WsUrl;
 
 /// The token of the waker the stdin thread rings.
@@ -87,13 +88,14 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Runs the client until the connection ends; `Err` is one line saying why
 /// it did not end cleanly.
-pub fn run(url_text: &str, config: Config) -> Result<(), String> {
+pub fn run(url_text: &str, config: Config, tls: &ClientOptions) -> Result<(), String> {
     let url = WsUrl::parse(url_text).map_err(|e| format!("bad URL '{url_text}': {e}"))?;
+    let dialer = Dialer::new(&url, tls)?;
     let mut reactor =
         Reactor::new(Clock::new()).map_err(|e| format!("cannot create a poll: {e}"))?;
     let waker =
         Waker::new(reactor.registry(), WAKE).map_err(|e| format!("cannot create a waker: {e}"))?;
-    let link = dial::connect(&url, config, reactor.now())?;
+    let link = dialer.connect(&url, config, reactor.now())?;
     let key = reactor
         .insert(link, Printer::default())
         .map_err(|e| format!("cannot watch the connection: {e}"))?;
@@ -111,6 +113,11 @@ pub fn run(url_text: &str, config: Config) -> Result<(), String> {
             if let (false, Some((code, reason))) = (we_closed, &slot.handler.peer_close) {
                 let sep = if reason.is_empty() { "" } else { " " };
                 eprintln!("websock: the server closed the connection ({code}{sep}{reason})");
+            }
+            // The WebSocket closing handshake completed, so nothing was cut
+            // off; the TLS layer's lapse is worth a word all the same.
+            if slot.link.transport().tls().is_some_and(|t| t.truncated()) {
+                eprintln!("websock: note: the server ended TCP without a TLS close_notify");
             }
             return Ok(());
         }

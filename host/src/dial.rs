@@ -1,21 +1,78 @@
-//! The client side's way in: resolve, connect, queue the upgrade request;
-//! and the way out: one line saying why a connection failed.
+//! The client side's way in: resolve, connect, start TLS for wss://,
+//! queue the upgrade request; and the way out: one line saying why a
+//! connection failed.
 
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 use websock_core::{Config, State};
 
 use crate::link::{Failure, Link};
+use crate::tls::client::{self as tls_client, ClientOptions};
+use crate::tls::explain::TlsFailure;
+use crate::tls::stream::TlsStream;
 use crate::transport::Transport;
 use crate::url::WsUrl;
 
 /// How long a TCP connect may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connects to `url` and returns a client link with its upgrade request
-/// queued. Errors are one line for people.
-pub fn connect(url: &WsUrl, config: Config, now: u64) -> Result<Link, String> {
+/// How a command reaches its server: the TLS configuration for wss://,
+/// made once (trust stores are read once, `--insecure` warns once) and
+/// shared by every connection.
+#[derive(Clone, Debug)]
+pub struct Dialer {
+    tls: Option<Arc<ClientConfig>>,
+}
+
+impl Dialer {
+    /// A dialer for `url`'s scheme; TLS options matter only for wss://.
+    pub fn new(url: &WsUrl, options: &ClientOptions) -> Result<Dialer, String> {
+        let tls = match url.secure {
+            true => Some(tls_client::configure(options)?),
+            false => None,
+        };
+        Ok(Dialer { tls })
+    }
+
+    /// Connects to `url` and returns a client link with its upgrade
+    /// request queued (and, for wss://, the TLS handshake started). Errors
+    /// are one line for people.
+    pub fn connect(&self, url: &WsUrl, config: Config, now: u64) -> Result<Link, String> {
+        let stream = tcp_connect(url)?;
+        let transport = match (&self.tls, url.secure) {
+            (Some(tls), true) => {
+                // The name is checked against the certificate and sent as
+                // SNI (rustls sends none for an IP address, as RFC 6066 says).
+                let name = ServerName::try_from(url.host.clone())
+                    .map_err(|e| format!("'{}' cannot be checked by TLS: {e}", url.host))?;
+                let conn = ClientConnection::new(Arc::clone(tls), name)
+                    .map_err(|e| format!("cannot start TLS: {e}"))?;
+                Transport::Tls(Box::new(TlsStream::new(stream, conn)))
+            }
+            (None, true) => return Err(format!("{url}: no TLS configuration (a bug)")),
+            (_, false) => Transport::Plain(stream),
+        };
+        let mut entropy = [0u8; 32];
+        getrandom::fill(&mut entropy).map_err(|e| format!("no randomness from the OS: {e}"))?;
+        Link::client(
+            transport,
+            config,
+            now,
+            entropy,
+            &url.host_header(),
+            &url.resource,
+        )
+        .map_err(|e| format!("cannot write the upgrade request: {e}"))
+    }
+}
+
+/// Resolves and connects (blocking, bounded by [`CONNECT_TIMEOUT`]) and
+/// returns the socket ready for the event loop.
+fn tcp_connect(url: &WsUrl) -> Result<mio::net::TcpStream, String> {
     let addrs: Vec<_> = (url.host.as_str(), url.port)
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve '{}': {e}", url.host))?
@@ -35,18 +92,7 @@ pub fn connect(url: &WsUrl, config: Config, now: u64) -> Result<Link, String> {
     let setup = |e: std::io::Error| format!("cannot set up the socket: {e}");
     stream.set_nodelay(true).map_err(setup)?;
     stream.set_nonblocking(true).map_err(setup)?;
-    let mut entropy = [0u8; 32];
-    getrandom::fill(&mut entropy).map_err(|e| format!("no randomness from the OS: {e}"))?;
-    let transport = Transport::Plain(mio::net::TcpStream::from_std(stream));
-    Link::client(
-        transport,
-        config,
-        now,
-        entropy,
-        &url.host_header(),
-        &url.resource,
-    )
-    .map_err(|e| format!("cannot write the upgrade request: {e}"))
+    Ok(mio::net::TcpStream::from_std(stream))
 }
 
 /// Why a finished client link did not end with a clean closing handshake,
@@ -56,6 +102,34 @@ pub fn explain(url: &WsUrl, link: &Link) -> Option<String> {
     if clean {
         return None;
     }
+    let tls = link.transport().tls();
+    let tls_handshaking = tls.is_some_and(|t| t.is_handshaking());
+    if let Some(Failure::Io(e)) = link.failure() {
+        if let Some(failure) = TlsFailure::find(e) {
+            return Some(if failure.plain_text {
+                format!("TLS handshake with {url} failed: the server answered in plain text (is it a ws:// server?)")
+            } else {
+                format!("{url}: {failure}")
+            });
+        }
+    }
+    if tls_handshaking {
+        match link.failure() {
+            Some(Failure::TimedOut(_)) => {
+                return Some(format!("{url} did not complete the TLS handshake in time"))
+            }
+            None => {
+                return Some(format!(
+                    "{url} closed the connection during the TLS handshake"
+                ))
+            }
+            _ => {}
+        }
+    }
+    let truncated = match tls.is_some_and(|t| t.truncated()) {
+        true => " (and without a TLS close_notify)",
+        false => "",
+    };
     Some(match link.failure() {
         Some(Failure::Handshake {
             error,
@@ -75,6 +149,6 @@ pub fn explain(url: &WsUrl, link: &Link) -> Option<String> {
         None if !link.was_open() => {
             format!("{url} closed the connection during the opening handshake")
         }
-        None => "the connection was lost without a closing handshake".to_string(),
+        None => format!("the connection was lost without a closing handshake{truncated}"),
     })
 }

@@ -13,7 +13,7 @@
 
 use std::io;
 
-use websock_core::frame::{MAX_CONTROL_FRAME, MAX_HEADER_LEN};
+use websock_core::frame::MAX_CONTROL_FRAME;
 use websock_core::{
     Accept, CloseCode, Closure, Config, Connection, DataKind, Error, Event, HandshakeError, Role,
     State, Transport as Wanted, Violation,
@@ -44,8 +44,12 @@ pub const LINGER_MS: u64 = 2_000;
 /// Reads per turn before yielding to other connections, for fairness.
 const MAX_READS_PER_TURN: usize = 16;
 /// Room an HTTP handshake message needs in the output (the engine asks for
-/// 256 bytes plus the subprotocol, and we offer none).
+/// 320 bytes plus the subprotocol, and we offer none).
 const HANDSHAKE_ROOM: usize = 512;
+/// Where a compressed message inflates to, allocated only on connections
+/// that negotiated permessage-deflate. An echo sends each inflated chunk
+/// back as one fragment, so larger chunks compress better on the way out.
+const INFLATE_SIZE: usize = 32 * 1024;
 
 /// What an application does with a connection's events.
 pub trait Handler {
@@ -64,7 +68,9 @@ pub struct Tx<'a> {
 impl Tx<'_> {
     /// Queues a message or a fragment of one (`last == false`).
     pub fn send(&mut self, kind: DataKind, payload: &[u8], last: bool) -> Result<(), Error> {
-        let room = self.out.spare(payload.len() + MAX_HEADER_LEN);
+        // With permessage-deflate in force a frame may be a little longer
+        // than its payload; the engine knows by how much.
+        let room = self.out.spare(self.engine.max_frame_len(payload.len()));
         let n = self.engine.send(kind, payload, last, room)?;
         self.out.commit(n);
         Ok(())
@@ -126,6 +132,8 @@ pub struct Link {
     high_water: usize,
     /// A handshake split across reads (dropped once it completes).
     handshake: Vec<u8>,
+    /// Inflated data of compressed messages (empty without compression).
+    scratch: Vec<u8>,
     phase: Phase,
     /// The opening handshake completed at some point.
     was_open: bool,
@@ -167,6 +175,7 @@ impl Link {
             out: OutBuf::new(),
             high_water: DEFAULT_HIGH_WATER,
             handshake: Vec::new(),
+            scratch: Vec::new(),
             phase: Phase::Handshake,
             was_open: false,
             more: false,
@@ -186,6 +195,11 @@ impl Link {
     /// The transport, to register with a poll.
     pub fn transport_mut(&mut self) -> &mut Transport {
         &mut self.stream
+    }
+
+    /// The transport, to ask how it went (TLS).
+    pub fn transport(&self) -> &Transport {
+        &self.stream
     }
 
     /// The engine's state.
@@ -267,7 +281,8 @@ impl Link {
             match self.phase {
                 Phase::Done => return,
                 Phase::Flushing { .. } => {
-                    if self.out.is_empty() {
+                    if self.all_written() {
+                        self.close_write();
                         self.phase = Phase::Done;
                     }
                     return;
@@ -276,7 +291,7 @@ impl Link {
                 Phase::Handshake | Phase::Open => {}
             }
             if self.abort || self.engine.transport() == Wanted::Close {
-                if !self.out.is_empty() {
+                if !self.all_written() {
                     return; // the writable event brings us back
                 }
                 // An error here means the peer is gone already; draining
@@ -326,7 +341,28 @@ impl Link {
             }
         }
         self.out.release_if_larger(RETAIN);
+        // What the transport queued itself (TLS records) goes out too,
+        // even when the link had nothing to write.
+        if let Err(e) = self.stream.flush() {
+            if e.kind() != io::ErrorKind::Interrupted {
+                self.io_failure(e);
+                return false;
+            }
+        }
         true
+    }
+
+    /// Whether every byte queued here and in the transport is written.
+    fn all_written(&self) -> bool {
+        self.out.is_empty() && !self.stream.has_pending()
+    }
+
+    /// Ends our side of the stream before the socket is dropped, so that a
+    /// TLS peer gets our close_notify after its own (TLS 1.2 requires the
+    /// reply; it tells any peer our side ended by design). Best effort:
+    /// the peer may be gone.
+    fn close_write(&mut self) {
+        let _ = self.stream.shutdown_write();
     }
 
     /// Reads and discards until end of stream, an error, or no more input.
@@ -345,7 +381,8 @@ impl Link {
     fn end_of_stream(&mut self, now: u64) {
         self.closure = Some(self.engine.transport_closed());
         // The peer may still read what we queued (it only shut its side).
-        self.phase = if self.out.is_empty() {
+        self.phase = if self.all_written() {
+            self.close_write();
             Phase::Done
         } else {
             Phase::Flushing {
@@ -462,9 +499,15 @@ impl Link {
     /// Feeds frames to the engine until `data` is used up, passing events
     /// to the handler and queueing the engine's own replies after each.
     fn frames<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {
+        if self.engine.compression_active() && self.scratch.is_empty() {
+            self.scratch = vec![0; INFLATE_SIZE];
+        }
         let mut pos = 0;
-        while pos < data.len() {
-            let (used, had_event) = match self.engine.receive(&mut data[pos..]) {
+        // Called once more after the input is used up: a compressed
+        // message's last chunk inflates from the tail the engine appends
+        // itself (RFC 7692 section 7.2.2), with no new input.
+        loop {
+            let (used, had_event) = match self.engine.receive_with(&mut data[pos..], &mut self.scratch) {
                 Ok((used, event)) => {
                     let had_event = event.is_some();
                     if let Some(event) = event {
@@ -490,6 +533,9 @@ impl Link {
             };
             pos += used;
             let wrote = self.poll_output();
+            if pos >= data.len() && !had_event {
+                return;
+            }
             if used == 0 && !had_event && !wrote {
                 // The contract says this cannot happen; never spin on it.
                 self.failure

@@ -1,6 +1,6 @@
 //! `websock`: the std host of the websock engine. An event-driven echo
 //! server, a terminal client, an Autobahn client driver and an echo load
-//! generator, all over ws:// (TLS comes later, behind [`transport`]).
+//! generator, over ws:// and wss:// (rustls, behind [`transport`]).
 
 mod autobahn;
 mod bench;
@@ -13,13 +13,13 @@ mod link;
 mod outbuf;
 mod reactor;
 mod serve;
+mod tls;
 mod transport;
 mod url;
 
 use std::process::ExitCode;
 
 use cli::Command;
-use websock_core::Config;
 
 fn main() -> ExitCode {
     let command = match cli::parse(std::env::args_os().skip(1)) {
@@ -39,8 +39,13 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Serve(options) => serve::run(&options),
-        Command::Client { url, config } => client::run(&url, config),
-        Command::Autobahn { url, agent } => autobahn::run(&url, &agent, Config::new()),
+        Command::Client { url, config, tls } => client::run(&url, config, &tls),
+        Command::Autobahn {
+            url,
+            agent,
+            config,
+            tls,
+        } => autobahn::run(&url, &agent, config, &tls),
         Command::Bench(options) => bench::run(&options),
     };
     match result {

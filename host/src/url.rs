@@ -1,16 +1,19 @@
-//! `ws://` URLs (RFC 6455 section 3): scheme, host, port, resource name.
+//! `ws://` and `wss://` URLs (RFC 6455 section 3): scheme, host, port,
+//! resource name.
 //! Hand-rolled because a WebSocket URL needs a tenth of what a general URL
 //! parser does (no relative references, no IDNA: a host name goes to the
 //! resolver as written).
 
 use std::fmt;
 
-/// A parsed `ws://host[:port][/path][?query]`.
+/// A parsed `ws[s]://host[:port][/path][?query]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WsUrl {
+    /// `wss://`: the WebSocket runs over TLS.
+    pub secure: bool,
     /// Host name or IP address, without the brackets of an IPv6 literal.
     pub host: String,
-    /// The port; 80 when the URL names none.
+    /// The port; 80 (ws) or 443 (wss) when the URL names none.
     pub port: u16,
     /// Path and query, at least "/".
     pub resource: String,
@@ -23,8 +26,6 @@ pub enum UrlError {
     NoScheme,
     /// A scheme other than ws or wss.
     Scheme(String),
-    /// `wss://`: TLS is not built into this binary yet.
-    TlsUnsupported,
     /// Nothing between `ws://` and the path.
     MissingHost,
     /// `user@host` (not allowed in WebSocket URLs).
@@ -42,9 +43,10 @@ pub enum UrlError {
 impl fmt::Display for UrlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UrlError::NoScheme => f.write_str("not a URL (expected ws://host[:port][/path])"),
-            UrlError::Scheme(s) => write!(f, "unsupported scheme '{s}' (expected ws://)"),
-            UrlError::TlsUnsupported => f.write_str("TLS not supported yet: use a ws:// URL"),
+            UrlError::NoScheme => {
+                f.write_str("not a URL (expected ws://host[:port][/path] or wss://...)")
+            }
+            UrlError::Scheme(s) => write!(f, "unsupported scheme '{s}' (expected ws:// or wss://)"),
             UrlError::MissingHost => f.write_str("missing host"),
             UrlError::Userinfo => f.write_str("user information is not allowed in a WebSocket URL"),
             UrlError::BadPort(p) => write!(f, "bad port '{p}'"),
@@ -58,18 +60,19 @@ impl fmt::Display for UrlError {
 impl std::error::Error for UrlError {}
 
 impl WsUrl {
-    /// Parses a `ws://` URL; `wss://` is recognised and refused.
+    /// Parses a `ws://` or `wss://` URL.
     pub fn parse(s: &str) -> Result<WsUrl, UrlError> {
         if s.bytes().any(|b| b <= b' ' || b == 0x7f) {
             return Err(UrlError::BadCharacter);
         }
         let (scheme, rest) = s.split_once("://").ok_or(UrlError::NoScheme)?;
-        if scheme.eq_ignore_ascii_case("wss") {
-            return Err(UrlError::TlsUnsupported);
-        }
-        if !scheme.eq_ignore_ascii_case("ws") {
+        let secure = if scheme.eq_ignore_ascii_case("wss") {
+            true
+        } else if scheme.eq_ignore_ascii_case("ws") {
+            false
+        } else {
             return Err(UrlError::Scheme(scheme.to_string()));
-        }
+        };
         if rest.contains('#') {
             return Err(UrlError::Fragment);
         }
@@ -96,8 +99,9 @@ impl WsUrl {
         if host.is_empty() {
             return Err(UrlError::MissingHost);
         }
+        let default_port = if secure { 443 } else { 80 };
         let port = match port {
-            None => 80,
+            None => default_port,
             Some(p) => match p.parse::<u16>() {
                 Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => n,
                 _ => return Err(UrlError::BadPort(p.to_string())),
@@ -109,21 +113,22 @@ impl WsUrl {
             None => resource.to_string(),
         };
         Ok(WsUrl {
+            secure,
             host: host.to_string(),
             port,
             resource,
         })
     }
 
-    /// The Host header's value: the port only when it is not 80, IPv6
-    /// literals in brackets (RFC 7230 section 5.4).
+    /// The Host header's value: the port only when it is not the
+    /// scheme's default, IPv6 literals in brackets (RFC 7230 section 5.4).
     pub fn host_header(&self) -> String {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
             self.host.clone()
         };
-        if self.port == 80 {
+        if self.port == if self.secure { 443 } else { 80 } {
             host
         } else {
             format!("{host}:{}", self.port)
@@ -146,7 +151,8 @@ impl fmt::Display for WsUrl {
         } else {
             self.host.clone()
         };
-        write!(f, "ws://{host}:{}{}", self.port, self.resource)
+        let scheme = if self.secure { "wss" } else { "ws" };
+        write!(f, "{scheme}://{host}:{}{}", self.port, self.resource)
     }
 }
 
@@ -156,6 +162,7 @@ mod tests {
 
     fn url(host: &str, port: u16, resource: &str) -> WsUrl {
         WsUrl {
+            secure: false,
             host: host.into(),
             port,
             resource: resource.into(),
@@ -186,6 +193,29 @@ mod tests {
         assert_eq!(url("h", 80, "/").host_header(), "h");
         assert_eq!(url("h", 81, "/").host_header(), "h:81");
         assert_eq!(url("::1", 9000, "/").host_header(), "[::1]:9000");
+        let tls = |port| WsUrl {
+            secure: true,
+            ..url("h", port, "/")
+        };
+        assert_eq!(tls(443).host_header(), "h");
+        assert_eq!(tls(80).host_header(), "h:80");
+    }
+
+    #[test]
+    fn wss_is_ws_over_tls_on_443() {
+        let u = WsUrl::parse("WSS://example.com/chat").unwrap();
+        assert_eq!(
+            u,
+            WsUrl {
+                secure: true,
+                ..url("example.com", 443, "/chat")
+            }
+        );
+        assert_eq!(u.to_string(), "wss://example.com:443/chat");
+        assert_eq!(
+            WsUrl::parse("wss://[::1]:8889").map(|u| (u.secure, u.port)),
+            Ok((true, 8889))
+        );
     }
 
     #[test]
@@ -195,7 +225,6 @@ mod tests {
             WsUrl::parse("http://h/"),
             Err(UrlError::Scheme("http".into()))
         );
-        assert_eq!(WsUrl::parse("wss://h/"), Err(UrlError::TlsUnsupported));
         assert_eq!(WsUrl::parse("ws:///path"), Err(UrlError::MissingHost));
         assert_eq!(WsUrl::parse("ws://:80/"), Err(UrlError::MissingHost));
         assert_eq!(WsUrl::parse("ws://u:p@h/"), Err(UrlError::Userinfo));
@@ -223,7 +252,12 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for s in ["ws://h:80/", "ws://[::1]:9000/p?q", "ws://a.b:1/x"] {
+        for s in [
+            "ws://h:80/",
+            "ws://[::1]:9000/p?q",
+            "ws://a.b:1/x",
+            "wss://h:443/",
+        ] {
             let u = WsUrl::parse(s).unwrap();
             assert_eq!(WsUrl::parse(&u.to_string()), Ok(u));
         }

@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use common::{connect, read_to_eof, run_websock, Server};
-use tls_support::{written_cert, Ca, TempDir, TlsServer, Typist};
+use tls_support::{tls_connect, written_cert, Ca, TempDir, TlsServer, Typist};
 
 /// A server with a certificate for localhost from a private CA; returns
 /// the server, the CA's PEM file and the folder holding the files.
@@ -168,6 +168,71 @@ fn plain_http_to_the_tls_port_is_closed_while_a_good_connection_echoes() {
     assert!(ok, "{stderr:?}");
 }
 
+/// Completes the upgrade on an open TLS stream, reading the response head
+/// byte by byte so that nothing after it is taken.
+fn upgrade(tls: &mut (impl Read + Write)) {
+    tls.write_all(common::GOOD_REQUEST.as_bytes()).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(tls.read(&mut byte).unwrap(), 1, "response head cut short");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101 "), "{}", text(&head));
+}
+
+#[test]
+fn alpn_is_http_1_1_and_closing_sends_close_notify_both_ways() {
+    let dir = TempDir::new("close");
+    let ca = Ca::new("websock test CA");
+    let (cert, key) = ca.leaf(&["localhost"], 2020, 2100);
+    let cert = dir.file("cert.pem", &cert);
+    let key = dir.file("key.pem", &key);
+    let server = TlsServer::start(&[
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+
+    // A polite peer: the server's close comes with a close_notify (read
+    // ends with Ok(0), not UnexpectedEof), and ours goes back.
+    let mut tls = tls_connect(server.addr, &ca.pem, &[b"h2", b"http/1.1"]).unwrap();
+    assert_eq!(tls.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+    upgrade(&mut tls);
+    tls.write_all(&common::masked(true, 8, &[0x03, 0xe8]))
+        .unwrap();
+    let mut rest = Vec::new();
+    tls.read_to_end(&mut rest)
+        .expect("the server's close_notify ends the stream cleanly");
+    assert_eq!(
+        rest,
+        [0x88, 0x02, 0x03, 0xe8],
+        "the close reply, then nothing"
+    );
+    tls.conn.send_close_notify();
+    tls.flush().unwrap();
+    drop(tls);
+
+    // A rude peer: it drops TCP without a close_notify; the server says so.
+    let mut tls = tls_connect(server.addr, &ca.pem, &[b"http/1.1"]).unwrap();
+    upgrade(&mut tls);
+    tls.write_all(&common::masked(true, 8, &[0x03, 0xe8]))
+        .unwrap();
+    let mut close = [0u8; 4];
+    tls.read_exact(&mut close).unwrap();
+    let rude = tls.sock.local_addr().unwrap();
+    drop(tls);
+    // The first such line names the rude peer: the polite one had none.
+    let line = server.expect_log("without a TLS close_notify");
+    assert!(line.contains(&format!("wss peer {rude}:")), "{line}");
+
+    // A peer that speaks only h2 is refused: the upgrade is HTTP/1.1.
+    let e = tls_connect(server.addr, &ca.pem, &[b"h2"]).expect_err("refused");
+    assert!(e.to_string().contains("NoApplicationProtocol"), "{e}");
+    server.expect_log("no common ALPN protocol");
+}
+
 /// A ClientHello from a real TLS client (rustls), for peers that stop
 /// half-way.
 fn client_hello() -> Vec<u8> {
@@ -214,6 +279,28 @@ fn a_stalled_tls_handshake_is_dropped_after_the_timeout() {
     good.echo("after");
     let (ok, stderr) = good.finish();
     assert!(ok, "{stderr:?}");
+}
+
+#[test]
+fn a_server_that_stalls_the_tls_handshake_is_a_one_line_timeout() {
+    // Accepts and reads the ClientHello, then says nothing.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(common::IO_TIMEOUT)).unwrap();
+        let mut buf = [0u8; 4096];
+        while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    let url = format!("wss://localhost:{port}/");
+    let out = run_websock(&["client", "--handshake-timeout-ms", "300", &url], b"hi\n");
+    assert!(!out.status.success());
+    let line = one_error_line(&out.stderr);
+    assert!(
+        line.contains("did not complete the TLS handshake in time"),
+        "{line}"
+    );
+    silent.join().unwrap();
 }
 
 #[test]

@@ -1,25 +1,33 @@
 //! `websock serve`: the echo server. One worker thread per core, each with
 //! its own event loop and its own listening socket on the same address
 //! (SO_REUSEPORT: the kernel spreads connections over the workers), and no
-//! thread per connection.
+//! thread per connection. ws:// and wss:// listeners share the workers:
+//! a TLS connection is one more link in the same event loop.
 
 mod worker;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::Arc;
 use std::thread;
 
+use rustls::ServerConfig;
 use socket2::{Domain, Protocol, Socket, Type};
 use websock_core::Config;
 
 use crate::clock::Clock;
 use crate::link::DEFAULT_HIGH_WATER;
+use crate::tls::server::{self as tls_server, Identity, SELF_SIGNED_NAMES};
 
 /// What `websock serve` was asked to do.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Where to listen for ws://; `None` when switched off.
     pub ws: Option<String>,
+    /// Where to listen for wss://; `None` when switched off.
+    pub wss: Option<String>,
+    /// The wss:// certificate.
+    pub identity: Identity,
     /// Worker threads; `None` for one per core.
     pub workers: Option<usize>,
     /// Limits and timeouts for every connection.
@@ -32,19 +40,22 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             ws: Some("127.0.0.1:8888".to_string()),
+            wss: Some("127.0.0.1:8889".to_string()),
+            identity: Identity::SelfSigned,
             workers: None,
-            config: Config::new(),
+            config: crate::cli::default_config(),
             max_pending_output: DEFAULT_HIGH_WATER,
         }
     }
 }
 
-/// The kind of a listening socket: what its connections speak. Only plain
-/// ws:// exists today; wss:// will be a second kind in the same loop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The kind of a listening socket: what its connections speak.
+#[derive(Clone, Debug)]
 pub enum ListenerKind {
     /// WebSocket over plain TCP.
     Plain,
+    /// WebSocket over TLS, with this configuration.
+    Tls(Arc<ServerConfig>),
 }
 
 /// One listening socket handed to a worker.
@@ -58,33 +69,69 @@ pub struct Listener {
 
 /// Binds, prints where it listens, and serves until SIGINT or SIGTERM.
 pub fn run(options: &Options) -> Result<(), String> {
-    let Some(ws) = &options.ws else {
-        return Err("nothing to serve: every listener is switched off".into());
+    let mut wanted = Vec::new();
+    if let Some(ws) = &options.ws {
+        wanted.push(("ws", resolve(ws)?, ListenerKind::Plain));
+    }
+    // Made before binding, so that a bad certificate binds nothing. The
+    // generated certificate's file lives as long as the server.
+    let tls = match &options.wss {
+        Some(wss) => {
+            let tls = tls_server::configure(&options.identity)?;
+            let kind = ListenerKind::Tls(Arc::clone(&tls.config));
+            wanted.push(("wss", resolve(wss)?, kind));
+            Some(tls)
+        }
+        None => None,
     };
-    let addr = resolve(ws)?;
+    if wanted.is_empty() {
+        return Err("nothing to serve: every listener is switched off".into());
+    }
     let workers = options
         .workers
         .unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    // Port 0 asks the system for a port; the other workers then bind the
-    // one it chose.
-    let first = bind(addr)?;
-    let local = first
-        .local_addr()
-        .map_err(|e| format!("cannot read the bound address: {e}"))?;
-    let mut per_worker = vec![vec![Listener {
-        socket: first,
-        kind: ListenerKind::Plain,
-    }]];
-    for _ in 1..workers {
-        per_worker.push(vec![Listener {
-            socket: bind(local)?,
-            kind: ListenerKind::Plain,
-        }]);
+    let mut per_worker: Vec<Vec<Listener>> = (0..workers).map(|_| Vec::new()).collect();
+    let mut serving = Vec::new();
+    for (scheme, addr, kind) in wanted {
+        // Port 0 asks the system for a port; the other workers then bind
+        // the one it chose.
+        let first = bind(addr)?;
+        let local = first
+            .local_addr()
+            .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        serving.push(format!("{scheme}://{local}"));
+        let mut socket = Some(first);
+        for listeners in &mut per_worker {
+            let socket = match socket.take() {
+                Some(s) => s,
+                None => bind(local)?,
+            };
+            listeners.push(Listener {
+                socket,
+                kind: kind.clone(),
+            });
+        }
     }
     let clock = Clock::new();
     let stops = worker::stop_pipes(workers).map_err(|e| format!("cannot handle signals: {e}"))?;
-    println!("websock: serving ws://{local} ({workers} workers)");
+    let certificate = match (&tls, &options.identity) {
+        (Some(tls), _) if tls.written.is_some() => format!(
+            "; self-signed certificate for {} written to {}",
+            SELF_SIGNED_NAMES.join(", "),
+            tls.written
+                .as_ref()
+                .map_or("?".into(), |w| w.path.display().to_string())
+        ),
+        (Some(_), Identity::Files { cert, .. }) => {
+            format!("; certificate from {}", cert.display())
+        }
+        _ => String::new(),
+    };
+    println!(
+        "websock: serving {} ({workers} workers){certificate}",
+        serving.join(" and ")
+    );
     let _ = std::io::stdout().flush();
     let handles: Vec<_> = per_worker
         .into_iter()
@@ -109,6 +156,8 @@ pub fn run(options: &Options) -> Result<(), String> {
             Err(_) => result = Err("a worker thread panicked".to_string()),
         }
     }
+    // Removes the generated certificate's file.
+    drop(tls);
     result
 }
 

@@ -1,19 +1,25 @@
 //! One worker: an event loop that accepts on its listeners and echoes on
-//! its connections until a stop signal, then closes them with 1001.
+//! its connections until a stop signal, then closes them with 1001. TLS
+//! connections that fail (bad handshakes, timeouts, a missing close_notify)
+//! are logged on stderr, one line each.
 
 use std::io::{self, Read};
 use std::os::unix::net::UnixStream as StdUnixStream;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mio::net::{TcpListener, UnixStream};
 use mio::{Interest, Token};
+use rustls::ServerConnection;
 use websock_core::{CloseCode, Config};
 
 use super::{Listener, ListenerKind};
 use crate::clock::Clock;
 use crate::echo::Echo;
-use crate::link::Link;
+use crate::link::{Failure, Link};
 use crate::reactor::Reactor;
+use crate::tls::explain::TlsFailure;
+use crate::tls::stream::TlsStream;
 use crate::transport::Transport;
 
 /// The stop pipe's token; listeners follow it.
@@ -78,7 +84,9 @@ pub fn run(
         let cap = wake_at.map(|at| Duration::from_millis(at.saturating_sub(now)));
         let fired = reactor.turn(cap)?;
         // Dropping finished links closes their sockets.
-        reactor.drain_finished().for_each(drop);
+        reactor
+            .drain_finished()
+            .for_each(|slot| log_tls(&slot.link));
         let now = reactor.now();
         if fired & 1 != 0 && stopping.is_none() {
             let mut byte = [0u8; 64];
@@ -94,7 +102,9 @@ pub fn run(
                     let _ = tx.close(CloseCode::GOING_AWAY, "server shutting down");
                 });
             }
-            reactor.drain_finished().for_each(drop);
+            reactor
+                .drain_finished()
+                .for_each(|slot| log_tls(&slot.link));
         }
         let retry_due = accept_retry.is_some_and(|at| now >= at);
         if retry_due {
@@ -102,12 +112,18 @@ pub fn run(
         }
         for (i, (socket, kind)) in sockets.iter().enumerate() {
             if retry_due || fired & (1 << (1 + i)) != 0 {
-                if let Err(e) = accept_all(socket, *kind, &mut reactor, limits) {
+                if let Err(e) = accept_all(socket, kind, &mut reactor, limits) {
                     eprintln!("websock: accept failed: {e}");
                     accept_retry = Some(now + ACCEPT_RETRY_MS);
                 }
             }
         }
+        // A connection whose first bytes came with it may have finished
+        // already (a plain-text request on the TLS port): close it now,
+        // not at the next wake-up.
+        reactor
+            .drain_finished()
+            .for_each(|slot| log_tls(&slot.link));
         if let Some(until) = stopping {
             if reactor.is_empty() || now >= until {
                 return Ok(());
@@ -120,7 +136,7 @@ pub fn run(
 /// may go away with time (e.g. too many open files).
 fn accept_all(
     socket: &TcpListener,
-    kind: ListenerKind,
+    kind: &ListenerKind,
     reactor: &mut Reactor<Echo>,
     limits: Limits,
 ) -> io::Result<()> {
@@ -131,10 +147,17 @@ fn accept_all(
                 let _ = stream.set_nodelay(true);
                 let transport = match kind {
                     ListenerKind::Plain => Transport::Plain(stream),
+                    ListenerKind::Tls(config) => match ServerConnection::new(Arc::clone(config)) {
+                        Ok(conn) => Transport::Tls(Box::new(TlsStream::new(stream, conn))),
+                        Err(e) => {
+                            eprintln!("websock: cannot start TLS on a new connection: {e}");
+                            continue;
+                        }
+                    },
                 };
                 let link = Link::server(transport, limits.config, reactor.now())
                     .with_high_water(limits.high_water);
-                if let Err(e) = reactor.insert(link, Echo) {
+                if let Err(e) = reactor.insert(link, Echo::default()) {
                     eprintln!("websock: cannot watch a new connection: {e}");
                 }
             }
@@ -147,4 +170,49 @@ fn accept_all(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Logs how a finished TLS connection went wrong, if it did as far as TLS
+/// is concerned (the WebSocket layer's own failures are the peer's
+/// business and go unlogged, as before).
+fn log_tls(link: &Link) {
+    let Some(tls) = link.transport().tls() else {
+        return;
+    };
+    let Some(what) = tls_trouble(link) else {
+        return;
+    };
+    match tls.peer() {
+        Some(peer) => eprintln!("websock: wss peer {peer}: {what}"),
+        None => eprintln!("websock: wss peer: {what}"),
+    }
+}
+
+/// What went wrong with a TLS connection, in words; `None` if nothing did.
+fn tls_trouble(link: &Link) -> Option<String> {
+    let tls = link.transport().tls()?;
+    match link.failure() {
+        Some(Failure::Io(e)) => {
+            if let Some(failure) = TlsFailure::find(e) {
+                return Some(match failure.plain_text {
+                    true => format!("{failure} (a ws:// or http:// client on the wss:// port?)"),
+                    false => failure.to_string(),
+                });
+            }
+            if tls.is_handshaking() {
+                return Some(format!("connection failed during the TLS handshake: {e}"));
+            }
+        }
+        Some(Failure::TimedOut(_)) if tls.is_handshaking() => {
+            return Some("TLS handshake timed out".to_string())
+        }
+        _ => {}
+    }
+    if tls.is_handshaking() {
+        return Some("closed the connection during the TLS handshake".to_string());
+    }
+    if tls.truncated() {
+        return Some("ended its TCP stream without a TLS close_notify".to_string());
+    }
+    None
 }

@@ -110,8 +110,11 @@ impl TlsStream {
                 };
                 return Err(io::Error::new(io::ErrorKind::InvalidData, failure));
             }
-            // The handshake's answers (or a key update) leave at once.
-            self.send_records()?;
+            // The handshake's answers (or a key update) leave now if the
+            // socket takes them; the rest goes with the next flush. A write
+            // error shows again there, so a peer that sent its last bytes
+            // and left still has them read first.
+            let _ = self.send_records();
         }
     }
 

@@ -25,11 +25,11 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `websock serve --ws 127.0.0.1:0` plus `args` and reads the
-    /// address from its start line.
+    /// Starts `websock serve --ws 127.0.0.1:0 --no-wss` plus `args` and
+    /// reads the address from its start line.
     pub fn start(args: &[&str]) -> Server {
         let mut child = Command::new(BIN)
-            .args(["serve", "--ws", "127.0.0.1:0"])
+            .args(["serve", "--ws", "127.0.0.1:0", "--no-wss"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
