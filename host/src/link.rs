@@ -507,7 +507,10 @@ impl Link {
         // message's last chunk inflates from the tail the engine appends
         // itself (RFC 7692 section 7.2.2), with no new input.
         loop {
-            let (used, had_event) = match self.engine.receive_with(&mut data[pos..], &mut self.scratch) {
+            let (used, had_event) = match self
+                .engine
+                .receive_with(&mut data[pos..], &mut self.scratch)
+            {
                 Ok((used, event)) => {
                     let had_event = event.is_some();
                     if let Some(event) = event {
