@@ -355,7 +355,8 @@ fn positive(p: &mut lexopt::Parser, name: &str) -> Result<usize, Local> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse, Command};
+    use super::{parse, ClientOptions, Command, Identity};
+    use std::path::PathBuf;
 
     fn args(s: &str) -> Vec<std::ffi::OsString> {
         s.split_whitespace().map(Into::into).collect()
@@ -390,6 +391,55 @@ mod tests {
     }
 
     #[test]
+    fn serve_listens_on_both_schemes_unless_told_otherwise() {
+        let Ok(Command::Serve(o)) = parse(args("serve")) else {
+            panic!()
+        };
+        assert_eq!(o.ws.as_deref(), Some("127.0.0.1:8888"));
+        assert_eq!(o.wss.as_deref(), Some("127.0.0.1:8889"));
+        assert_eq!(o.identity, Identity::SelfSigned);
+        let Ok(Command::Serve(o)) = parse(args("serve --no-ws --wss :0 --cert c.pem --key k.pem"))
+        else {
+            panic!()
+        };
+        assert_eq!((o.ws, o.wss.as_deref()), (None, Some(":0")));
+        assert_eq!(
+            o.identity,
+            Identity::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            }
+        );
+        let Ok(Command::Serve(o)) = parse(args("serve --no-wss")) else {
+            panic!()
+        };
+        assert_eq!(o.wss, None);
+    }
+
+    #[test]
+    fn clients_take_tls_trust_options() {
+        let Ok(Command::Client { tls, .. }) =
+            parse(args("client --ca a.pem wss://h --ca b.pem --insecure"))
+        else {
+            panic!()
+        };
+        assert_eq!(tls.ca, vec![PathBuf::from("a.pem"), PathBuf::from("b.pem")]);
+        assert!(tls.insecure);
+        let Ok(Command::Autobahn { tls, .. }) = parse(args("autobahn wss://h")) else {
+            panic!()
+        };
+        assert_eq!(
+            tls,
+            ClientOptions::default(),
+            "--insecure is never the default"
+        );
+        let Ok(Command::Bench(o)) = parse(args("bench --ca x.pem wss://h")) else {
+            panic!()
+        };
+        assert_eq!(o.tls.ca, vec![PathBuf::from("x.pem")]);
+    }
+
+    #[test]
     fn help_everywhere() {
         for line in [
             "",
@@ -414,6 +464,8 @@ mod tests {
             ("client", "'websock client --help'"),
             ("client ws://a ws://b", "'websock client --help'"),
             ("bench --seconds -1 ws://a", "'websock bench --help'"),
+            ("serve --cert c.pem", "'websock serve --help'"),
+            ("serve --key k.pem", "'websock serve --help'"),
         ] {
             let e = parse(args(line)).expect_err(line).to_string();
             assert!(e.contains(help) && !e.contains('\n'), "{line}: {e}");
