@@ -214,6 +214,14 @@ fn alpn_is_http_1_1_and_closing_sends_close_notify_both_ways() {
     tls.flush().unwrap();
     drop(tls);
 
+    // Our own client answers the server's close_notify with its own.
+    let ca_file = dir.file("ca.pem", &ca.pem);
+    let out = run_websock(
+        &["client", "--ca", ca_file.to_str().unwrap(), &server.url()],
+        b"hi\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
     // A rude peer: it drops TCP without a close_notify; the server says so.
     let mut tls = tls_connect(server.addr, &ca.pem, &[b"http/1.1"]).unwrap();
     upgrade(&mut tls);
@@ -223,7 +231,7 @@ fn alpn_is_http_1_1_and_closing_sends_close_notify_both_ways() {
     tls.read_exact(&mut close).unwrap();
     let rude = tls.sock.local_addr().unwrap();
     drop(tls);
-    // The first such line names the rude peer: the polite one had none.
+    // The first such line names the rude peer: the polite ones had none.
     let line = server.expect_log("without a TLS close_notify");
     assert!(line.contains(&format!("wss peer {rude}:")), "{line}");
 
