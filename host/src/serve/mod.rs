@@ -115,18 +115,16 @@ pub fn run(options: &Options) -> Result<(), String> {
     }
     let clock = Clock::new();
     let stops = worker::stop_pipes(workers).map_err(|e| format!("cannot handle signals: {e}"))?;
-    let certificate = match (&tls, &options.identity) {
-        (Some(tls), _) if tls.written.is_some() => format!(
+    let written = tls.as_ref().and_then(|t| t.written.as_ref());
+    let certificate = match (written, &options.identity) {
+        _ if tls.is_none() => String::new(),
+        (Some(w), _) => format!(
             "; self-signed certificate for {} written to {}",
             SELF_SIGNED_NAMES.join(", "),
-            tls.written
-                .as_ref()
-                .map_or("?".into(), |w| w.path.display().to_string())
+            w.path.display()
         ),
-        (Some(_), Identity::Files { cert, .. }) => {
-            format!("; certificate from {}", cert.display())
-        }
-        _ => String::new(),
+        (None, Identity::Files { cert, .. }) => format!("; certificate from {}", cert.display()),
+        (None, Identity::SelfSigned) => String::new(),
     };
     println!(
         "websock: serving {} ({workers} workers){certificate}",
