@@ -1,15 +1,16 @@
 /*
- * client URL
+ * client [--deflate] URL
  *     A terminal client: each line of standard input goes out as a text
  *     message (a line longer than the buffer as fragments of one message),
  *     each message received is printed on standard output. End of input
  *     starts the closing handshake.
  *
- * client --autobahn URL [--agent NAME]
+ * client [--deflate] --autobahn URL [--agent NAME]
  *     The Autobahn test suite's client driver: asks URL/getCaseCount, runs
  *     every case as URL/runCase?case=N&agent=NAME (echoing each message as
  *     a stream), then asks URL/updateReports?agent=NAME.
  *
+ * --deflate offers permessage-deflate (RFC 7692) on every connection.
  * URL is ws://HOST[:PORT][/PATH]. Exit status 0 when every connection
  * ended with a closing handshake (terminal mode) or every case ran
  * (driver mode).
@@ -37,6 +38,9 @@
 #define CONNECT_TIMEOUT_MS 10000
 
 static volatile sig_atomic_t stopping = 0;
+
+/* Every connection's settings: the defaults, plus --deflate. */
+static websock_config config;
 
 static void on_signal(int sig)
 {
@@ -181,7 +185,7 @@ static int open_session(struct conn_io *io, const struct url *u, const char *pat
         fprintf(stderr, "client: cannot connect to %s\n", u->authority);
         return -1;
     }
-    if (io_start_client(io, fd, io_now_ms(), u->authority, path, seed) != 0) {
+    if (io_start_client(io, fd, io_now_ms(), &config, u->authority, path, seed) != 0) {
         fprintf(stderr, "client: cannot start the handshake for %s\n", path);
         close(fd);
         return -1;
@@ -347,15 +351,15 @@ static int send_lines(struct conn_io *io, struct terminal *t)
 {
     for (;;) {
         char *nl = memchr(t->line, '\n', t->line_len);
-        size_t piece, n = 0;
+        size_t piece, n = 0, room, need;
         int fin = nl != NULL;
         websock_status st;
-        size_t room;
         if (!fin && t->line_len < sizeof t->line)
             return 0;
         piece = fin ? (size_t)(nl - t->line) : t->line_len;
-        room = io_out_room(io, piece + IO_RESERVE);
-        if (room < piece + IO_RESERVE)
+        need = websock_max_frame_len(&io->ws, piece);
+        room = io_out_room(io, need);
+        if (room < need)
             return 0; /* wait until the socket takes some output */
         st = websock_send_text(&io->ws, t->line, piece, fin, io->out + io->out_len, room, &n);
         if (st != WEBSOCK_STATUS_OK) {
@@ -388,7 +392,7 @@ static int read_stdin(struct conn_io *io, struct terminal *t)
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return 0;
     t->stdin_open = 0;
-    room = io_out_room(io, t->line_len + IO_RESERVE);
+    room = io_out_room(io, websock_max_frame_len(&io->ws, t->line_len) + WEBSOCK_MAX_CONTROL_FRAME);
     if (t->line_len > 0 || t->fragmenting) {
         /* The last line had no newline. */
         st = websock_send_text(&io->ws, t->line, t->line_len, true, io->out + io->out_len, room, &n);
@@ -396,7 +400,7 @@ static int read_stdin(struct conn_io *io, struct terminal *t)
             return -1;
         io_out_commit(io, n);
         t->line_len = 0;
-        room = io_out_room(io, IO_RESERVE);
+        room = io_out_room(io, WEBSOCK_MAX_CONTROL_FRAME);
     }
     st = websock_close(&io->ws, 1000, "bye", 3, io->out + io->out_len, room, &n);
     if (st != WEBSOCK_STATUS_OK && st != WEBSOCK_STATUS_INVALID_STATE)
@@ -449,10 +453,12 @@ int main(int argc, char **argv)
     struct url u;
     const char *agent = "websock-c";
     const char *url = NULL;
-    int driver = 0, bad = 0, i, result;
+    int driver = 0, deflate = 0, bad = 0, i, result;
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--autobahn") == 0)
             driver = 1;
+        else if (strcmp(argv[i], "--deflate") == 0)
+            deflate = 1;
         else if (strcmp(argv[i], "--agent") == 0 && i + 1 < argc)
             agent = argv[++i];
         else if (url == NULL && argv[i][0] != '-')
@@ -465,9 +471,16 @@ int main(int argc, char **argv)
         strlen(agent))
         bad = 1;
     if (bad || url == NULL || parse_url(url, &u) != 0) {
-        fprintf(stderr, "usage: %s [--autobahn [--agent NAME]] ws://HOST[:PORT][/PATH]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--deflate] [--autobahn [--agent NAME]] ws://HOST[:PORT][/PATH]\n",
+                argv[0]);
         return 2;
     }
+    config = websock_config_default();
+    config.deflate = deflate;
+    /* RFC 7692 section 7.1.1.2: offering client_no_context_takeover tells
+     * the server we can work without context takeover. Autobahn's cases
+     * 13.2, 13.5 and 13.6 accept only offers that say so. */
+    config.client_no_context_takeover = deflate && driver;
     if (install_signals() != 0) {
         perror("sigaction");
         return 1;

@@ -45,30 +45,34 @@ static int reset(struct conn_io *io, int fd, int is_client)
     io->closure.code = 1006;
     io->in_start = io->in_len = 0;
     io->out_start = io->out_len = 0;
+    free(io->scratch);
+    io->scratch = NULL;
     return io->out ? 0 : -1;
 }
 
 void io_free(struct conn_io *io)
 {
     free(io->out);
+    free(io->scratch);
     io->out = NULL;
+    io->scratch = NULL;
     io->out_cap = 0;
 }
 
-int io_start_server(struct conn_io *io, int fd, uint64_t now)
+int io_start_server(struct conn_io *io, int fd, uint64_t now, const websock_config *config)
 {
     if (reset(io, fd, 0) != 0)
         return -1;
-    return websock_server_init(&io->ws, sizeof io->ws, NULL, now) == WEBSOCK_STATUS_OK ? 0 : -1;
+    return websock_server_init(&io->ws, sizeof io->ws, config, now) == WEBSOCK_STATUS_OK ? 0 : -1;
 }
 
-int io_start_client(struct conn_io *io, int fd, uint64_t now, const char *host,
-                    const char *path, const unsigned char *entropy)
+int io_start_client(struct conn_io *io, int fd, uint64_t now, const websock_config *config,
+                    const char *host, const char *path, const unsigned char *entropy)
 {
     size_t n = 0;
     if (reset(io, fd, 1) != 0)
         return -1;
-    if (websock_client_init(&io->ws, sizeof io->ws, NULL, now, entropy, WEBSOCK_ENTROPY_LEN) !=
+    if (websock_client_init(&io->ws, sizeof io->ws, config, now, entropy, WEBSOCK_ENTROPY_LEN) !=
         WEBSOCK_STATUS_OK)
         return -1;
     if (websock_client_request(&io->ws, host, strlen(host), path, strlen(path), NULL, 0, io->out,
@@ -198,12 +202,13 @@ static enum io_read read_input(struct conn_io *io)
     return errno == EAGAIN || errno == EWOULDBLOCK ? IO_READ_AGAIN : IO_READ_ERROR;
 }
 
-/* Closes the socket and tells the engine; `io->closure` says how it ended.
- * websock_transport_closed may run twice (end of stream, then here): later
- * calls change nothing. */
+/* Closes the socket, tells the engine, and ends the engine's use of its
+ * memory (which frees what compression allocated); `io->closure` says how
+ * the connection ended. */
 static void finish(struct conn_io *io)
 {
     websock_transport_closed(&io->ws, &io->closure);
+    websock_conn_deinit(&io->ws);
     if (io->fd >= 0)
         close(io->fd);
     io->fd = -1;
@@ -271,10 +276,15 @@ static void handshake(struct conn_io *io)
         if (st == WEBSOCK_STATUS_OK)
             io->in_start += request.consumed;
     }
-    if (st == WEBSOCK_STATUS_OK)
+    if (st == WEBSOCK_STATUS_OK) {
         io->phase = IO_OPEN;
-    else if (st != WEBSOCK_STATUS_INCOMPLETE)
+        /* Compressed messages need somewhere to inflate to. Without it
+         * they are refused with WEBSOCK_STATUS_BUFFER_TOO_SMALL. */
+        if (websock_compression_active(&io->ws))
+            io->scratch = malloc(IO_SCRATCH_CAP);
+    } else if (st != WEBSOCK_STATUS_INCOMPLETE) {
         io->failure = st; /* the engine now asks to close the transport */
+    }
 }
 
 /* Feeds input to the engine while input and output room allow progress.
@@ -283,20 +293,25 @@ static int pump(struct conn_io *io, io_event_fn on_event, void *ctx)
 {
     for (;;) {
         size_t available = io->in_len - io->in_start;
-        size_t room, limit, used = 0;
+        size_t chunk = available, room, need, used = 0;
         int progress;
         websock_event ev;
         websock_status st;
         if (io_pending(io) >= IO_HIGH_WATER)
             return 0; /* wait until the socket takes some output */
-        room = io_out_room(io, available + IO_RESERVE);
-        if (room <= IO_RESERVE)
+        /* Room for the echo of the largest chunk this call may yield (a
+         * compressed one inflates into the scratch buffer) and the
+         * engine's own replies. */
+        if (io->scratch != NULL && chunk < IO_SCRATCH_CAP)
+            chunk = IO_SCRATCH_CAP;
+        need = websock_max_frame_len(&io->ws, chunk) + 2 * WEBSOCK_MAX_CONTROL_FRAME;
+        room = io_out_room(io, need);
+        if (room < need)
             return 0;
-        /* Never more input than the echo of it could fit in the output. */
-        limit = room - IO_RESERVE < available ? room - IO_RESERVE : available;
         /* Even with no input: a ping held back for an unwritten pong may
          * come out now. */
-        st = websock_receive(&io->ws, io->in + io->in_start, limit, &used, &ev);
+        st = websock_receive_with(&io->ws, io->in + io->in_start, available, io->scratch,
+                                  io->scratch ? IO_SCRATCH_CAP : 0, &used, &ev);
         io->in_start += used;
         progress = take_engine_output(io) > 0 || used > 0 || ev.kind != WEBSOCK_EVENT_TYPE_NONE;
         if (st != WEBSOCK_STATUS_OK) {
@@ -361,7 +376,7 @@ void io_step(struct conn_io *io, short revents, uint64_t now, io_event_fn on_eve
 int io_echo(struct conn_io *io, const websock_event *ev, void *ctx)
 {
     size_t n = 0;
-    size_t room = io_out_room(io, ev->len + WEBSOCK_MAX_FRAME_HEADER);
+    size_t room = io_out_room(io, websock_max_frame_len(&io->ws, ev->len));
     unsigned char *out = io->out + io->out_len;
     websock_status st;
     (void)ctx;

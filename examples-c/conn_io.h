@@ -28,9 +28,9 @@
  * shrinks back once drained. A peer that reads as it writes never gets
  * near this. */
 #define IO_HIGH_WATER (16 * 1024 * 1024)
-/* Output room kept free beyond a chunk's payload whenever the engine may
- * produce frames: one data frame header and two control frames. */
-#define IO_RESERVE (WEBSOCK_MAX_FRAME_HEADER + 2 * WEBSOCK_MAX_CONTROL_FRAME)
+/* Where compressed messages inflate to (permessage-deflate), allocated
+ * only on connections that negotiated it. */
+#define IO_SCRATCH_CAP (16 * 1024)
 /* How long to read and discard after shutting down our side. */
 #define IO_LINGER_MS 2000
 
@@ -59,6 +59,8 @@ struct conn_io {
     /* Bytes not yet written are out[out_start, out_len) of out_cap. */
     unsigned char *out;
     size_t out_start, out_len, out_cap;
+    /* NULL unless compression is in force. */
+    unsigned char *scratch;
     unsigned char in[IO_IN_CAP];
 };
 
@@ -72,15 +74,16 @@ uint64_t io_now_ms(void);
 /* Makes a descriptor non-blocking; returns 0 or -1. */
 int io_set_nonblocking(int fd);
 
-/* Server side: takes a freshly accepted, non-blocking socket. Returns 0,
- * or -1 (out of memory; the socket is left open). */
-int io_start_server(struct conn_io *io, int fd, uint64_t now);
+/* Server side: takes a freshly accepted, non-blocking socket. `config`
+ * may be NULL for the defaults. Returns 0, or -1 (out of memory or a bad
+ * configuration; the socket is left open). */
+int io_start_server(struct conn_io *io, int fd, uint64_t now, const websock_config *config);
 
 /* Client side: takes a connected, non-blocking socket and queues the
  * upgrade request for `host` (with ":port") and `path`. `entropy` is
  * WEBSOCK_ENTROPY_LEN fresh random bytes. Returns 0 or -1. */
-int io_start_client(struct conn_io *io, int fd, uint64_t now, const char *host,
-                    const char *path, const unsigned char *entropy);
+int io_start_client(struct conn_io *io, int fd, uint64_t now, const websock_config *config,
+                    const char *host, const char *path, const unsigned char *entropy);
 
 /* The poll() events the connection waits for. */
 short io_poll_events(const struct conn_io *io);
@@ -117,7 +120,7 @@ int io_echo(struct conn_io *io, const websock_event *ev, void *ctx);
 /* Closes the socket now if still open (no lingering). */
 void io_abort(struct conn_io *io);
 
-/* Releases the output buffer (after io_abort or once done). */
+/* Releases the buffers (after io_abort or once done). */
 void io_free(struct conn_io *io);
 
 #endif

@@ -1,12 +1,13 @@
 /*
- * echo_server PORT
+ * echo_server PORT [--deflate]
  *
  * A WebSocket echo server on 127.0.0.1:PORT: many connections on one
  * thread with poll(), each echoed as a stream (every chunk the engine
  * hands over goes straight back as a fragment, so a message of any size
  * passes through fixed buffers). Connections end with a lingering close.
- * SIGINT or SIGTERM stops it cleanly: every socket closed, every byte of
- * memory freed.
+ * --deflate accepts permessage-deflate (RFC 7692) offers. SIGINT or
+ * SIGTERM stops it cleanly: every socket closed, every byte of memory
+ * freed.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -68,6 +69,7 @@ static int listen_on(unsigned short port)
 
 /* The live connections. */
 struct server {
+    websock_config config;
     struct conn_io **conns;
     size_t count, cap;
     struct pollfd *fds; /* [0] is the listener, then one per connection */
@@ -88,7 +90,7 @@ static int add_connection(struct server *s, int fd, uint64_t now)
     io = calloc(1, sizeof *io);
     if (io == NULL)
         return -1;
-    if (io_start_server(io, fd, now) != 0) {
+    if (io_start_server(io, fd, now, &s->config) != 0) {
         io_free(io);
         free(io);
         return -1;
@@ -148,12 +150,13 @@ static int poll_timeout(const struct server *s, uint64_t now)
     return earliest - now > 60000 ? 60000 : (int)(earliest - now) + 1;
 }
 
-static int serve(int listener)
+static int serve(int listener, const websock_config *config)
 {
     struct server s;
     int result = 0;
     size_t i;
     memset(&s, 0, sizeof s);
+    s.config = *config;
     while (!stopping) {
         size_t polled = s.count;
         int n;
@@ -205,8 +208,11 @@ int main(int argc, char **argv)
     char *end = NULL;
     long port;
     int listener, result;
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PORT\n", argv[0]);
+    websock_config config = websock_config_default();
+    if (argc == 3 && strcmp(argv[2], "--deflate") == 0)
+        config.deflate = true;
+    else if (argc != 2) {
+        fprintf(stderr, "usage: %s PORT [--deflate]\n", argv[0]);
         return 2;
     }
     port = strtol(argv[1], &end, 10);
@@ -229,7 +235,7 @@ int main(int argc, char **argv)
             websock_version(), port, (unsigned long)(sizeof(struct conn_io) + IO_OUT_BASE),
             (unsigned long)websock_conn_size(), (unsigned long)IO_IN_CAP,
             (unsigned long)IO_OUT_BASE, (unsigned long)IO_HIGH_WATER);
-    result = serve(listener);
+    result = serve(listener, &config);
     close(listener);
     return result == 0 ? 0 : 1;
 }

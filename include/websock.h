@@ -38,12 +38,13 @@
 /**
  * 8-byte words in a `websock_conn`.
  */
-#define WEBSOCK_CONN_WORDS 64
+#define WEBSOCK_CONN_WORDS 96
 
 /**
  * Bytes of a `websock_conn`: enough for the engine's state on every
- * supported target. `websock_conn_size()` gives the exact need on this
- * one, which may be smaller.
+ * supported target, with or without permessage-deflate.
+ * `websock_conn_size()` gives the exact need of this build on this
+ * target, which may be smaller (a build without deflate needs about 450).
  */
 #define WEBSOCK_CONN_SIZE (WEBSOCK_CONN_WORDS * 8)
 
@@ -166,6 +167,16 @@ typedef enum websock_status {
    * The entropy for a client is not `WEBSOCK_ENTROPY_LEN` bytes.
    */
   WEBSOCK_STATUS_BAD_ENTROPY = 20,
+  /**
+   * The library was built without what the call asks for
+   * (permessage-deflate without the `deflate` feature).
+   */
+  WEBSOCK_STATUS_UNSUPPORTED = 21,
+  /**
+   * A `websock_config` field is out of range (a deflate level over 9,
+   * window bits outside 9 to 15).
+   */
+  WEBSOCK_STATUS_INVALID_CONFIG = 22,
   /**
    * The peer used a reserved opcode (close code 1002).
    */
@@ -354,15 +365,16 @@ typedef enum websock_conn_state {
 } websock_conn_state;
 
 /**
- * Limits and timeouts for a connection. Start from
+ * Limits, timeouts and compression settings for a connection. Start from
  * `websock_config_default()` and change the fields you care about; a
- * zeroed struct is valid but refuses every non-empty message.
+ * zeroed struct is valid but refuses every non-empty message. Read during
+ * the init call only.
  */
 typedef struct websock_config {
   /**
    * The largest message accepted, in bytes; a longer one fails the
-   * connection with close code 1009 as soon as a frame header announces
-   * it. Default 64 MiB.
+   * connection with close code 1009 as soon as a frame header (or, for a
+   * compressed message, inflating) shows it. Default 64 MiB.
    */
   uint64_t max_message_size;
   /**
@@ -379,17 +391,53 @@ typedef struct websock_config {
    * Default 5000.
    */
   uint64_t close_timeout_ms;
+  /**
+   * permessage-deflate (RFC 7692): true to accept a client's offer
+   * (server) or to make one (client), within the limits below. Needs a
+   * library built with its `deflate` feature (the default build is);
+   * otherwise the init functions answer `WEBSOCK_STATUS_UNSUPPORTED`.
+   * A connection that negotiated it holds heap memory: end it with
+   * `websock_conn_deinit`. Default false.
+   */
+  bool deflate;
+  /**
+   * zlib compression level, 0 (store) to 9 (smallest). Default 6.
+   */
+  uint8_t deflate_level;
+  /**
+   * Server: reset our compressor after every message even if the client
+   * did not ask. Client: ask the server to reset its compressor.
+   * Default false.
+   */
+  bool server_no_context_takeover;
+  /**
+   * Server: ask the client to reset its compressor. Client: reset ours
+   * after every message, and say so in the offer. Default false.
+   */
+  bool client_no_context_takeover;
+  /**
+   * Server: the largest window (9 to 15 bits) our compressor uses.
+   * Client: below 15, ask the server for at most this window. Default 15.
+   */
+  uint8_t server_max_window_bits;
+  /**
+   * Server: below 15, tell a client that allows it to use at most this
+   * window. Client: the largest window our compressor uses. 9 to 15,
+   * default 15.
+   */
+  uint8_t client_max_window_bits;
 } websock_config;
 
 /**
  * Storage for one connection, owned by the caller. Declare one (or
  * allocate `websock_conn_size()` bytes aligned to `websock_conn_align()`),
  * then call `websock_server_init` or `websock_client_init` on it before
- * any other function. Its contents are private. It holds no pointers and
- * no resources: when the connection is over, just reuse or free the
- * memory. Do not copy or move it once initialised. One connection must
- * not be used from two threads at once; distinct connections are
- * independent.
+ * any other function. Its contents are private. When the connection is
+ * over, call `websock_conn_deinit`, then reuse or free the memory (without
+ * permessage-deflate the connection holds no resources and deinit only
+ * marks it unused). Do not copy or move it once initialised. One
+ * connection must not be used from two threads at once; distinct
+ * connections are independent.
  */
 typedef struct websock_conn {
   /**
@@ -421,7 +469,9 @@ typedef struct websock_event {
    * A chunk points into the caller's `input` buffer (unmasked in place,
    * nothing copied): it stays valid as long as those bytes stay in
    * place, unchanged. The engine never touches consumed input again, so
-   * that is until the caller moves, overwrites or frees them. A control
+   * that is until the caller moves, overwrites or frees them. A chunk of
+   * a compressed message points into the `scratch` buffer given to
+   * `websock_receive_with`, valid until the next call given it. A control
    * payload is copied into `control` below and `data` points there: it
    * stays valid as long as this struct is neither moved nor overwritten.
    */
@@ -567,7 +617,8 @@ size_t websock_conn_align(void);
  * Initialises a server connection in the caller's memory, waiting for the
  * client's upgrade request (see `websock_accept`). `now_ms` is the current
  * time in milliseconds from any fixed origin (a monotonic clock); it starts
- * the handshake timeout.
+ * the handshake timeout. Do not initialise a connection that is still in
+ * use: `websock_conn_deinit` it first, or its deflate memory leaks.
  *
  * # Safety
  * `conn` must point to `conn_size` writable bytes aligned to
@@ -599,6 +650,20 @@ enum websock_status websock_client_init(struct websock_conn *conn,
                                         size_t entropy_len);
 
 /**
+ * Ends a connection's use of its memory: releases what permessage-deflate
+ * allocated, if it was negotiated, and marks the memory uninitialised, so
+ * that later calls with it answer `WEBSOCK_STATUS_NOT_INITIALIZED`. The
+ * memory may then be freed or initialised again. Call it for every
+ * connection that was initialised; a second call answers
+ * `WEBSOCK_STATUS_NOT_INITIALIZED` and does nothing.
+ *
+ * # Safety
+ * `conn` must be a connection's memory (`websock_conn_size()` bytes, as
+ * for the other calls); nothing may use it during the call.
+ */
+enum websock_status websock_conn_deinit(struct websock_conn *conn);
+
+/**
  * Feeds bytes read from the transport. Stores in `*consumed` how many
  * bytes of `input` were used and in `*event` what they made (possibly
  * `WEBSOCK_EVENT_TYPE_NONE`).
@@ -616,6 +681,10 @@ enum websock_status websock_client_init(struct websock_conn *conn,
  * `websock_poll_output`, the rest of the input is ignored (`*consumed` is
  * `input_len`), and `websock_should_close` turns true once it is written.
  * `WEBSOCK_STATUS_INVALID_STATE` means the handshake is not done yet.
+ * Once permessage-deflate is in force (`websock_compression_active`),
+ * messages may need somewhere to inflate to: use `websock_receive_with`;
+ * this call then answers `WEBSOCK_STATUS_BUFFER_TOO_SMALL`, consuming
+ * nothing.
  *
  * # Safety
  * `conn` must be an initialised connection; `input` must point to
@@ -627,6 +696,27 @@ enum websock_status websock_receive(struct websock_conn *conn,
                                     size_t input_len,
                                     size_t *consumed,
                                     struct websock_event *event);
+
+/**
+ * `websock_receive`, with `scratch` for the inflated data of compressed
+ * messages (permessage-deflate): their chunks point into `scratch`, and
+ * stay valid until the next call given the same scratch buffer; chunks of
+ * uncompressed messages point into `input` as usual. Any size of scratch
+ * works, but not none once compression is in force
+ * (`WEBSOCK_STATUS_BUFFER_TOO_SMALL`, nothing consumed); a larger one
+ * means fewer, larger chunks.
+ *
+ * # Safety
+ * As for `websock_receive`; `scratch` must point to `scratch_cap`
+ * writable bytes (NULL when 0) that overlap no other argument.
+ */
+enum websock_status websock_receive_with(struct websock_conn *conn,
+                                         void *input,
+                                         size_t input_len,
+                                         void *scratch,
+                                         size_t scratch_cap,
+                                         size_t *consumed,
+                                         struct websock_event *event);
 
 /**
  * Writes the engine's queued replies (pong, then the close reply or the
@@ -748,8 +838,8 @@ void websock_free(void *ptr, size_t size);
 
 #if defined(WEBSOCK_HAVE_ALLOC)
 /**
- * Allocates memory for one connection (`websock_conn_size()` bytes),
- * still to be initialised with `websock_server_init` or
+ * Allocates memory for one connection (`websock_conn_size()` bytes,
+ * zeroed), still to be initialised with `websock_server_init` or
  * `websock_client_init`. NULL when memory is short. Free it with
  * `websock_conn_free`.
  */
@@ -758,7 +848,8 @@ struct websock_conn *websock_conn_new(void);
 
 #if defined(WEBSOCK_HAVE_ALLOC)
 /**
- * Frees a connection from `websock_conn_new`. NULL is ignored.
+ * Frees a connection from `websock_conn_new`, deinitialising it first if
+ * it is still initialised (see `websock_conn_deinit`). NULL is ignored.
  *
  * # Safety
  * A non-NULL `conn` must come from `websock_conn_new` and not have been
@@ -785,6 +876,15 @@ enum websock_conn_state websock_state(const struct websock_conn *conn);
  * As for `websock_state`.
  */
 bool websock_has_output(const struct websock_conn *conn);
+
+/**
+ * Whether permessage-deflate is in force on this connection (negotiated
+ * in the opening handshake); false for a NULL or uninitialised connection.
+ *
+ * # Safety
+ * As for `websock_state`.
+ */
+bool websock_compression_active(const struct websock_conn *conn);
 
 /**
  * Whether to close the transport now: true once the engine has nothing
@@ -922,6 +1022,20 @@ enum websock_status websock_close(struct websock_conn *conn,
                                   void *out,
                                   size_t out_cap,
                                   size_t *written);
+
+/**
+ * The output space a frame carrying `payload_len` bytes of a message may
+ * need: the header plus the payload, or with permessage-deflate in force
+ * the worst case of compression. An output buffer this large never gets
+ * `WEBSOCK_STATUS_BUFFER_TOO_SMALL` from `websock_send_text` or
+ * `websock_send_binary`. SIZE_MAX when no buffer could be that large, and
+ * for a NULL or uninitialised connection.
+ *
+ * # Safety
+ * A non-NULL `conn` must point to a connection's memory
+ * (`websock_conn_size()` readable bytes).
+ */
+size_t websock_max_frame_len(const struct websock_conn *conn, size_t payload_len);
 
 /**
  * A static, NUL-terminated English description of `status` (a

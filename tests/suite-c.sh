@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The C ABI: libwebsock and include/websock.h, the C examples against
-# Autobahn (kosoku) and under valgrind, the header's drift and its use from
-# C99 and C++, the no_std build for thumbv7em, and the wasm32-wasip1 build
-# under node:wasi. Run by tests/run.sh; runs alone too.
+# Autobahn (kosoku; sections 1 to 10 in full, a sample of 12 and 13 with
+# permessage-deflate) and under valgrind, the header's drift and its use
+# from C99 and C++, the no_std build for thumbv7em, and the wasm32-wasip1
+# build under node:wasi. Run by tests/run.sh; runs alone too.
 set -uo pipefail
 standalone=${WEBSOCK_SETUP_DONE:-}
 cd "$(dirname "$0")/.."
@@ -13,9 +14,17 @@ OUT=tests/out/c
 mkdir -p "$OUT"
 # Sections 1 to 10 of the Autobahn cases (there is no section 8).
 ALL_CASES=(-i '1.*' -i '2.*' -i '3.*' -i '4.*' -i '5.*' -i '6.*' -i '7.*' -i '9.*' -i '10.*')
-# A short run for valgrind (80 cases): framing, pings, fragments, UTF-8,
-# closing.
-SHORT_CASES=(-i '1.*' -i '2.*' -i '5.*' -i '6.2.*' -i '6.4.*' -i '7.1.*' -i '7.3.*' -i '7.7.*')
+# permessage-deflate (36 cases): the first three (smallest) of each group
+# of sections 12 and 13, which cover every parameter combination; the
+# whole sections take many minutes under kosoku.
+DEFLATE_CASES=()
+for g in 12.1 12.2 12.3 12.4 12.5 13.1 13.2 13.3 13.4 13.5 13.6 13.7; do
+    DEFLATE_CASES+=(-i "$g.1" -i "$g.2" -i "$g.3")
+done
+# A short run for valgrind (86 cases): framing, pings, fragments, UTF-8,
+# closing, and compression (whose codec lives on the heap).
+SHORT_CASES=(-i '1.*' -i '2.*' -i '5.*' -i '6.2.*' -i '6.4.*' -i '7.1.*' -i '7.3.*' -i '7.7.*'
+             -i '12.1.1' -i '12.2.1' -i '13.1.1' -i '13.3.1' -i '13.5.1' -i '13.7.1')
 VALGRIND=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all
           --show-leak-kinds=all)
 # What Rust's std needs from the system when libwebsock.a is linked.
@@ -101,12 +110,23 @@ autobahn_client() {
         client c-client -- examples-c/build/client --autobahn 'ws://127.0.0.1:{port}' --agent websock-c
 }
 
+autobahn_server_deflate() {
+    python3 tests/autobahn.py --min-cases 36 --timeout 600 -p 2 "${DEFLATE_CASES[@]}" \
+        server c-server-deflate -- examples-c/build/echo_server '{port}' --deflate
+}
+
+autobahn_client_deflate() {
+    python3 tests/autobahn.py --min-cases 36 --timeout 600 "${DEFLATE_CASES[@]}" \
+        client c-client-deflate -- examples-c/build/client --deflate --autobahn \
+        'ws://127.0.0.1:{port}' --agent websock-c-deflate
+}
+
 valgrind_server() {
     local status="$OUT/valgrind-server.status"
     rm -f "$status"
-    python3 tests/autobahn.py --min-cases 80 --timeout 600 "${SHORT_CASES[@]}" \
+    python3 tests/autobahn.py --min-cases 86 --timeout 600 "${SHORT_CASES[@]}" \
         server c-server-valgrind -- tests/c/record-exit.sh "$status" -- \
-        "${VALGRIND[@]}" examples-c/build/echo_server '{port}' || return 1
+        "${VALGRIND[@]}" examples-c/build/echo_server '{port}' --deflate || return 1
     [ -f "$status" ] || { echo "the server's exit status was not recorded"; return 1; }
     echo "valgrind'd echo_server exited with $(cat "$status")"
     [ "$(cat "$status")" = 0 ]
@@ -115,8 +135,8 @@ valgrind_server() {
 valgrind_client() {
     # autobahn.py fails the run if the client exits non-zero: valgrind's
     # --error-exitcode makes any error or leak do that.
-    python3 tests/autobahn.py --min-cases 80 --timeout 600 "${SHORT_CASES[@]}" \
-        client c-client-valgrind -- "${VALGRIND[@]}" examples-c/build/client --autobahn \
+    python3 tests/autobahn.py --min-cases 86 --timeout 600 "${SHORT_CASES[@]}" \
+        client c-client-valgrind -- "${VALGRIND[@]}" examples-c/build/client --deflate --autobahn \
         'ws://127.0.0.1:{port}' --agent websock-c-valgrind
 }
 
@@ -150,6 +170,8 @@ step "C++ translation unit with the header (valgrind)" cxx_header_test
 step "terminal client against the echo server" terminal_client
 step "autobahn: C echo server, sections 1-10" autobahn_server
 step "autobahn: C client driver, sections 1-10" autobahn_client
+step "autobahn: C echo server with permessage-deflate, 12.x/13.x sample" autobahn_server_deflate
+step "autobahn: C client with permessage-deflate, 12.x/13.x sample" autobahn_client_deflate
 step "valgrind: C echo server, short autobahn run" valgrind_server
 step "valgrind: C client driver, short autobahn run" valgrind_client
 step "libwebsock.a for thumbv7em-none-eabihf without std" no_std_thumbv7em

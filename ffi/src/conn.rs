@@ -1,7 +1,8 @@
 //! The memory of one connection: the caller provides it (on the stack, in
 //! a struct, in a static, from any allocator), the init functions write the
 //! engine's state into it in place, and every other call reaches the engine
-//! through it. Nothing is allocated and nothing needs freeing.
+//! through it. Nothing is allocated, except by permessage-deflate once
+//! negotiated, which `websock_conn_deinit` releases.
 
 use core::ffi::c_void;
 use core::mem::{align_of, size_of};
@@ -13,11 +14,12 @@ use crate::raw::{self, Region};
 use crate::status::{status, Status};
 
 /// 8-byte words in a `websock_conn`.
-pub const WEBSOCK_CONN_WORDS: usize = 64;
+pub const WEBSOCK_CONN_WORDS: usize = 96;
 
 /// Bytes of a `websock_conn`: enough for the engine's state on every
-/// supported target. `websock_conn_size()` gives the exact need on this
-/// one, which may be smaller.
+/// supported target, with or without permessage-deflate.
+/// `websock_conn_size()` gives the exact need of this build on this
+/// target, which may be smaller (a build without deflate needs about 450).
 pub const WEBSOCK_CONN_SIZE: usize = WEBSOCK_CONN_WORDS * 8;
 
 /// Bytes of entropy a client connection needs.
@@ -26,11 +28,12 @@ pub const WEBSOCK_ENTROPY_LEN: usize = 32;
 /// Storage for one connection, owned by the caller. Declare one (or
 /// allocate `websock_conn_size()` bytes aligned to `websock_conn_align()`),
 /// then call `websock_server_init` or `websock_client_init` on it before
-/// any other function. Its contents are private. It holds no pointers and
-/// no resources: when the connection is over, just reuse or free the
-/// memory. Do not copy or move it once initialised. One connection must
-/// not be used from two threads at once; distinct connections are
-/// independent.
+/// any other function. Its contents are private. When the connection is
+/// over, call `websock_conn_deinit`, then reuse or free the memory (without
+/// permessage-deflate the connection holds no resources and deinit only
+/// marks it unused). Do not copy or move it once initialised. One
+/// connection must not be used from two threads at once; distinct
+/// connections are independent.
 #[repr(C)]
 pub struct Conn {
     /// Private: only the library reads or writes it.
@@ -138,15 +141,17 @@ unsafe fn init(conn: *mut Conn, conn_size: usize, engine: Connection) -> Result<
 /// # Safety
 /// A non-NULL `config` must point to a readable `websock_config`.
 unsafe fn config(config: *const Config) -> Result<websock_core::Config, Status> {
-    // SAFETY: forwarded from this function's contract.
+    // SAFETY: forwarded from this function's contract. Every field is an
+    // integer or a bool; C's `bool` holds only 0 or 1.
     let c = unsafe { raw::get(config) }?;
-    Ok(c.map_or_else(websock_core::Config::new, Into::into))
+    c.unwrap_or_default().to_core()
 }
 
 /// Initialises a server connection in the caller's memory, waiting for the
 /// client's upgrade request (see `websock_accept`). `now_ms` is the current
 /// time in milliseconds from any fixed origin (a monotonic clock); it starts
-/// the handshake timeout.
+/// the handshake timeout. Do not initialise a connection that is still in
+/// use: `websock_conn_deinit` it first, or its deflate memory leaks.
 ///
 /// # Safety
 /// `conn` must point to `conn_size` writable bytes aligned to
@@ -195,6 +200,32 @@ pub unsafe extern "C" fn websock_client_init(
         unsafe { init(conn, conn_size, Connection::client(config, now_ms, seed)) }
     })();
     status(result)
+}
+
+/// Ends a connection's use of its memory: releases what permessage-deflate
+/// allocated, if it was negotiated, and marks the memory uninitialised, so
+/// that later calls with it answer `WEBSOCK_STATUS_NOT_INITIALIZED`. The
+/// memory may then be freed or initialised again. Call it for every
+/// connection that was initialised; a second call answers
+/// `WEBSOCK_STATUS_NOT_INITIALIZED` and does nothing.
+///
+/// # Safety
+/// `conn` must be a connection's memory (`websock_conn_size()` bytes, as
+/// for the other calls); nothing may use it during the call.
+#[no_mangle]
+pub unsafe extern "C" fn websock_conn_deinit(conn: *mut Conn) -> Status {
+    // SAFETY: forwarded from this function's contract.
+    status(unsafe { engine(conn) }.map(|engine| {
+        // SAFETY: `engine` points to a live, initialised Connection (the
+        // magic says so) that nobody else uses; it is dropped exactly once,
+        // as clearing the magic below stops every later call from reaching
+        // it again.
+        unsafe { core::ptr::drop_in_place(engine) };
+        // SAFETY: `engine` checked the pointer (non-NULL, aligned); the
+        // magic is a plain integer outside the dropped value.
+        unsafe { (*conn.cast::<Slot>()).magic = 0 };
+        Status::Ok
+    }))
 }
 
 #[cfg(test)]
@@ -247,6 +278,9 @@ mod tests {
                 Status::Ok
             );
             assert!(engine(conn).is_ok());
+            assert_eq!(websock_conn_deinit(conn), Status::Ok);
+            assert_eq!(engine(conn).err(), Some(Status::NotInitialized));
+            assert_eq!(websock_conn_deinit(conn), Status::NotInitialized);
         }
     }
 }

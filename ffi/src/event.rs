@@ -64,7 +64,9 @@ pub struct Event {
     /// A chunk points into the caller's `input` buffer (unmasked in place,
     /// nothing copied): it stays valid as long as those bytes stay in
     /// place, unchanged. The engine never touches consumed input again, so
-    /// that is until the caller moves, overwrites or frees them. A control
+    /// that is until the caller moves, overwrites or frees them. A chunk of
+    /// a compressed message points into the `scratch` buffer given to
+    /// `websock_receive_with`, valid until the next call given it. A control
     /// payload is copied into `control` below and `data` points there: it
     /// stays valid as long as this struct is neither moved nor overwritten.
     pub data: *const u8,
@@ -118,6 +120,10 @@ impl Event {
 /// `websock_poll_output`, the rest of the input is ignored (`*consumed` is
 /// `input_len`), and `websock_should_close` turns true once it is written.
 /// `WEBSOCK_STATUS_INVALID_STATE` means the handshake is not done yet.
+/// Once permessage-deflate is in force (`websock_compression_active`),
+/// messages may need somewhere to inflate to: use `websock_receive_with`;
+/// this call then answers `WEBSOCK_STATUS_BUFFER_TOO_SMALL`, consuming
+/// nothing.
 ///
 /// # Safety
 /// `conn` must be an initialised connection; `input` must point to
@@ -131,10 +137,36 @@ pub unsafe extern "C" fn websock_receive(
     consumed: *mut usize,
     event: *mut Event,
 ) -> Status {
+    // SAFETY: forwarded from this function's contract; no scratch.
+    unsafe { websock_receive_with(conn, input, input_len, ptr::null_mut(), 0, consumed, event) }
+}
+
+/// `websock_receive`, with `scratch` for the inflated data of compressed
+/// messages (permessage-deflate): their chunks point into `scratch`, and
+/// stay valid until the next call given the same scratch buffer; chunks of
+/// uncompressed messages point into `input` as usual. Any size of scratch
+/// works, but not none once compression is in force
+/// (`WEBSOCK_STATUS_BUFFER_TOO_SMALL`, nothing consumed); a larger one
+/// means fewer, larger chunks.
+///
+/// # Safety
+/// As for `websock_receive`; `scratch` must point to `scratch_cap`
+/// writable bytes (NULL when 0) that overlap no other argument.
+#[no_mangle]
+pub unsafe extern "C" fn websock_receive_with(
+    conn: *mut Conn,
+    input: *mut c_void,
+    input_len: usize,
+    scratch: *mut c_void,
+    scratch_cap: usize,
+    consumed: *mut usize,
+    event: *mut Event,
+) -> Status {
     let result = (|| {
         raw::disjoint(&[
             conn::region(conn),
             Region::new(input, input_len),
+            Region::new(scratch, scratch_cap),
             Region::of(consumed),
             Region::of(event),
         ])?;
@@ -144,8 +176,21 @@ pub unsafe extern "C" fn websock_receive(
         unsafe { raw::put(event, Event::NONE) }?;
         // SAFETY: the caller's promises about each argument; they do not
         // overlap (checked above).
-        let (engine, input) = unsafe { (conn::engine(conn)?, raw::bytes_mut(input, input_len)?) };
-        let (used, found, outcome) = match engine.receive(input) {
+        let (engine, input, scratch) = unsafe {
+            (
+                conn::engine(conn)?,
+                raw::bytes_mut(input, input_len)?,
+                raw::bytes_mut(scratch, scratch_cap)?,
+            )
+        };
+        // Core would take a compressed frame's header before finding it has
+        // nowhere to inflate to, yet report nothing consumed; presenting the
+        // same bytes again would then corrupt the stream. So without
+        // scratch, a compressing connection reads nothing at all.
+        if scratch.is_empty() && engine.compression_active() {
+            return Ok(Status::BufferTooSmall);
+        }
+        let (used, found, outcome) = match engine.receive_with(input, scratch) {
             Ok((used, found)) => (used, found, Status::Ok),
             Err(e @ Error::Protocol(_)) => (input_len, None, e.into()),
             Err(e) => (0, None, e.into()),

@@ -8,11 +8,11 @@
 
 extern crate alloc;
 
-use alloc::alloc::{alloc, dealloc, Layout};
+use alloc::alloc::{alloc, alloc_zeroed, dealloc, Layout};
 use core::ffi::c_void;
 use core::ptr;
 
-use crate::conn::{websock_conn_size, Conn};
+use crate::conn::{websock_conn_deinit, websock_conn_size, Conn};
 
 /// The alignment of every block from `websock_alloc`: enough for a
 /// connection and for every struct in this header.
@@ -56,22 +56,33 @@ pub unsafe extern "C" fn websock_free(ptr: *mut c_void, size: usize) {
     }
 }
 
-/// Allocates memory for one connection (`websock_conn_size()` bytes),
-/// still to be initialised with `websock_server_init` or
+/// Allocates memory for one connection (`websock_conn_size()` bytes,
+/// zeroed), still to be initialised with `websock_server_init` or
 /// `websock_client_init`. NULL when memory is short. Free it with
 /// `websock_conn_free`.
 #[no_mangle]
 pub extern "C" fn websock_conn_new() -> *mut Conn {
-    websock_alloc(websock_conn_size()).cast()
+    match layout(websock_conn_size()) {
+        // SAFETY: the layout has a non-zero size (a connection's), as
+        // `alloc_zeroed` requires. Zeroed, the memory reads as never
+        // initialised until an init function fills it.
+        Some(l) => unsafe { alloc_zeroed(l) }.cast(),
+        None => ptr::null_mut(),
+    }
 }
 
-/// Frees a connection from `websock_conn_new`. NULL is ignored.
+/// Frees a connection from `websock_conn_new`, deinitialising it first if
+/// it is still initialised (see `websock_conn_deinit`). NULL is ignored.
 ///
 /// # Safety
 /// A non-NULL `conn` must come from `websock_conn_new` and not have been
 /// freed yet; it must not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn websock_conn_free(conn: *mut Conn) {
+    // SAFETY: the memory came zeroed from websock_conn_new and only init
+    // (valid state) or deinit (zero magic) wrote its magic, so deinit
+    // either drops a live connection or finds none.
+    let _ = unsafe { websock_conn_deinit(conn) };
     // SAFETY: forwarded from this function's contract; websock_conn_new
     // allocated this size.
     unsafe { websock_free(conn.cast(), websock_conn_size()) }

@@ -77,6 +77,17 @@ pub unsafe extern "C" fn websock_has_output(conn: *const Conn) -> bool {
     unsafe { conn::engine_ref(conn) }.is_ok_and(|e| e.has_output())
 }
 
+/// Whether permessage-deflate is in force on this connection (negotiated
+/// in the opening handshake); false for a NULL or uninitialised connection.
+///
+/// # Safety
+/// As for `websock_state`.
+#[no_mangle]
+pub unsafe extern "C" fn websock_compression_active(conn: *const Conn) -> bool {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { conn::engine_ref(conn) }.is_ok_and(|e| e.compression_active())
+}
+
 /// Whether to close the transport now: true once the engine has nothing
 /// more to write (its queued frames taken by `websock_poll_output`) and
 /// the connection is over (closing handshake done on a server, handshake

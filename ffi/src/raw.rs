@@ -12,6 +12,10 @@ use core::ptr;
 
 use crate::status::Status;
 
+/// The most bytes one object may span (`isize::MAX`, as Rust's slices
+/// require).
+pub(crate) const MAX_LEN: usize = isize::MAX as usize;
+
 /// A memory range an argument covers, for the overlap check.
 #[derive(Clone, Copy)]
 pub(crate) struct Region {
@@ -61,7 +65,7 @@ pub(crate) fn disjoint(regions: &[Region]) -> Result<(), Status> {
 fn checked<T>(ptr: *const T, len: usize) -> Result<*const T, Status> {
     let size = core::mem::size_of::<T>().max(1);
     let bytes = len.checked_mul(size).ok_or(Status::InvalidArgument)?;
-    if bytes > isize::MAX as usize || (ptr as usize).checked_add(bytes).is_none() {
+    if bytes > MAX_LEN || (ptr as usize).checked_add(bytes).is_none() {
         return Err(Status::InvalidArgument);
     }
     if len == 0 {
@@ -144,8 +148,9 @@ pub(crate) unsafe fn put<T>(ptr: *mut T, value: T) -> Result<(), Status> {
 /// Reads a caller's struct argument, or `None` for NULL.
 ///
 /// # Safety
-/// A non-NULL `ptr` must point to a readable `T` (every bit pattern of the
-/// plain-integer structs read this way is a valid value).
+/// A non-NULL `ptr` must point to a readable, valid `T`. The structs read
+/// this way hold integers, valid in every bit pattern, and C `bool`s, which
+/// C keeps at 0 or 1 as Rust requires.
 pub(crate) unsafe fn get<T: Copy>(ptr: *const T) -> Result<Option<T>, Status> {
     if ptr.is_null() {
         return Ok(None);

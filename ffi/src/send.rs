@@ -6,6 +6,7 @@ use core::ffi::{c_char, c_void};
 use websock_core::{CloseCode, Connection, DataKind, Error};
 
 use crate::conn::{self, Conn};
+use crate::raw::MAX_LEN;
 use crate::raw::{self, Region};
 use crate::status::{status, Status};
 
@@ -192,4 +193,25 @@ pub unsafe extern "C" fn websock_close(
             },
         )
     }
+}
+
+/// The output space a frame carrying `payload_len` bytes of a message may
+/// need: the header plus the payload, or with permessage-deflate in force
+/// the worst case of compression. An output buffer this large never gets
+/// `WEBSOCK_STATUS_BUFFER_TOO_SMALL` from `websock_send_text` or
+/// `websock_send_binary`. SIZE_MAX when no buffer could be that large, and
+/// for a NULL or uninitialised connection.
+///
+/// # Safety
+/// A non-NULL `conn` must point to a connection's memory
+/// (`websock_conn_size()` readable bytes).
+#[no_mangle]
+pub unsafe extern "C" fn websock_max_frame_len(conn: *const Conn, payload_len: usize) -> usize {
+    // Far above any real buffer, and small enough that the engine's
+    // arithmetic (header plus a fraction of the length) cannot overflow.
+    if payload_len > MAX_LEN / 2 {
+        return usize::MAX;
+    }
+    // SAFETY: forwarded from this function's contract.
+    unsafe { conn::engine_ref(conn) }.map_or(usize::MAX, |e| e.max_frame_len(payload_len))
 }

@@ -44,6 +44,12 @@ pub enum Status {
     InvalidCloseCode = 19,
     /// The entropy for a client is not `WEBSOCK_ENTROPY_LEN` bytes.
     BadEntropy = 20,
+    /// The library was built without what the call asks for
+    /// (permessage-deflate without the `deflate` feature).
+    Unsupported = 21,
+    /// A `websock_config` field is out of range (a deflate level over 9,
+    /// window bits outside 9 to 15).
+    InvalidConfig = 22,
 
     /// The peer used a reserved opcode (close code 1002).
     ReservedOpcode = 100,
@@ -108,7 +114,7 @@ pub enum Status {
 }
 
 /// Every status, for [`websock_status_str`]'s lookup and for tests.
-const ALL: [Status; 42] = [
+const ALL: [Status; 44] = [
     Status::Ok,
     Status::Incomplete,
     Status::NullPointer,
@@ -122,6 +128,8 @@ const ALL: [Status; 42] = [
     Status::ControlTooLong,
     Status::InvalidCloseCode,
     Status::BadEntropy,
+    Status::Unsupported,
+    Status::InvalidConfig,
     Status::ReservedOpcode,
     Status::ReservedBits,
     Status::LengthOverflow,
@@ -170,6 +178,8 @@ impl Status {
             Status::ControlTooLong => c"control frame payload too long",
             Status::InvalidCloseCode => c"close code may not be sent",
             Status::BadEntropy => c"client entropy must be 32 bytes",
+            Status::Unsupported => c"not supported by this build of the library",
+            Status::InvalidConfig => c"configuration value out of range",
             Status::ReservedOpcode => c"peer used a reserved opcode",
             Status::ReservedBits => c"peer set reserved bits",
             Status::LengthOverflow => c"peer's payload length has its top bit set",

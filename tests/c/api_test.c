@@ -71,6 +71,112 @@ static void test_version_and_sizes(void)
     CHECK(strcmp(websock_status_str(WEBSOCK_STATUS_INVALID_UTF8), "peer sent invalid UTF-8") == 0);
 }
 
+static void test_config(void)
+{
+    websock_conn c;
+    websock_config config = websock_config_default();
+    CHECK(config.max_message_size == 64u << 20 && config.max_handshake_len == 8192);
+    CHECK(!config.deflate && config.deflate_level == 6 && config.server_max_window_bits == 15);
+    config.client_max_window_bits = 8;
+    CHECK_STATUS(websock_server_init(&c, sizeof c, &config, 0), WEBSOCK_STATUS_INVALID_CONFIG);
+    config = websock_config_default();
+    config.deflate_level = 10;
+    CHECK_STATUS(websock_server_init(&c, sizeof c, &config, 0), WEBSOCK_STATUS_INVALID_CONFIG);
+    /* A small message limit: 1009 as soon as a header announces more. */
+    {
+        unsigned char big[] = {0x82, 0xfe, 0x01, 0x00, 0, 0, 0, 0};
+        unsigned char out[512];
+        size_t used = 0, n = 0;
+        websock_event ev;
+        websock_request req;
+        config = websock_config_default();
+        config.max_message_size = 100;
+        CHECK_STATUS(websock_server_init(&c, sizeof c, &config, 0), WEBSOCK_STATUS_OK);
+        CHECK_STATUS(websock_accept(&c, REQUEST, strlen(REQUEST), NULL, 0, out, sizeof out, &req),
+                     WEBSOCK_STATUS_OK);
+        CHECK_STATUS(websock_receive(&c, big, sizeof big, &used, &ev), WEBSOCK_STATUS_MESSAGE_TOO_BIG);
+        CHECK_STATUS(websock_poll_output(&c, out, sizeof out, &n), WEBSOCK_STATUS_OK);
+        CHECK(n >= 4 && out[0] == 0x88 && out[2] == 0x03 && out[3] == 0xf1); /* 1009 */
+        CHECK_STATUS(websock_conn_deinit(&c), WEBSOCK_STATUS_OK);
+    }
+}
+
+static void test_deinit(void)
+{
+    websock_conn c;
+    size_t n = 0;
+    unsigned char out[16];
+    open_server(&c);
+    CHECK_STATUS(websock_conn_deinit(&c), WEBSOCK_STATUS_OK);
+    CHECK_STATUS(websock_conn_deinit(&c), WEBSOCK_STATUS_NOT_INITIALIZED);
+    CHECK_STATUS(websock_send_text(&c, "x", 1, true, out, sizeof out, &n), WEBSOCK_STATUS_NOT_INITIALIZED);
+    CHECK(websock_should_close(&c));
+    /* The memory can be used again. */
+    open_server(&c);
+    CHECK(websock_state(&c) == WEBSOCK_CONN_STATE_OPEN);
+    CHECK_STATUS(websock_conn_deinit(&c), WEBSOCK_STATUS_OK);
+}
+
+/* permessage-deflate through the C API: negotiated, compressed on the
+ * wire, inflated into the caller's scratch buffer; deinit frees the codec
+ * (valgrind checks). */
+static void test_deflate(void)
+{
+    static const unsigned char seed[WEBSOCK_ENTROPY_LEN] = {42};
+    static char text[3000];
+    websock_config config = websock_config_default();
+    websock_conn client, server;
+    unsigned char wire[4096], back[1024], scratch[256], got[3000];
+    size_t n = 0, m = 0, used = 0, pos = 0, have = 0, i;
+    websock_request req;
+    websock_response resp;
+    websock_event ev;
+    int guard = 0, done = 0;
+    for (i = 0; i < sizeof text; i++)
+        text[i] = "abcabcabd "[i % 10];
+    config.deflate = true;
+    config.client_max_window_bits = 10;
+    CHECK_STATUS(websock_client_init(&client, sizeof client, &config, 0, seed, sizeof seed), WEBSOCK_STATUS_OK);
+    CHECK_STATUS(websock_server_init(&server, sizeof server, &config, 0), WEBSOCK_STATUS_OK);
+    CHECK_STATUS(websock_client_request(&client, "h", 1, "/", 1, NULL, 0, wire, sizeof wire, &n),
+                 WEBSOCK_STATUS_OK);
+    CHECK(contains(wire, n, "Sec-WebSocket-Extensions: permessage-deflate"));
+    CHECK_STATUS(websock_accept(&server, wire, n, NULL, 0, back, sizeof back, &req), WEBSOCK_STATUS_OK);
+    CHECK(contains(back, req.written, "Sec-WebSocket-Extensions: permessage-deflate"));
+    CHECK_STATUS(websock_client_response(&client, back, req.written, NULL, 0, &resp), WEBSOCK_STATUS_OK);
+    CHECK(resp.extensions != NULL);
+    CHECK(websock_compression_active(&client) && websock_compression_active(&server));
+    CHECK(websock_max_frame_len(&client, sizeof text) <= sizeof wire);
+    CHECK(websock_max_frame_len(&client, SIZE_MAX) == SIZE_MAX);
+    CHECK_STATUS(websock_send_text(&client, text, sizeof text, true, wire, sizeof wire, &n), WEBSOCK_STATUS_OK);
+    CHECK(n < sizeof text / 4);  /* repetitive text compresses */
+    CHECK((wire[0] & 0x40) != 0); /* RSV1: compressed */
+    /* Without scratch, a compressed message is refused and nothing used. */
+    CHECK_STATUS(websock_receive(&server, wire, n, &used, &ev), WEBSOCK_STATUS_BUFFER_TOO_SMALL);
+    CHECK(used == 0);
+    while (!done && guard++ < 1000) {
+        CHECK_STATUS(websock_receive_with(&server, wire + pos, n - pos, scratch, sizeof scratch, &used, &ev),
+                     WEBSOCK_STATUS_OK);
+        pos += used;
+        if (ev.kind == WEBSOCK_EVENT_TYPE_TEXT) {
+            CHECK(ev.data >= scratch && ev.data + ev.len <= scratch + sizeof scratch);
+            CHECK(have + ev.len <= sizeof got);
+            if (have + ev.len <= sizeof got)
+                memcpy(got + have, ev.data, ev.len);
+            have += ev.len;
+            done = ev.fin;
+        }
+    }
+    CHECK(done && have == sizeof text && memcmp(got, text, sizeof text) == 0);
+    /* And back, compressed by the server. */
+    CHECK_STATUS(websock_send_text(&server, "abcabcabcabc", 12, true, back, sizeof back, &m), WEBSOCK_STATUS_OK);
+    CHECK((back[0] & 0x40) != 0);
+    CHECK_STATUS(websock_receive_with(&client, back, m, scratch, sizeof scratch, &used, &ev), WEBSOCK_STATUS_OK);
+    CHECK(ev.kind == WEBSOCK_EVENT_TYPE_TEXT && ev.len == 12 && memcmp(ev.data, "abcabcabcabc", 12) == 0);
+    CHECK_STATUS(websock_conn_deinit(&client), WEBSOCK_STATUS_OK);
+    CHECK_STATUS(websock_conn_deinit(&server), WEBSOCK_STATUS_OK);
+}
+
 static void test_bad_arguments(void)
 {
     static uint64_t storage[WEBSOCK_CONN_WORDS + 1];
@@ -370,6 +476,9 @@ static void test_client_and_server(void)
 int main(void)
 {
     test_version_and_sizes();
+    test_config();
+    test_deinit();
+    test_deflate();
     test_bad_arguments();
     test_server_handshake();
     test_refused_handshake();

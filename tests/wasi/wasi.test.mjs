@@ -53,7 +53,7 @@ test('the module reports the version and sizes of the C header', () => {
   assert.match(ws.version(), /^\d+\.\d+\.\d+$/);
   const [major, minor, patch] = ws.version().split('.').map(Number);
   assert.equal(ws.x.websock_version_number(), major * 10000 + minor * 100 + patch);
-  assert.ok(ws.x.websock_conn_size() > 0 && ws.x.websock_conn_size() <= 512);
+  assert.ok(ws.x.websock_conn_size() > 0 && ws.x.websock_conn_size() <= 768);
   assert.equal(ws.statusText(Status.UNMASKED_FRAME), 'client frame not masked');
 });
 
@@ -240,6 +240,61 @@ test('bad arguments are status codes, not traps', () => {
       Status.INVALID_ARGUMENT);
     assert.equal(x.websock_send_text(c.conn, c.input, 1, 1, c.output, 64, c.sizeOut), Status.INVALID_STATE);
   } finally {
+    c.dispose();
+  }
+});
+
+test('permessage-deflate: negotiated, and interoperable with Node zlib', async () => {
+  const zlib = await import('node:zlib');
+  const c = new Connection(ws);
+  const scratch = { len: 64, ptr: ws.alloc(64) };
+  try {
+    assert.equal(c.initServer(0n, { serverMaxWindowBits: 12 }), Status.OK);
+    const offer = REQUEST.replace(
+      '\r\n\r\n',
+      '\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n');
+    const r = c.accept(bytes(offer));
+    assert.equal(r.status, Status.OK);
+    assert.match(text(r.response), /\r\nSec-WebSocket-Extensions: permessage-deflate[^\r]*server_max_window_bits=12/);
+    assert.equal(r.compression, true);
+    // A compressed message from the client (RFC 7692 section 7.2.1: sync
+    // flush, tail stripped, RSV1 on the first frame), made by Node's zlib.
+    const message = 'hello hello hello hello, compressed world! '.repeat(20);
+    const deflated = zlib.deflateRawSync(bytes(message), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    assert.deepEqual([...deflated.subarray(-4)], [0, 0, 0xff, 0xff]);
+    const payload = deflated.subarray(0, deflated.length - 4);
+    assert.ok(payload.length < 126);
+    const frame = clientFrame(0x1, [...payload]);
+    frame[0] |= 0x40;
+    // Without scratch, nothing is read.
+    const refused = c.receive(frame);
+    assert.equal(refused.status, Status.BUFFER_TOO_SMALL);
+    assert.equal(refused.consumed, 0);
+    let got = '';
+    let offset = 0;
+    for (let guard = 0; guard < 100; guard++) {
+      const step = c.receiveInPlace(frame.length - offset, offset, scratch);
+      assert.equal(step.status, Status.OK);
+      offset += step.consumed;
+      if (step.event.kind === EventType.TEXT) {
+        assert.ok(step.event.dataPtr >= scratch.ptr && step.event.dataPtr < scratch.ptr + scratch.len);
+        got += text(step.event.data);
+        if (step.event.fin) break;
+      }
+    }
+    assert.equal(got, message);
+    // The echo goes out compressed; Node's zlib inflates it.
+    const echo = c.send(EventType.TEXT, bytes(message));
+    assert.equal(echo.status, Status.OK);
+    assert.equal(echo.bytes[0], 0xc1, 'FIN, RSV1, text');
+    const len = echo.bytes[1];
+    assert.ok(len < 126);
+    const inflated = zlib.inflateRawSync(
+      Buffer.concat([echo.bytes.subarray(2, 2 + len), Buffer.from([0, 0, 0xff, 0xff])]),
+      { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    assert.equal(inflated.toString(), message);
+  } finally {
+    ws.free(scratch.ptr, scratch.len);
     c.dispose();
   }
 });

@@ -51,6 +51,12 @@ const REQUEST_SIZE = 36;
 const EVENT_SIZE = 144;
 // websock_closure: clean @0, code @2.
 const CLOSURE_SIZE = 4;
+// websock_config: max_message_size @0 (u64), max_handshake_len @8,
+// handshake_timeout_ms @16, close_timeout_ms @24, deflate @32,
+// deflate_level @33, server_no_context_takeover @34,
+// client_no_context_takeover @35, server_max_window_bits @36,
+// client_max_window_bits @37; padded to 40.
+const CONFIG_SIZE = 40;
 
 /** Loads the module at `path` and returns its exports wrapped. */
 export async function load(path) {
@@ -122,9 +128,11 @@ export class Connection {
     this.sizeOut = ws.alloc(8); // one size_t
   }
 
-  /** Frees everything this object allocated. */
+  /** Ends the connection and frees everything this object allocated. */
   dispose() {
     const ws = this.ws;
+    // Releases what permessage-deflate allocated, if it was negotiated.
+    this.x.websock_conn_deinit(this.conn);
     ws.free(this.conn, this.connSize);
     ws.free(this.input, this.inputCap);
     ws.free(this.output, this.outputCap);
@@ -134,8 +142,27 @@ export class Connection {
     ws.free(this.sizeOut, 8);
   }
 
-  initServer(nowMs = 0n) {
-    return this.x.websock_server_init(this.conn, this.connSize, 0, BigInt(nowMs));
+  /**
+   * websock_server_init; `deflate` (optional) turns permessage-deflate on
+   * with these window limits.
+   */
+  initServer(nowMs = 0n, deflate = null) {
+    if (deflate === null) {
+      return this.x.websock_server_init(this.conn, this.connSize, 0, BigInt(nowMs));
+    }
+    const config = this.ws.alloc(CONFIG_SIZE);
+    try {
+      // websock_config_default() returns the struct through a pointer
+      // (wasm32's C ABI for struct results).
+      this.x.websock_config_default(config);
+      const view = this.ws.view();
+      view.setUint8(config + 32, 1);
+      view.setUint8(config + 36, deflate.serverMaxWindowBits ?? 15);
+      view.setUint8(config + 37, deflate.clientMaxWindowBits ?? 15);
+      return this.x.websock_server_init(this.conn, this.connSize, config, BigInt(nowMs));
+    } finally {
+      this.ws.free(config, CONFIG_SIZE);
+    }
   }
 
   u32(ptr) {
@@ -164,6 +191,7 @@ export class Connection {
       status,
       consumed: at(0),
       response: this.written(written),
+      compression: this.x.websock_compression_active(this.conn) !== 0,
       protocol: this.ws.view().getInt32(r + 8, true),
       // The pointers point into our input buffer: check that, then read.
       pathInInput: at(3) >= this.input && at(3) + at(4) <= this.input + bytes.length,
@@ -184,10 +212,15 @@ export class Connection {
     return this.receiveInPlace(bytes.length);
   }
 
-  /** websock_receive on the first `len` bytes already in the input buffer. */
-  receiveInPlace(len, offset = 0) {
-    const status = this.x.websock_receive(
-      this.conn, this.input + offset, len, this.sizeOut, this.event);
+  /**
+   * websock_receive on the first `len` bytes already in the input buffer,
+   * or websock_receive_with when given a scratch buffer.
+   */
+  receiveInPlace(len, offset = 0, scratch = null) {
+    const status = scratch === null
+      ? this.x.websock_receive(this.conn, this.input + offset, len, this.sizeOut, this.event)
+      : this.x.websock_receive_with(
+        this.conn, this.input + offset, len, scratch.ptr, scratch.len, this.sizeOut, this.event);
     const view = this.ws.view();
     const e = this.event;
     const data = view.getUint32(e + 8, true);
