@@ -5,11 +5,13 @@
  * edit by hand: the tests regenerate it and fail on any difference.
  *
  * Memory and ownership, for every function:
- * - The caller owns all memory. The library never allocates (except the
- *   optional websock_alloc family) and never keeps a pointer past the call
+ * - The caller owns all memory. The library never allocates, except in the
+ *   optional websock_alloc family and for a connection's permessage-deflate
+ *   codec once negotiated (released by websock_conn_deinit, which every
+ *   initialised connection should get). It keeps no pointer past the call
  *   that received it, with two exceptions stated where they occur: the
- *   websock_conn memory itself, and events/handshake results whose pointers
- *   borrow the caller's input buffer.
+ *   websock_conn memory itself, and events and handshake results, whose
+ *   pointers borrow the caller's input (or scratch) buffer.
  * - A buffer pointer may be NULL only when its length is 0. Out-parameters
  *   must not be NULL unless documented as optional.
  * - Arguments that the call writes must not overlap any other argument
@@ -22,7 +24,20 @@
  *
  * The functions under WEBSOCK_HAVE_ALLOC exist when the library was built
  * with its `alloc` feature (the default build is); define WEBSOCK_HAVE_ALLOC
- * before including this header to use them.
+ * before including this header to use them. permessage-deflate needs the
+ * `deflate` feature (also default); without it, asking for it in
+ * websock_config gives WEBSOCK_STATUS_UNSUPPORTED.
+ *
+ * A server, in outline (a client is the same with websock_client_init,
+ * websock_client_request and websock_client_response):
+ *   websock_conn c;  websock_server_init(&c, sizeof c, NULL, now);
+ *   read bytes; websock_accept(...) until not INCOMPLETE; write the answer;
+ *   loop: read bytes; websock_receive(...) -> handle the event;
+ *         websock_poll_output(...) -> write; websock_send_*(...) -> write;
+ *         websock_tick(&c, now) at websock_deadline(&c);
+ *         when websock_should_close(&c): close the transport, then
+ *         websock_transport_closed(&c, &how); websock_conn_deinit(&c).
+ * examples-c/ holds complete programs.
  */
 
 #ifndef WEBSOCK_H
@@ -146,8 +161,10 @@ typedef enum websock_status {
    */
   WEBSOCK_STATUS_NOT_INITIALIZED = 15,
   /**
-   * The output buffer is too small; nothing was written. The call's
-   * `written` out-parameter holds the size needed.
+   * The output buffer is too small; nothing was written. For the send,
+   * close and handshake calls, the `written` out-parameter holds the
+   * size needed. From the receive calls: a compressing connection was
+   * given no scratch buffer.
    */
   WEBSOCK_STATUS_BUFFER_TOO_SMALL = 16,
   /**

@@ -12,10 +12,16 @@
 //! The header documents, for every pointer, who owns it and how long it
 //! must stay valid; those comments come from the doc comments here.
 //!
-//! The crate is `#![no_std]`. The `std` feature (default) links std, whose
-//! panic handler then serves; without it the crate brings its own, so the
-//! staticlib builds for bare-metal targets such as `thumbv7em-none-eabihf`.
-//! The `alloc` feature (default, implies `std`) adds heap conveniences.
+//! The crate is `#![no_std]`. Features, all on by default:
+//! - `std` links std, whose panic handler then serves; without it the
+//!   crate brings its own, so the staticlib builds for bare-metal targets
+//!   such as `thumbv7em-none-eabihf` (`--no-default-features`);
+//! - `alloc` (implies `std`) adds heap conveniences: `websock_alloc`,
+//!   `websock_conn_new` and their frees, which a WASI host uses to get
+//!   memory inside the module;
+//! - `deflate` (implies `alloc`) offers permessage-deflate (RFC 7692),
+//!   turned on per connection by `websock_config.deflate`; its codec lives
+//!   on the heap until `websock_conn_deinit`.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]

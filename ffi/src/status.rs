@@ -32,8 +32,10 @@ pub enum Status {
     /// The connection was never initialised (or was initialised by an
     /// incompatible version of the library).
     NotInitialized = 15,
-    /// The output buffer is too small; nothing was written. The call's
-    /// `written` out-parameter holds the size needed.
+    /// The output buffer is too small; nothing was written. For the send,
+    /// close and handshake calls, the `written` out-parameter holds the
+    /// size needed. From the receive calls: a compressing connection was
+    /// given no scratch buffer.
     BufferTooSmall = 16,
     /// The call does not fit the connection's state (sending before the
     /// handshake or after close, accepting twice, ...).
