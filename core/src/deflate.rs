@@ -72,7 +72,11 @@ impl Default for Options {
 pub struct Agreed {
     /// Our compressor resets after each message.
     pub local_no_context_takeover: bool,
-    /// The peer's compressor resets after each message.
+    /// The peer said its compressor resets after each message. Informative
+    /// only: the inflater keeps its window regardless, which is always
+    /// safe, because peers disagree on what the offer's
+    /// `client_no_context_takeover` means (RFC 7692 section 7.1.1.2 calls it
+    /// a promise; Autobahn's client sends it and keeps its context).
     pub remote_no_context_takeover: bool,
     /// Our compressor's window (9 to 15).
     pub local_window_bits: u8,
@@ -450,13 +454,6 @@ impl Codec {
         }
     }
 
-    /// Ends an incoming message: without the peer's context takeover its
-    /// next message cannot refer back, so the window may be dropped.
-    pub fn end_message(&mut self) {
-        if self.agreed.remote_no_context_takeover {
-            self.inflate.reset(false);
-        }
-    }
 }
 
 /// Memory level scales with the window, so a small window is small in all:

@@ -726,3 +726,48 @@ mod compressed {
         assert_eq!(seen, vec![Seen::Message(DataKind::Text, b"Hello".to_vec())]);
     }
 }
+
+#[cfg(feature = "deflate")]
+#[test]
+fn inflater_keeps_context_even_when_the_offer_hinted_otherwise() {
+    use crate::deflate::{Agreed, Codec, Options};
+    // The client's offer says client_no_context_takeover, but (as
+    // Autobahn's client does) it keeps its context anyway.
+    let mut config = Config::new();
+    config.deflate = Some(Options::new());
+    let mut s = Connection::server(config, 0);
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+        Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n\r\n";
+    let mut out = [0u8; 512];
+    assert!(matches!(s.accept(request, &[], &mut out), Ok(Accept::Accepted { .. })));
+    let mut peer = Codec::new(Agreed {
+        local_no_context_takeover: false,
+        remote_no_context_takeover: false,
+        local_window_bits: 15,
+        remote_window_bits: 15,
+        level: 6,
+    });
+    let mut scratch = [0u8; 64];
+    for _ in 0..3 {
+        let mut payload = [0u8; 64];
+        let n = peer.compress(b"same words again", true, &mut payload).unwrap();
+        let mut wire = masked(0xC1, &payload[..n]);
+        let mut got = Vec::new();
+        let mut pos = 0;
+        loop {
+            let (used, event) = s.receive_with(&mut wire[pos..], &mut scratch).unwrap();
+            pos += used;
+            match event {
+                Some(Event::Data { chunk, last, .. }) => {
+                    got.extend_from_slice(chunk);
+                    if last {
+                        break;
+                    }
+                }
+                _ => assert!(used > 0, "stalled"),
+            }
+        }
+        assert_eq!(got, b"same words again");
+    }
+}
