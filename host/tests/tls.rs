@@ -262,7 +262,8 @@ fn client_hello() -> Vec<u8> {
 
 #[test]
 fn a_stalled_tls_handshake_is_dropped_after_the_timeout() {
-    let (server, ca, _dir) = server_with_ca(&["--workers", "1", "--handshake-timeout-ms", "300"]);
+    // Long enough for the good connection's handshake on a loaded machine.
+    let (server, ca, _dir) = server_with_ca(&["--workers", "1", "--handshake-timeout-ms", "1000"]);
     let mut good = Typist::start(&["--ca", &ca, &server.url()]);
     good.echo("before");
 
