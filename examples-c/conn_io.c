@@ -288,7 +288,8 @@ static void handshake(struct conn_io *io)
 }
 
 /* Feeds input to the engine while input and output room allow progress.
- * Returns 0, or -1 when `on_event` failed. */
+ * Returns 0, or -1 when the connection must be dropped (`on_event` failed,
+ * or memory ran out). */
 static int pump(struct conn_io *io, io_event_fn on_event, void *ctx)
 {
     for (;;) {
@@ -315,11 +316,13 @@ static int pump(struct conn_io *io, io_event_fn on_event, void *ctx)
         io->in_start += used;
         progress = take_engine_output(io) > 0 || used > 0 || ev.kind != WEBSOCK_EVENT_TYPE_NONE;
         if (st != WEBSOCK_STATUS_OK) {
-            /* The peer broke the protocol: the failing close frame has just
-             * been taken, and the engine asks to close once it is written. */
             if (io->failure == WEBSOCK_STATUS_OK)
                 io->failure = st;
-            return 0;
+            /* The peer broke the protocol: the failing close frame has just
+             * been taken, and the engine asks to close once it is written.
+             * Anything else is our own failure (no scratch memory): give
+             * up on the connection. */
+            return st >= 100 && st < 200 ? 0 : -1;
         }
         if (ev.kind != WEBSOCK_EVENT_TYPE_NONE && on_event(io, &ev, ctx) != 0)
             return -1;

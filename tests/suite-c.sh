@@ -51,7 +51,7 @@ step() {
 
 need_valgrind() {
     command -v valgrind >/dev/null && return 0
-    sudo=""
+    local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo=sudo
     $sudo apt-get update -qq && $sudo apt-get install -y -qq valgrind >/dev/null
 }
@@ -64,17 +64,27 @@ header_is_current() {
     ffi/header.sh "$OUT/websock.h" && diff -u include/websock.h "$OUT/websock.h"
 }
 
+# Every function libwebsock.so exports is declared in the header, and the
+# other way round.
+header_matches_library() {
+    diff -u <(nm -D --defined-only target/release/libwebsock.so |
+                  awk '$3 ~ /^websock_/ {print $3}' | sort) \
+            <(grep -oE '\bwebsock_[a-z_]+\(' include/websock.h | tr -d '(' | sort -u)
+}
+
 c99_api_test() {
     # Warning-free as C99, with and without the optional declarations.
-    gcc -std=c99 "${STRICT[@]}" -fsyntax-only -Iinclude -DWEBSOCK_HAVE_ALLOC -x c include/websock.h &&
+    gcc -std=c99 "${STRICT[@]}" -fsyntax-only -x c include/websock.h &&
+        gcc -std=c99 "${STRICT[@]}" -fsyntax-only -DWEBSOCK_HAVE_ALLOC -x c include/websock.h &&
         gcc -std=c99 "${STRICT[@]}" -g -Iinclude tests/c/api_test.c target/release/libwebsock.a \
             "${SYSLIBS[@]}" -o "$OUT/api_test" &&
         "${VALGRIND[@]}" "$OUT/api_test"
 }
 
 cxx_header_test() {
-    g++ "${STRICT[@]}" -g -Iinclude -DWEBSOCK_HAVE_ALLOC tests/c/header_cxx.cpp \
-        target/release/libwebsock.a "${SYSLIBS[@]}" -o "$OUT/header_cxx" &&
+    g++ "${STRICT[@]}" -fsyntax-only -x c++ include/websock.h &&
+        g++ "${STRICT[@]}" -g -Iinclude -DWEBSOCK_HAVE_ALLOC tests/c/header_cxx.cpp \
+            target/release/libwebsock.a "${SYSLIBS[@]}" -o "$OUT/header_cxx" &&
         "${VALGRIND[@]}" "$OUT/header_cxx"
 }
 
@@ -165,6 +175,7 @@ wasi_autobahn() {
 step "install valgrind" need_valgrind
 step "build libwebsock and examples-c" build_examples
 step "include/websock.h matches a fresh cbindgen run" header_is_current
+step "include/websock.h declares exactly what libwebsock.so exports" header_matches_library
 step "C99 API test (-Wall -Wextra -Werror -pedantic, valgrind)" c99_api_test
 step "C++ translation unit with the header (valgrind)" cxx_header_test
 step "terminal client against the echo server" terminal_client
