@@ -533,6 +533,8 @@ typedef struct websock_request {
    * Bytes written to `out`: the 101 response on success, the HTTP error
    * response on a handshake error (write it, then close the transport),
    * or, with `WEBSOCK_STATUS_BUFFER_TOO_SMALL`, the size `out` needs.
+   * On success with permessage-deflate configured, check
+   * `websock_compression_active` to learn whether it was agreed.
    */
   size_t written;
   /**
@@ -761,10 +763,11 @@ enum websock_status websock_poll_output(struct websock_conn *conn,
  * write `request->written` bytes, then handle the bytes after
  * `request->consumed` as frames), `WEBSOCK_STATUS_INCOMPLETE` (read more
  * and call again with all bytes so far), a `WEBSOCK_STATUS_HANDSHAKE_*`
- * error (write the `request->written` bytes of HTTP error response, then
- * close the transport), or `WEBSOCK_STATUS_BUFFER_TOO_SMALL` (call again
- * with an `out` of at least `request->written` bytes; 256 plus the longest
- * subprotocol name always suffice).
+ * error (write the `request->written` bytes of HTTP error response, none
+ * if `out` was too small for it, then close the transport), or
+ * `WEBSOCK_STATUS_BUFFER_TOO_SMALL` (call again with an `out` of at least
+ * `request->written` bytes; 320 plus the longest subprotocol name always
+ * suffice, permessage-deflate's answer included).
  *
  * `protocols` lists the `protocol_count` subprotocols the server speaks,
  * preferred first (NULL when 0; at most `WEBSOCK_MAX_PROTOCOLS`); they are
