@@ -539,9 +539,9 @@ impl Connection {
     /// frame with the right code is queued for [`Connection::poll_output`]
     /// and later input is ignored.
     ///
-    /// Compressed messages (permessage-deflate) need somewhere to inflate
-    /// to: use [`Connection::receive_with`]. Here they are refused with
-    /// [`Error::BufferTooSmall`], and nothing is consumed.
+    /// With permessage-deflate in force, compressed messages need somewhere
+    /// to inflate to: use [`Connection::receive_with`]. This call then
+    /// returns [`Error::BufferTooSmall`] and consumes nothing.
     pub fn receive<'a>(
         &mut self,
         input: &'a mut [u8],
@@ -564,7 +564,12 @@ impl Connection {
             // (section 5.5.1: no data after Close).
             _ => return Ok((input.len(), None)),
         }
-        // Only compressed messages inflate into scratch.
+        // Only compressed messages inflate into scratch; refuse before
+        // touching any state, so that the same bytes can be given again.
+        #[cfg(feature = "deflate")]
+        if scratch.is_empty() && self.compression_active() {
+            return Err(Error::BufferTooSmall { needed: 1 });
+        }
         #[cfg(not(feature = "deflate"))]
         let _ = scratch;
         let mut pos = 0;
@@ -1019,9 +1024,9 @@ impl Connection {
     pub fn max_frame_len(&self, payload_len: usize) -> usize {
         #[cfg(feature = "deflate")]
         if self.compression_active() {
-            return MAX_HEADER_LEN + Codec::bound(payload_len);
+            return MAX_HEADER_LEN.saturating_add(Codec::bound(payload_len));
         }
-        header_len(payload_len as u64, self.role == Role::Client) + payload_len
+        header_len(payload_len as u64, self.role == Role::Client).saturating_add(payload_len)
     }
 
     /// Compresses a fragment into a frame (RFC 7692 section 7.2.1): RSV1 on

@@ -394,7 +394,9 @@ impl Codec {
         // zlib-rs's conservative bound (its fast strategies may spend up
         // to 9 bits per byte, plus block overhead), plus the sync-flush
         // marker and bits left over from earlier calls.
-        len + len.div_ceil(8) + len.div_ceil(64) + 5 + 16
+        len.saturating_add(len.div_ceil(8))
+            .saturating_add(len.div_ceil(64))
+            .saturating_add(5 + 16)
     }
 
     /// Compresses one fragment of a message with a sync flush, so nothing
@@ -453,7 +455,6 @@ impl Codec {
             Err(_) => Err(CorruptData),
         }
     }
-
 }
 
 /// Memory level scales with the window, so a small window is small in all:

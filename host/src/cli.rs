@@ -95,7 +95,9 @@ Exits 0 when the run completed (the server's reports hold the verdicts).
 
 Options:
   --agent NAME                the name in the reports (default websock)
-  --no-deflate                do not offer permessage-deflate (offered by default)
+  --no-deflate                do not offer permessage-deflate (offered by default:
+                              'permessage-deflate; client_no_context_takeover;
+                              client_max_window_bits')
   --ca FILE                   also trust the CA certificates in this PEM file
                               (wss://; repeatable; the system's roots are
                               trusted anyway)
@@ -318,6 +320,13 @@ fn parse_client(p: &mut lexopt::Parser) -> Result<Command, Local> {
 fn parse_autobahn(p: &mut lexopt::Parser) -> Result<Command, Local> {
     let mut agent = "websock".to_string();
     let mut config = default_config();
+    // Autobahn's server reads client_no_context_takeover in an offer as
+    // "would accept it" and runs its 13.2, 13.5 and 13.6 cases only for
+    // clients that say so. RFC 7692 (7.1.1.2) reads it as a promise, so the
+    // driver also keeps it: its compressor resets after every message.
+    if let Some(d) = config.deflate.as_mut() {
+        d.client_no_context_takeover = true;
+    }
     let mut tls = ClientOptions::default();
     let mut url = None;
     while let Some(arg) = p.next()? {
