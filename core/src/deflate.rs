@@ -457,15 +457,19 @@ impl Codec {
     }
 }
 
-/// Memory level scales with the window, so a small window is small in all:
-/// zlib's hash tables cost `1 << (mem_level + 9)` bytes.
+/// zlib's default memory level (8). A lower one would save little here
+/// (zlib-rs's hash table has a fixed size; the level only sizes the block
+/// buffer) and cost much: a block, with its own Huffman tables, every few
+/// hundred symbols, slower and larger both ways.
+const MEM_LEVEL: i32 = 8;
+
 fn new_deflate(a: &Agreed) -> Deflate {
     let bits = a.local_window_bits.clamp(9, 15);
     Deflate::new_with_config(DeflateConfig {
         level: i32::from(a.level.min(9)),
         method: Method::Deflated,
         window_bits: -i32::from(bits),
-        mem_level: i32::from(bits - 7),
+        mem_level: MEM_LEVEL,
         strategy: Strategy::Default,
     })
 }
