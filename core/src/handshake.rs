@@ -159,15 +159,8 @@ pub fn parse_request<'a>(
 ) -> Result<Option<Request<'a>>, HandshakeError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
-    let len = match req.parse(input) {
-        Ok(httparse::Status::Complete(n)) if n <= max_len => n,
-        Ok(httparse::Status::Complete(_)) => return Err(HandshakeError::TooLarge),
-        Ok(httparse::Status::Partial) if input.len() >= max_len => {
-            return Err(HandshakeError::TooLarge)
-        }
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => return Err(HandshakeError::TooManyHeaders),
-        Err(_) => return Err(HandshakeError::Malformed),
+    let Some(len) = header_block(req.parse(input), input.len(), max_len)? else {
+        return Ok(None);
     };
     if req.method != Some("GET") {
         return Err(HandshakeError::NotGet);
@@ -374,15 +367,8 @@ pub fn parse_response<'a>(
 ) -> Result<Option<Response<'a>>, HandshakeError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut res = httparse::Response::new(&mut headers);
-    let len = match res.parse(input) {
-        Ok(httparse::Status::Complete(n)) if n <= max_len => n,
-        Ok(httparse::Status::Complete(_)) => return Err(HandshakeError::TooLarge),
-        Ok(httparse::Status::Partial) if input.len() >= max_len => {
-            return Err(HandshakeError::TooLarge)
-        }
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => return Err(HandshakeError::TooManyHeaders),
-        Err(_) => return Err(HandshakeError::Malformed),
+    let Some(len) = header_block(res.parse(input), input.len(), max_len)? else {
+        return Ok(None);
     };
     match res.code {
         Some(101) => {}
@@ -425,6 +411,23 @@ pub fn parse_response<'a>(
         protocol,
         extensions,
     }))
+}
+
+/// What httparse made of a header block: its length when complete, `None`
+/// while incomplete, and the size limit applied either way.
+fn header_block(
+    parsed: httparse::Result<usize>,
+    have: usize,
+    max_len: usize,
+) -> Result<Option<usize>, HandshakeError> {
+    match parsed {
+        Ok(httparse::Status::Complete(n)) if n <= max_len => Ok(Some(n)),
+        Ok(httparse::Status::Complete(_)) => Err(HandshakeError::TooLarge),
+        Ok(httparse::Status::Partial) if have >= max_len => Err(HandshakeError::TooLarge),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(httparse::Error::TooManyHeaders) => Err(HandshakeError::TooManyHeaders),
+        Err(_) => Err(HandshakeError::Malformed),
+    }
 }
 
 /// A key must be base64 that decodes to exactly 16 bytes (section 4.1 item 7).
