@@ -429,16 +429,58 @@ mod deflate {
             ..Options::new()
         };
         let (mut client, mut server) = pair_with(Some(ask), Some(Options::new()), 1 << 20);
-        // The client's own reset is its business: the response need not
-        // repeat it.
+        // The client's hint to reset comes back confirmed.
         assert_eq!(
             server.extensions(),
-            Some("permessage-deflate; server_max_window_bits=9")
+            Some("permessage-deflate; server_max_window_bits=9; client_no_context_takeover")
         );
         server.send(DataKind::Text, b"fine", true).unwrap();
         assert_eq!(
             collect(&mut client, &take(&mut server)),
             [Seen::Text("fine".into())]
+        );
+    }
+
+    #[test]
+    fn a_no_context_takeover_hint_is_confirmed_in_the_response() {
+        // kosoku's default offer. Autobahn-style clients keep their
+        // context unless the response asks them not to, so a server that
+        // resets its inflater must say so (see `bind_context_hint`).
+        let request = b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\
+            Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+            Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; \
+            client_no_context_takeover; client_max_window_bits\r\n\r\n";
+        let mut server = Session::server(with_deflate(Some(Options::new()), 1 << 20), 100);
+        server.tick(150);
+        let deadline = server.deadline();
+        let accepted = server.accept(request).unwrap().unwrap();
+        let expected = "permessage-deflate; client_no_context_takeover";
+        assert_eq!(accepted.extensions.as_deref(), Some(expected));
+        let response = String::from_utf8(take(&mut server)).unwrap();
+        assert!(
+            response.contains(&format!("Sec-WebSocket-Extensions: {expected}\r\n")),
+            "{response}"
+        );
+        assert!(server.compression_active());
+        assert_eq!(
+            deadline,
+            Some(10_100),
+            "the handshake timer ran from the start"
+        );
+
+        // Our own client honours its hint, and the response, either way.
+        let hint = Options {
+            client_no_context_takeover: true,
+            ..Options::new()
+        };
+        let (mut client, mut server) = pair_with(Some(hint), Some(Options::new()), 1 << 20);
+        assert_eq!(server.extensions(), Some(expected));
+        for word in ["one", "two", "one two", "one two one two"] {
+            client.send(DataKind::Text, word.as_bytes(), true).unwrap();
+        }
+        assert_eq!(
+            collect(&mut server, &take(&mut client)),
+            ["one", "two", "one two", "one two one two"].map(|w| Seen::Text(w.into()))
         );
     }
 
