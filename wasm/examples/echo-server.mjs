@@ -2,7 +2,9 @@
 // message comes back unchanged. It accepts permessage-deflate when a client
 // offers it (then both directions are compressed), unless --no-deflate.
 //
-//   node wasm/examples/echo-server.mjs PORT [--max-message-size BYTES] [--no-deflate]
+//   node wasm/examples/echo-server.mjs PORT [--max-message-size BYTES] [--no-deflate] [--deflate-level 0-9]
+//
+// --deflate-level sets the zlib level of our compressor (default 6).
 //
 // Serves on 127.0.0.1:PORT until killed. Build the package first with
 // wasm/build.sh.
@@ -18,17 +20,20 @@ const { values, positionals } = parseArgs({
   options: {
     "max-message-size": { type: "string", default: String(64 << 20) },
     "no-deflate": { type: "boolean", default: false },
+    "deflate-level": { type: "string", default: "6" },
   },
 });
 const port = Number(positionals[0]);
 const maxMessageSize = Number(values["max-message-size"]);
-if (positionals.length !== 1 || !Number.isInteger(port) || port <= 0 || port > 65535) {
-  console.error("usage: echo-server.mjs PORT [--max-message-size BYTES] [--no-deflate]");
+const level = Number(values["deflate-level"]);
+const perMessageDeflate = values["no-deflate"] ? false : { level };
+if (positionals.length !== 1 || !Number.isInteger(port) || port <= 0 || port > 65535 || !(level >= 0 && level <= 9)) {
+  console.error("usage: echo-server.mjs PORT [--max-message-size BYTES] [--no-deflate] [--deflate-level 0-9]");
   process.exit(2);
 }
 
 const server = net.createServer({ noDelay: true }, (socket) => {
-  const conn = new ServerConnection({ maxMessageSize, perMessageDeflate: !values["no-deflate"] });
+  const conn = new ServerConnection({ maxMessageSize, perMessageDeflate });
   const peer = `${socket.remoteAddress}:${socket.remotePort}`;
   link(socket, conn, {
     handshake: (bytes) => conn.accept(bytes) !== undefined,
