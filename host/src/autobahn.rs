@@ -37,8 +37,15 @@ impl Handler for Collect {
     }
 }
 
-/// Runs every case the server has; `Ok` once the reports are updated.
-pub fn run(url_text: &str, agent: &str, config: Config, tls: &ClientOptions) -> Result<(), String> {
+/// Runs every case the server has, `parallel` at a time; `Ok` once the
+/// reports are updated.
+pub fn run(
+    url_text: &str,
+    agent: &str,
+    config: Config,
+    tls: &ClientOptions,
+    parallel: usize,
+) -> Result<(), String> {
     let base = WsUrl::parse(url_text).map_err(|e| format!("bad URL '{url_text}': {e}"))?;
     let dialer = Dialer::new(&base, tls)?;
     let agent = percent_encode(agent);
@@ -53,15 +60,60 @@ pub fn run(url_text: &str, agent: &str, config: Config, tls: &ClientOptions) -> 
         .trim()
         .parse()
         .map_err(|_| format!("the fuzzing server sent no case count (got '{text}')"))?;
-    for case in 1..=count {
-        eprintln!("case {case} of {count}");
-        let url = base.with_resource(&format!("/runCase?case={case}&agent={agent}"));
-        // How a case's connection ends is the fuzzing server's verdict.
-        session(&dialer, &url, Echo::default(), config)?;
-    }
+    run_cases(&dialer, &base, &agent, count, config, parallel.max(1))?;
     eprintln!("updating reports");
     let url = base.with_resource(&format!("/updateReports?agent={agent}"));
     session(&dialer, &url, Echo::default(), config)?;
+    Ok(())
+}
+
+/// Runs cases 1 to `count` on one event loop, up to `parallel` at once.
+/// Large cases spend most of their time waiting for the fuzzing server,
+/// so running several at once shortens a run a lot.
+fn run_cases(
+    dialer: &Dialer,
+    base: &WsUrl,
+    agent: &str,
+    count: u32,
+    config: Config,
+    parallel: usize,
+) -> Result<(), String> {
+    let mut reactor =
+        Reactor::new(Clock::new()).map_err(|e| format!("cannot create a poll: {e}"))?;
+    let (mut next, mut running) = (1u32, 0usize);
+    let mut progress = Instant::now();
+    while next <= count || running > 0 {
+        while running < parallel && next <= count {
+            eprintln!("case {next} of {count}");
+            let url = base.with_resource(&format!("/runCase?case={next}&agent={agent}"));
+            let link = dialer.connect(&url, config, reactor.now())?;
+            reactor
+                .insert(link, Echo::default())
+                .map_err(|e| format!("cannot watch the connection: {e}"))?;
+            next += 1;
+            running += 1;
+        }
+        // How a case's connection ends is the fuzzing server's verdict;
+        // only one that never opened stops the run.
+        let finished: Vec<_> = reactor.drain_finished().collect();
+        for slot in finished {
+            running -= 1;
+            progress = Instant::now();
+            if !slot.link.was_open() {
+                return Err(dial::explain(base, &slot.link)
+                    .unwrap_or_else(|| format!("{base}: a case's handshake did not complete")));
+            }
+        }
+        if running == 0 {
+            continue;
+        }
+        let left = CASE_LIMIT
+            .checked_sub(progress.elapsed())
+            .ok_or_else(|| format!("{base}: no case finished in {} s", CASE_LIMIT.as_secs()))?;
+        reactor
+            .turn(Some(left))
+            .map_err(|e| format!("poll failed: {e}"))?;
+    }
     Ok(())
 }
 

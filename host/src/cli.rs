@@ -95,6 +95,7 @@ Exits 0 when the run completed (the server's reports hold the verdicts).
 
 Options:
   --agent NAME                the name in the reports (default websock)
+  --parallel N                run N cases at once (default 1)
   --no-deflate                do not offer permessage-deflate (offered by default:
                               'permessage-deflate; client_no_context_takeover;
                               client_max_window_bits')
@@ -156,6 +157,8 @@ pub enum Command {
         config: Config,
         /// Whom to trust for wss://.
         tls: ClientOptions,
+        /// Cases run at once.
+        parallel: usize,
     },
     /// `websock bench`.
     Bench(bench::Options),
@@ -328,11 +331,13 @@ fn parse_autobahn(p: &mut lexopt::Parser) -> Result<Command, Local> {
         d.client_no_context_takeover = true;
     }
     let mut tls = ClientOptions::default();
+    let mut parallel = 1;
     let mut url = None;
     while let Some(arg) = p.next()? {
         match arg {
             Short('h') | Long("help") => return Ok(Command::Help(AUTOBAHN_USAGE)),
             Long("agent") => agent = p.value()?.string()?,
+            Long("parallel") => parallel = positive(p, "--parallel")?,
             Long("ca") => tls.ca.push(PathBuf::from(p.value()?)),
             Long("insecure") => tls.insecure = true,
             Long("no-deflate") => config.deflate = None,
@@ -346,6 +351,7 @@ fn parse_autobahn(p: &mut lexopt::Parser) -> Result<Command, Local> {
         agent,
         config,
         tls,
+        parallel,
     })
 }
 

@@ -45,7 +45,8 @@ fn main() -> ExitCode {
             agent,
             config,
             tls,
-        } => autobahn::run(&url, &agent, config, &tls),
+            parallel,
+        } => autobahn::run(&url, &agent, config, &tls, parallel),
         Command::Bench(options) => bench::run(&options),
     };
     match result {
