@@ -5,7 +5,7 @@
 # (216 cases), 517 in all, with deflate on as it is by default. Four cases
 # run at once each way: kosoku paces large messages, so most of a serial
 # run is waiting.
-#   - `websock serve` against kosoku (two cases at a time);
+#   - `websock serve` against kosoku;
 #   - `websock autobahn` as the client under kosoku's fuzzingserver.
 # The binary's own integration tests (host/tests/, real sockets) run with
 # `cargo test` in tests/run.sh; this suite runs them too when called alone
