@@ -24,7 +24,8 @@ run() {
     echo "--- $*"
     local start=$SECONDS
     "$@" || { echo "--- FAILED: $*"; failed=$((failed + 1)); }
-    echo "--- $((SECONDS - start))s: $1 ${2:-} ${3:-}"
+    local what="$*"
+    echo "--- $((SECONDS - start))s: ${what:0:100}"
 }
 
 run bash wasm/build.sh --no-deflate || exit 1

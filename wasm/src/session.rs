@@ -118,18 +118,10 @@ pub struct Session {
     /// Inflated data, once compression is in force.
     #[cfg(feature = "deflate")]
     scratch: Vec<u8>,
-    /// The construction time and the latest `tick` (ms), to set up the
-    /// engine afresh before the handshake (see `bind_context_hint`).
-    #[cfg(feature = "deflate")]
-    created: u64,
-    #[cfg(feature = "deflate")]
-    now: u64,
 }
 
 impl Session {
-    fn new(conn: Connection, settings: Settings, now: u64) -> Self {
-        #[cfg(not(feature = "deflate"))]
-        let _ = now;
+    fn new(conn: Connection, settings: Settings) -> Self {
         Session {
             conn,
             protocols: settings.protocols,
@@ -140,27 +132,19 @@ impl Session {
             extensions: None,
             #[cfg(feature = "deflate")]
             scratch: Vec::new(),
-            #[cfg(feature = "deflate")]
-            created: now,
-            #[cfg(feature = "deflate")]
-            now,
         }
     }
 
     /// A server session waiting for the upgrade request; `now` (ms) starts
     /// the handshake timeout.
     pub fn server(settings: Settings, now: u64) -> Self {
-        Session::new(Connection::server(settings.config, now), settings, now)
+        Session::new(Connection::server(settings.config, now), settings)
     }
 
     /// A client session; `entropy` must be fresh random bytes (key and
     /// masking seed).
     pub fn client(settings: Settings, now: u64, entropy: [u8; 32]) -> Self {
-        Session::new(
-            Connection::client(settings.config, now, entropy),
-            settings,
-            now,
-        )
+        Session::new(Connection::client(settings.config, now, entropy), settings)
     }
 
     /// The engine's state.
@@ -188,8 +172,6 @@ impl Session {
             return Err(Error::InvalidState);
         }
         self.input.extend_from_slice(bytes);
-        #[cfg(feature = "deflate")]
-        self.bind_context_hint();
         let names = self
             .protocols
             .iter()
@@ -229,59 +211,6 @@ impl Session {
             Err(e) => {
                 self.input = Vec::new();
                 Err(e)
-            }
-        }
-    }
-
-    /// Works around the engine relying on a hint it does not confirm.
-    ///
-    /// A client's `client_no_context_takeover` in its offer is, by RFC 7692
-    /// section 7.1.1.2, a hint that it will reset its compressor after each
-    /// message. The engine's negotiation trusts the hint (its inflater
-    /// forgets the window after each message) but leaves the parameter out
-    /// of the response. Clients in the Autobahn tradition, kosoku's
-    /// included, read the parameter in an offer as "I will reset if you
-    /// ask" and, not asked, keep their context: their third message then
-    /// refers back to the first two, and the engine fails it with 1007.
-    ///
-    /// Putting `client_no_context_takeover` in the response makes the reset
-    /// binding for every client (a server may always ask for it), which is
-    /// what the engine assumes anyway. So when the offer the engine will
-    /// pick carries the hint and its response would not, the engine is set
-    /// up afresh, before it has seen the request, with our options asking
-    /// for the reset. When the engine confirms the hint itself (or stops
-    /// trusting it), this does nothing.
-    #[cfg(feature = "deflate")]
-    fn bind_context_hint(&mut self) {
-        let config = *self.conn.config();
-        let Some(options) = config.deflate else {
-            return;
-        };
-        let Ok(Some(request)) =
-            // Subprotocols play no part in this.
-            websock_core::handshake::parse_request(&self.input, &[], config.max_handshake_len)
-        else {
-            return;
-        };
-        let Some((agreed, response)) = deflate::negotiate(request.extensions.iter(), &options)
-        else {
-            return;
-        };
-        let confirmed = response
-            .as_bytes()
-            .windows(b"client_no_context_takeover".len())
-            .any(|w| w == b"client_no_context_takeover");
-        if agreed.remote_no_context_takeover && !confirmed {
-            let mut config = config;
-            config.deflate = Some(deflate::Options {
-                client_no_context_takeover: true,
-                ..options
-            });
-            // The old engine had seen nothing but the clock: the same
-            // start and the latest tick make the same deadline and time.
-            self.conn = Connection::server(config, self.created);
-            if self.now > self.created {
-                self.conn.tick(self.now);
             }
         }
     }
@@ -518,10 +447,6 @@ impl Session {
     /// Advances the clock; a passed deadline makes [`Session::should_close`]
     /// true.
     pub fn tick(&mut self, now: u64) {
-        #[cfg(feature = "deflate")]
-        {
-            self.now = self.now.max(now);
-        }
         self.conn.tick(now);
     }
 }
