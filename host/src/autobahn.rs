@@ -86,9 +86,9 @@ fn run_cases(
         while running < parallel && next <= count {
             eprintln!("case {next} of {count}");
             let url = base.with_resource(&format!("/runCase?case={next}&agent={agent}"));
-            let link = dialer.connect(&url, config, reactor.now())?;
+            let (link, transport) = dialer.connect(&url, config, reactor.now())?;
             reactor
-                .insert(link, Echo::default())
+                .insert(link, transport, Echo::default())
                 .map_err(|e| format!("cannot watch the connection: {e}"))?;
             next += 1;
             running += 1;
@@ -100,7 +100,7 @@ fn run_cases(
             running -= 1;
             progress = Instant::now();
             if !slot.link.was_open() {
-                return Err(dial::explain(base, &slot.link)
+                return Err(dial::explain(base, &slot.link, &slot.transport)
                     .unwrap_or_else(|| format!("{base}: a case's handshake did not complete")));
             }
         }
@@ -126,15 +126,15 @@ fn session<H: Handler>(
 ) -> Result<Slot<H>, String> {
     let mut reactor =
         Reactor::new(Clock::new()).map_err(|e| format!("cannot create a poll: {e}"))?;
-    let link = dialer.connect(url, config, reactor.now())?;
+    let (link, transport) = dialer.connect(url, config, reactor.now())?;
     reactor
-        .insert(link, handler)
+        .insert(link, transport, handler)
         .map_err(|e| format!("cannot watch the connection: {e}"))?;
     let start = Instant::now();
     loop {
         if let Some(slot) = reactor.drain_finished().next() {
             if !slot.link.was_open() {
-                let why = dial::explain(url, &slot.link);
+                let why = dial::explain(url, &slot.link, &slot.transport);
                 return Err(why.unwrap_or_else(|| format!("{url}: the handshake did not complete")));
             }
             return Ok(slot);

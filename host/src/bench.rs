@@ -178,12 +178,12 @@ fn worker(
     let mut result = Ok(());
     for _ in 0..connections {
         match dialer.connect(url, config, reactor.now()) {
-            Ok(link) => {
+            Ok((link, transport)) => {
                 let p = Pinger {
                     payload: pinger.payload.clone(),
                     ..pinger
                 };
-                if let Err(e) = reactor.insert(link, p) {
+                if let Err(e) = reactor.insert(link, transport, p) {
                     result = Err(format!("cannot watch a connection: {e}"));
                     break;
                 }
@@ -207,7 +207,7 @@ fn worker(
             .turn(Some(window.saturating_sub(start.elapsed())))
             .map_err(|e| format!("poll failed: {e}"))?;
         if let Some(slot) = reactor.drain_finished().next() {
-            let why = dial::explain(url, &slot.link).unwrap_or_else(|| "it closed".into());
+            let why = dial::explain(url, &slot.link, &slot.transport).unwrap_or_else(|| "it closed".into());
             return Err(format!("a connection ended during the run: {why}"));
         }
     }
@@ -233,7 +233,7 @@ fn worker(
 fn wait_open(reactor: &mut Reactor<Pinger>, url: &WsUrl) -> Result<(), String> {
     loop {
         if let Some(slot) = reactor.drain_finished().next() {
-            let why = dial::explain(url, &slot.link).unwrap_or_else(|| "it closed".into());
+            let why = dial::explain(url, &slot.link, &slot.transport).unwrap_or_else(|| "it closed".into());
             return Err(format!("a connection ended before the run: {why}"));
         }
         if reactor

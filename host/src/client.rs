@@ -95,9 +95,9 @@ pub fn run(url_text: &str, config: Config, tls: &ClientOptions) -> Result<(), St
         Reactor::new(Clock::new()).map_err(|e| format!("cannot create a poll: {e}"))?;
     let waker =
         Waker::new(reactor.registry(), WAKE).map_err(|e| format!("cannot create a waker: {e}"))?;
-    let link = dialer.connect(&url, config, reactor.now())?;
+    let (link, transport) = dialer.connect(&url, config, reactor.now())?;
     let key = reactor
-        .insert(link, Printer::default())
+        .insert(link, transport, Printer::default())
         .map_err(|e| format!("cannot watch the connection: {e}"))?;
     // The loop keeps a reference too: when the stdin thread ends, dropping
     // the last one would close the waker's descriptor, and epoll forgets a
@@ -107,7 +107,7 @@ pub fn run(url_text: &str, config: Config, tls: &ClientOptions) -> Result<(), St
     let mut we_closed = false;
     loop {
         if let Some(slot) = reactor.drain_finished().next() {
-            if let Some(why) = dial::explain(&url, &slot.link) {
+            if let Some(why) = dial::explain(&url, &slot.link, &slot.transport) {
                 return Err(why);
             }
             if let (false, Some((code, reason))) = (we_closed, &slot.handler.peer_close) {
@@ -116,7 +116,7 @@ pub fn run(url_text: &str, config: Config, tls: &ClientOptions) -> Result<(), St
             }
             // The WebSocket closing handshake completed, so nothing was cut
             // off; the TLS layer's lapse is worth a word all the same.
-            if slot.link.transport().tls().is_some_and(|t| t.truncated()) {
+            if slot.transport.tls().is_some_and(|t| t.truncated()) {
                 eprintln!("websock: note: the server ended TCP without a TLS close_notify");
             }
             return Ok(());

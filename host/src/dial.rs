@@ -39,9 +39,14 @@ impl Dialer {
     }
 
     /// Connects to `url` and returns a client link with its upgrade
-    /// request queued (and, for wss://, the TLS handshake started). Errors
-    /// are one line for people.
-    pub fn connect(&self, url: &WsUrl, config: Config, now: u64) -> Result<Link, String> {
+    /// request queued and its transport (for wss://, with the TLS handshake
+    /// started). Errors are one line for people.
+    pub fn connect(
+        &self,
+        url: &WsUrl,
+        config: Config,
+        now: u64,
+    ) -> Result<(Link, Transport), String> {
         let stream = tcp_connect(url)?;
         let transport = match (&self.tls, url.secure) {
             (Some(tls), true) => {
@@ -58,15 +63,9 @@ impl Dialer {
         };
         let mut entropy = [0u8; 32];
         getrandom::fill(&mut entropy).map_err(|e| format!("no randomness from the OS: {e}"))?;
-        Link::client(
-            transport,
-            config,
-            now,
-            entropy,
-            &url.host_header(),
-            &url.resource,
-        )
-        .map_err(|e| format!("cannot write the upgrade request: {e}"))
+        let link = Link::client(config, now, entropy, &url.host_header(), &url.resource)
+            .map_err(|e| format!("cannot write the upgrade request: {e}"))?;
+        Ok((link, transport))
     }
 }
 
@@ -97,12 +96,12 @@ fn tcp_connect(url: &WsUrl) -> Result<mio::net::TcpStream, String> {
 
 /// Why a finished client link did not end with a clean closing handshake,
 /// or `None` if it did.
-pub fn explain(url: &WsUrl, link: &Link) -> Option<String> {
+pub fn explain(url: &WsUrl, link: &Link, transport: &Transport) -> Option<String> {
     let clean = link.closure().is_some_and(|c| c.clean);
     if clean {
         return None;
     }
-    let tls = link.transport().tls();
+    let tls = transport.tls();
     let tls_handshaking = tls.is_some_and(|t| t.is_handshaking());
     if let Some(Failure::Io(e)) = link.failure() {
         if let Some(failure) = TlsFailure::find(e) {

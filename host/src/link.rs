@@ -1,15 +1,19 @@
-//! One WebSocket over one non-blocking transport, either role: the glue
-//! between the sans-I/O engine and a socket.
+//! One WebSocket connection's protocol and policy, with no I/O: the part
+//! every I/O backend shares (today the epoll one in [`crate::reactor`]).
 //!
-//! A [`Link`] reads into a buffer its owner lends it (one per event loop,
-//! so idle connections hold no read buffer), feeds the engine, hands every
-//! event to a [`Handler`], queues what the handler and the engine write in
-//! an [`OutBuf`], and writes that out in one call per batch. It applies
-//! backpressure (no reading while too many bytes wait to be written, see
-//! [`DEFAULT_HIGH_WATER`])
-//! and closes the transport the way the engine asks: flush, shut down the
-//! write side, then read and discard until the peer closes too or
+//! A [`Link`] takes what the transport read ([`Link::received`]), feeds the
+//! engine, hands every event to a [`Handler`], and queues what the handler
+//! and the engine write in an [`OutBuf`] for the backend to write
+//! ([`Link::output`], [`Link::written`]). It decides what the backend does
+//! next ([`Link::step`]): read, wait for the queue to drain (backpressure:
+//! no reading while too many bytes wait to be written, see
+//! [`DEFAULT_HIGH_WATER`]), or close the way the engine asks: flush, shut
+//! down the write side, then read and discard until the peer closes too or
 //! [`LINGER_MS`] passes, so that our last frame is never lost to a reset.
+//! Timeouts come in as "now" ([`Link::tick`], [`Link::deadline`]).
+//!
+//! The read buffer is lent by the backend (one per event loop, so idle
+//! connections hold none).
 
 use std::io;
 
@@ -20,7 +24,6 @@ use websock_core::{
 };
 
 use crate::outbuf::OutBuf;
-use crate::transport::Transport;
 
 /// Bytes read per call: large reads mean few syscalls for big messages.
 pub const READ_SIZE: usize = 64 * 1024;
@@ -41,8 +44,6 @@ pub const DEFAULT_HIGH_WATER: usize = 16 << 20;
 const RETAIN: usize = 256 * 1024;
 /// How long to wait for the peer's end of stream after shutting down ours.
 pub const LINGER_MS: u64 = 2_000;
-/// Reads per turn before yielding to other connections, for fairness.
-const MAX_READS_PER_TURN: usize = 16;
 /// Room an HTTP handshake message needs in the output (the engine asks for
 /// 320 bytes plus the subprotocol, and we offer none).
 const HANDSHAKE_ROOM: usize = 512;
@@ -122,11 +123,29 @@ enum Phase {
     Done,
 }
 
-/// A WebSocket connection bound to its transport.
+/// What the backend does next for a link, after writing what it could of
+/// [`Link::output`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Read, and pass what arrives to [`Link::received`] (or the end of
+    /// stream to [`Link::end_of_stream`]).
+    Read,
+    /// Nothing to do until the output drains: write [`Link::output`] when
+    /// the transport takes more, then ask again.
+    Wait,
+    /// Shut down the transport's write side (over TLS a close_notify goes
+    /// first), then ask again: the link reads and discards from now on.
+    ShutdownWrite,
+    /// Shut down the write side, then drop the transport: the link is done.
+    Close,
+    /// Drop the transport: the link is done.
+    Done,
+}
+
+/// A WebSocket connection's state above its transport.
 #[derive(Debug)]
 pub struct Link {
     engine: Connection,
-    stream: Transport,
     out: OutBuf,
     /// Stop reading while this much output is queued.
     high_water: usize,
@@ -137,8 +156,6 @@ pub struct Link {
     phase: Phase,
     /// The opening handshake completed at some point.
     was_open: bool,
-    /// Stopped reading for fairness, not because input ran dry.
-    more: bool,
     /// Close the transport regardless of the engine (a failed call).
     abort: bool,
     closure: Option<Closure>,
@@ -147,38 +164,35 @@ pub struct Link {
 
 impl Link {
     /// A server connection waiting for the upgrade request.
-    pub fn server(stream: Transport, config: Config, now: u64) -> Link {
-        Link::new(stream, Connection::server(config, now))
+    pub fn server(config: Config, now: u64) -> Link {
+        Link::new(Connection::server(config, now))
     }
 
     /// A client connection with its upgrade request queued for `host` and
     /// `resource`; `entropy` must be fresh random bytes.
     pub fn client(
-        stream: Transport,
         config: Config,
         now: u64,
         entropy: [u8; 32],
         host: &str,
         resource: &str,
     ) -> Result<Link, Error> {
-        let mut link = Link::new(stream, Connection::client(config, now, entropy));
+        let mut link = Link::new(Connection::client(config, now, entropy));
         let room = link.out.spare(HANDSHAKE_ROOM + host.len() + resource.len());
         let n = link.engine.write_request(host, resource, &[], room)?;
         link.out.commit(n);
         Ok(link)
     }
 
-    fn new(stream: Transport, engine: Connection) -> Link {
+    fn new(engine: Connection) -> Link {
         Link {
             engine,
-            stream,
             out: OutBuf::new(),
             high_water: DEFAULT_HIGH_WATER,
             handshake: Vec::new(),
             scratch: Vec::new(),
             phase: Phase::Handshake,
             was_open: false,
-            more: false,
             abort: false,
             closure: None,
             failure: None,
@@ -190,16 +204,6 @@ impl Link {
     pub fn with_high_water(mut self, bytes: usize) -> Link {
         self.high_water = bytes.max(1);
         self
-    }
-
-    /// The transport, to register with a poll.
-    pub fn transport_mut(&mut self) -> &mut Transport {
-        &mut self.stream
-    }
-
-    /// The transport, to ask how it went (TLS).
-    pub fn transport(&self) -> &Transport {
-        &self.stream
     }
 
     /// The engine's state.
@@ -228,12 +232,6 @@ impl Link {
         self.failure.as_ref()
     }
 
-    /// Whether the last [`Link::drive`] stopped with input possibly left;
-    /// the owner must drive again soon even without a readiness event.
-    pub fn take_more(&mut self) -> bool {
-        std::mem::take(&mut self.more)
-    }
-
     /// When [`Link::tick`] must next be called.
     pub fn deadline(&self) -> Option<u64> {
         match self.phase {
@@ -244,7 +242,7 @@ impl Link {
     }
 
     /// Advances time: fires the engine's deadlines and our linger deadline.
-    /// Drive the link afterwards.
+    /// Ask for the next [`Link::step`] afterwards.
     pub fn tick(&mut self, now: u64) {
         let before = self.engine.state();
         self.engine.tick(now);
@@ -258,8 +256,8 @@ impl Link {
         }
     }
 
-    /// Lets the owner send: `f` gets a [`Tx`]. Drive the link afterwards
-    /// to write what was queued.
+    /// Lets the owner send: `f` gets a [`Tx`]. Write what was queued
+    /// afterwards.
     pub fn with_tx<R>(&mut self, now: u64, f: impl FnOnce(&mut Tx<'_>) -> R) -> R {
         self.tick(now);
         f(&mut Tx {
@@ -268,131 +266,89 @@ impl Link {
         })
     }
 
-    /// Does all the work the transport allows now: writes queued output,
-    /// reads and handles input (unless too much output is queued), and
-    /// closes when the engine says so. Call on every readiness event.
-    pub fn drive<H: Handler>(&mut self, rbuf: &mut [u8], handler: &mut H, now: u64) {
-        self.tick(now);
-        let mut reads = 0;
-        loop {
-            if !self.flush() {
-                return;
+    /// The bytes waiting to be written, oldest first.
+    pub fn output(&self) -> &[u8] {
+        self.out.pending()
+    }
+
+    /// Bytes waiting to be written.
+    pub fn output_len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// The transport took `n` bytes of [`Link::output`].
+    pub fn written(&mut self, n: usize) {
+        self.out.consume(n);
+        if self.out.is_empty() {
+            self.out.release_if_larger(RETAIN);
+        }
+    }
+
+    /// What to do next. `transport_idle` says that the transport holds no
+    /// bytes of its own still to write (TLS records; always true for plain
+    /// TCP); together with an empty [`Link::output`] it means every byte is
+    /// out.
+    pub fn step(&mut self, now: u64, transport_idle: bool) -> Step {
+        let all_written = self.out.is_empty() && transport_idle;
+        match self.phase {
+            Phase::Done => Step::Done,
+            Phase::Flushing { .. } if all_written => {
+                self.phase = Phase::Done;
+                Step::Close
             }
-            match self.phase {
-                Phase::Done => return,
-                Phase::Flushing { .. } => {
-                    if self.all_written() {
-                        self.close_write();
-                        self.phase = Phase::Done;
+            Phase::Flushing { .. } => Step::Wait,
+            Phase::Draining { .. } => Step::Read,
+            Phase::Handshake | Phase::Open => {
+                if self.abort || self.engine.transport() == Wanted::Close {
+                    if !all_written {
+                        return Step::Wait;
                     }
-                    return;
+                    // An error from the shutdown means the peer is gone
+                    // already; draining then ends at once with an error or
+                    // end of stream.
+                    self.phase = Phase::Draining {
+                        until: now.saturating_add(LINGER_MS),
+                    };
+                    return Step::ShutdownWrite;
                 }
-                Phase::Draining { .. } => return self.drain(rbuf),
-                Phase::Handshake | Phase::Open => {}
-            }
-            if self.abort || self.engine.transport() == Wanted::Close {
-                if !self.all_written() {
-                    return; // the writable event brings us back
+                if self.out.len() >= self.high_water {
+                    return Step::Wait; // backpressure
                 }
-                // An error here means the peer is gone already; draining
-                // then ends at once with an error or end of stream.
-                let _ = self.stream.shutdown_write();
-                self.phase = Phase::Draining {
-                    until: now.saturating_add(LINGER_MS),
-                };
-                continue;
-            }
-            if self.out.len() >= self.high_water {
-                return; // backpressure: the writable event resumes us
-            }
-            if reads == MAX_READS_PER_TURN {
-                self.more = true;
-                return;
-            }
-            match self.stream.read(rbuf) {
-                Ok(0) => self.end_of_stream(now),
-                Ok(n) => {
-                    reads += 1;
-                    self.input(&mut rbuf[..n], handler);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => self.io_failure(e),
+                Step::Read
             }
         }
     }
 
-    /// Writes as much queued output as the transport takes. False when the
-    /// transport failed (the link is then done).
-    fn flush(&mut self) -> bool {
-        while !self.out.is_empty() {
-            match self.stream.write(self.out.pending()) {
-                Ok(0) => {
-                    self.io_failure(io::ErrorKind::WriteZero.into());
-                    return false;
-                }
-                Ok(n) => self.out.consume(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.io_failure(e);
-                    return false;
-                }
-            }
-        }
-        self.out.release_if_larger(RETAIN);
-        // What the transport queued itself (TLS records) goes out too,
-        // even when the link had nothing to write.
-        if let Err(e) = self.stream.flush() {
-            if e.kind() != io::ErrorKind::Interrupted {
-                self.io_failure(e);
-                return false;
-            }
-        }
-        true
-    }
-
-    /// Whether every byte queued here and in the transport is written.
-    fn all_written(&self) -> bool {
-        self.out.is_empty() && !self.stream.has_pending()
-    }
-
-    /// Ends our side of the stream before the socket is dropped, so that a
-    /// TLS peer gets our close_notify after its own (TLS 1.2 requires the
-    /// reply; it tells any peer our side ended by design). Best effort:
-    /// the peer may be gone.
-    fn close_write(&mut self) {
-        let _ = self.stream.shutdown_write();
-    }
-
-    /// Reads and discards until end of stream, an error, or no more input.
-    fn drain(&mut self, rbuf: &mut [u8]) {
-        loop {
-            match self.stream.read(rbuf) {
-                Ok(0) => return self.finish(),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return self.finish(),
-            }
+    /// Handles bytes the transport read (discarded while draining after
+    /// our shutdown).
+    pub fn received<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {
+        match self.phase {
+            Phase::Handshake => self.handshake_input(data, handler),
+            Phase::Open => self.frames(data, handler),
+            Phase::Draining { .. } | Phase::Flushing { .. } | Phase::Done => {}
         }
     }
 
-    fn end_of_stream(&mut self, now: u64) {
+    /// The peer ended its stream.
+    pub fn end_of_stream(&mut self, now: u64) {
+        if let Phase::Draining { .. } = self.phase {
+            return self.finish();
+        }
         self.closure = Some(self.engine.transport_closed());
-        // The peer may still read what we queued (it only shut its side).
-        self.phase = if self.all_written() {
-            self.close_write();
-            Phase::Done
-        } else {
-            Phase::Flushing {
-                until: now.saturating_add(LINGER_MS),
-            }
+        // The peer may still read what we queued (it only shut its side);
+        // [`Link::step`] closes once it is written.
+        self.phase = Phase::Flushing {
+            until: now.saturating_add(LINGER_MS),
         };
     }
 
-    fn io_failure(&mut self, e: io::Error) {
-        self.failure.get_or_insert(Failure::Io(e));
+    /// The transport failed: the link is done.
+    pub fn io_failure(&mut self, e: io::Error) {
+        // While draining after our shutdown, an error is how some peers
+        // end: the closing handshake already said how it went.
+        if !matches!(self.phase, Phase::Draining { .. }) {
+            self.failure.get_or_insert(Failure::Io(e));
+        }
         self.finish();
     }
 
@@ -401,14 +357,6 @@ impl Link {
             self.closure = Some(self.engine.transport_closed());
         }
         self.phase = Phase::Done;
-    }
-
-    /// Handles one read's worth of input.
-    fn input<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {
-        if self.phase == Phase::Handshake {
-            return self.handshake_input(data, handler);
-        }
-        self.frames(data, handler);
     }
 
     fn handshake_input<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {

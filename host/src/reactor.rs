@@ -1,5 +1,6 @@
-//! A single-threaded event loop over many [`Link`]s: readiness from `mio`,
-//! deadlines from a timer set, one shared read buffer.
+//! The epoll backend (kqueue elsewhere, through `mio`): a single-threaded
+//! event loop over many [`Link`]s on their [`Transport`]s, readiness from
+//! `mio`, deadlines from a timer set, one shared read buffer.
 //!
 //! The server runs one per worker thread; the client, the Autobahn driver
 //! and the load generator run one each. Tokens below [`FIRST_LINK_TOKEN`]
@@ -14,7 +15,11 @@ use mio::{Events, Interest, Poll, Registry, Token};
 use slab::Slab;
 
 use crate::clock::Clock;
-use crate::link::{Handler, Link, Tx, READ_SIZE};
+use crate::link::{Handler, Link, Step, Tx, READ_SIZE};
+use crate::transport::Transport;
+
+/// Reads per turn before yielding to other connections, for fairness.
+const MAX_READS_PER_TURN: usize = 16;
 
 /// The first token used for links; lower ones are the owner's.
 pub const FIRST_LINK_TOKEN: usize = 64;
@@ -24,6 +29,8 @@ pub const FIRST_LINK_TOKEN: usize = 64;
 pub struct Slot<H> {
     /// The connection.
     pub link: Link,
+    /// Its socket.
+    pub transport: Transport,
     /// What handles its events.
     pub handler: H,
     /// The deadline registered in the timer set.
@@ -94,18 +101,19 @@ impl<H: Handler> Reactor<H> {
     }
 
     /// Adds a link and starts driving it (a client link's request goes out).
-    pub fn insert(&mut self, mut link: Link, handler: H) -> io::Result<usize> {
+    pub fn insert(&mut self, link: Link, mut transport: Transport, handler: H) -> io::Result<usize> {
         let entry = self.slots.vacant_entry();
         let key = entry.key();
         // Both interests, edge-triggered, once: no re-registration per
         // state change, at the price of some spurious writable wakeups.
         self.poll.registry().register(
-            link.transport_mut(),
+            &mut transport,
             Token(FIRST_LINK_TOKEN + key),
             Interest::READABLE | Interest::WRITABLE,
         )?;
         entry.insert(Slot {
             link,
+            transport,
             handler,
             timer: None,
         });
@@ -190,7 +198,13 @@ impl<H: Handler> Reactor<H> {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
-        slot.link.drive(&mut self.rbuf, &mut slot.handler, now);
+        let more = drive(
+            &mut slot.link,
+            &mut slot.transport,
+            &mut self.rbuf,
+            &mut slot.handler,
+            now,
+        );
         let deadline = if slot.link.is_done() {
             None
         } else {
@@ -209,10 +223,87 @@ impl<H: Handler> Reactor<H> {
             let mut slot = self.slots.remove(key);
             // Dropping the socket removes it from the poll anyway; this
             // only fails if it was never registered.
-            let _ = self.poll.registry().deregister(slot.link.transport_mut());
+            let _ = self.poll.registry().deregister(&mut slot.transport);
             self.finished.push(slot);
-        } else if slot.link.take_more() {
+        } else if more {
             self.ready.push(key);
         }
     }
+}
+
+/// Does all the work the transport allows now: writes queued output, reads
+/// and hands input to the link while it asks for it, and closes when it
+/// says so. Call on every readiness event. True when it stopped with input
+/// possibly left (fairness): drive again soon even without an event.
+pub fn drive<H: Handler>(
+    link: &mut Link,
+    transport: &mut Transport,
+    rbuf: &mut [u8],
+    handler: &mut H,
+    now: u64,
+) -> bool {
+    link.tick(now);
+    let mut reads = 0;
+    loop {
+        if !flush(link, transport) {
+            return false;
+        }
+        match link.step(now, !transport.has_pending()) {
+            Step::Read => {}
+            Step::Wait | Step::Done => return false, // writable events resume
+            Step::ShutdownWrite => {
+                // An error means the peer is gone; the next read says so.
+                let _ = transport.shutdown_write();
+                continue;
+            }
+            Step::Close => {
+                // Best effort: the peer may be gone. Over TLS this sends
+                // our close_notify after the peer's (TLS 1.2 requires it).
+                let _ = transport.shutdown_write();
+                return false;
+            }
+        }
+        if reads == MAX_READS_PER_TURN {
+            return true;
+        }
+        match transport.read(rbuf) {
+            Ok(0) => link.end_of_stream(now),
+            Ok(n) => {
+                reads += 1;
+                link.received(&mut rbuf[..n], handler);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => link.io_failure(e),
+        }
+    }
+}
+
+/// Writes as much queued output as the transport takes. False when the
+/// transport failed (the link is then done).
+fn flush(link: &mut Link, transport: &mut Transport) -> bool {
+    while link.output_len() > 0 {
+        match transport.write(link.output()) {
+            Ok(0) => {
+                link.io_failure(io::ErrorKind::WriteZero.into());
+                return false;
+            }
+            Ok(n) => link.written(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                link.io_failure(e);
+                return false;
+            }
+        }
+    }
+    // What the transport queued itself (TLS records) goes out too, even
+    // when the link had nothing to write.
+    if let Err(e) = transport.flush() {
+        if e.kind() != io::ErrorKind::Interrupted {
+            link.io_failure(e);
+            return false;
+        }
+    }
+    true
 }

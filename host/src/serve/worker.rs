@@ -86,7 +86,7 @@ pub fn run(
         // Dropping finished links closes their sockets.
         reactor
             .drain_finished()
-            .for_each(|slot| log_tls(&slot.link));
+            .for_each(|slot| log_tls(&slot.link, &slot.transport));
         let now = reactor.now();
         if fired & 1 != 0 && stopping.is_none() {
             let mut byte = [0u8; 64];
@@ -104,7 +104,7 @@ pub fn run(
             }
             reactor
                 .drain_finished()
-                .for_each(|slot| log_tls(&slot.link));
+                .for_each(|slot| log_tls(&slot.link, &slot.transport));
         }
         let retry_due = accept_retry.is_some_and(|at| now >= at);
         if retry_due {
@@ -123,7 +123,7 @@ pub fn run(
         // not at the next wake-up.
         reactor
             .drain_finished()
-            .for_each(|slot| log_tls(&slot.link));
+            .for_each(|slot| log_tls(&slot.link, &slot.transport));
         if let Some(until) = stopping {
             if reactor.is_empty() || now >= until {
                 return Ok(());
@@ -155,9 +155,9 @@ fn accept_all(
                         }
                     },
                 };
-                let link = Link::server(transport, limits.config, reactor.now())
-                    .with_high_water(limits.high_water);
-                if let Err(e) = reactor.insert(link, Echo::default()) {
+                let link =
+                    Link::server(limits.config, reactor.now()).with_high_water(limits.high_water);
+                if let Err(e) = reactor.insert(link, transport, Echo::default()) {
                     eprintln!("websock: cannot watch a new connection: {e}");
                 }
             }
@@ -175,11 +175,11 @@ fn accept_all(
 /// Logs how a finished TLS connection went wrong, if it did as far as TLS
 /// is concerned (the WebSocket layer's own failures are the peer's
 /// business and go unlogged, as before).
-fn log_tls(link: &Link) {
-    let Some(tls) = link.transport().tls() else {
+fn log_tls(link: &Link, transport: &Transport) {
+    let Some(tls) = transport.tls() else {
         return;
     };
-    let Some(what) = tls_trouble(link) else {
+    let Some(what) = tls_trouble(link, tls) else {
         return;
     };
     match tls.peer() {
@@ -189,8 +189,7 @@ fn log_tls(link: &Link) {
 }
 
 /// What went wrong with a TLS connection, in words; `None` if nothing did.
-fn tls_trouble(link: &Link) -> Option<String> {
-    let tls = link.transport().tls()?;
+fn tls_trouble(link: &Link, tls: &TlsStream) -> Option<String> {
     match link.failure() {
         Some(Failure::Io(e)) => {
             if let Some(failure) = TlsFailure::find(e) {
