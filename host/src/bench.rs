@@ -207,7 +207,8 @@ fn worker(
             .turn(Some(window.saturating_sub(start.elapsed())))
             .map_err(|e| format!("poll failed: {e}"))?;
         if let Some(slot) = reactor.drain_finished().next() {
-            let why = dial::explain(url, &slot.link, &slot.transport).unwrap_or_else(|| "it closed".into());
+            let why = dial::explain(url, &slot.link, &slot.transport)
+                .unwrap_or_else(|| "it closed".into());
             return Err(format!("a connection ended during the run: {why}"));
         }
     }
@@ -233,7 +234,8 @@ fn worker(
 fn wait_open(reactor: &mut Reactor<Pinger>, url: &WsUrl) -> Result<(), String> {
     loop {
         if let Some(slot) = reactor.drain_finished().next() {
-            let why = dial::explain(url, &slot.link, &slot.transport).unwrap_or_else(|| "it closed".into());
+            let why = dial::explain(url, &slot.link, &slot.transport)
+                .unwrap_or_else(|| "it closed".into());
             return Err(format!("a connection ended before the run: {why}"));
         }
         if reactor

@@ -101,7 +101,12 @@ impl<H: Handler> Reactor<H> {
     }
 
     /// Adds a link and starts driving it (a client link's request goes out).
-    pub fn insert(&mut self, link: Link, mut transport: Transport, handler: H) -> io::Result<usize> {
+    pub fn insert(
+        &mut self,
+        link: Link,
+        mut transport: Transport,
+        handler: H,
+    ) -> io::Result<usize> {
         let entry = self.slots.vacant_entry();
         let key = entry.key();
         // Both interests, edge-triggered, once: no re-registration per
