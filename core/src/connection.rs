@@ -433,9 +433,8 @@ impl Connection {
                 let extensions = agreed.as_ref().map(|(_, value)| value.as_bytes());
                 #[cfg(not(feature = "deflate"))]
                 let extensions = None;
-                let needed = 320 + protocol.map_or(0, str::len);
                 let written = handshake::write_response(&request.key, protocol, extensions, out)
-                    .ok_or(Error::BufferTooSmall { needed })?;
+                    .map_err(|needed| Error::BufferTooSmall { needed })?;
                 #[cfg(feature = "deflate")]
                 if let Some((agreed, _)) = agreed {
                     self.inflate.codec = Some(Codec::new(agreed));
@@ -471,14 +470,8 @@ impl Connection {
         let extensions = offer.as_ref().map(|v| v.as_bytes());
         #[cfg(not(feature = "deflate"))]
         let extensions = None;
-        let n = handshake::write_request(host, path, &self.key, protocols, extensions, out).ok_or(
-            Error::BufferTooSmall {
-                needed: 160
-                    + host.len()
-                    + path.len()
-                    + protocols.iter().map(|p| p.len() + 2).sum::<usize>(),
-            },
-        )?;
+        let n = handshake::write_request(host, path, &self.key, protocols, extensions, out)
+            .map_err(|needed| Error::BufferTooSmall { needed })?;
         self.request_sent = true;
         Ok(n)
     }

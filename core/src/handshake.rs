@@ -247,29 +247,31 @@ pub fn client_key(random: [u8; 16]) -> Key {
 }
 
 /// Writes the 101 response for an accepted request (section 4.2.2 item 5).
+/// `Err(needed)`: `out` is shorter than the response, whose length is
+/// `needed`; nothing useful was written.
 pub fn write_response(
     key: &Key,
     protocol: Option<&str>,
     extensions: Option<&[u8]>,
     out: &mut [u8],
-) -> Option<usize> {
+) -> Result<usize, usize> {
     let mut w = Writer::new(out);
-    w.put(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")?;
-    w.put(b"Sec-WebSocket-Accept: ")?;
-    w.put(&accept_key(key))?;
-    w.put(b"\r\n")?;
+    w.put(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
+    w.put(b"Sec-WebSocket-Accept: ");
+    w.put(&accept_key(key));
+    w.put(b"\r\n");
     if let Some(p) = protocol {
-        w.put(b"Sec-WebSocket-Protocol: ")?;
-        w.put(p.as_bytes())?;
-        w.put(b"\r\n")?;
+        w.put(b"Sec-WebSocket-Protocol: ");
+        w.put(p.as_bytes());
+        w.put(b"\r\n");
     }
     if let Some(e) = extensions {
-        w.put(b"Sec-WebSocket-Extensions: ")?;
-        w.put(e)?;
-        w.put(b"\r\n")?;
+        w.put(b"Sec-WebSocket-Extensions: ");
+        w.put(e);
+        w.put(b"\r\n");
     }
-    w.put(b"\r\n")?;
-    Some(w.len)
+    w.put(b"\r\n");
+    w.finish()
 }
 
 /// Writes the HTTP error response for a rejected request: status, reason
@@ -279,30 +281,30 @@ pub fn write_rejection(error: HandshakeError, out: &mut [u8]) -> Option<usize> {
     let (status, phrase) = error.http_status();
     let reason = error.reason().as_bytes();
     let mut w = Writer::new(out);
-    w.put(b"HTTP/1.1 ")?;
-    w.put_u64(status as u64)?;
-    w.put(b" ")?;
-    w.put(phrase.as_bytes())?;
-    w.put(b"\r\nContent-Type: text/plain\r\nConnection: close\r\n")?;
+    w.put(b"HTTP/1.1 ");
+    w.put_u64(status as u64);
+    w.put(b" ");
+    w.put(phrase.as_bytes());
+    w.put(b"\r\nContent-Type: text/plain\r\nConnection: close\r\n");
     match error {
-        HandshakeError::UnsupportedVersion => w.put(b"Sec-WebSocket-Version: 13\r\n")?,
-        HandshakeError::NotUpgrade => {
-            w.put(b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n")?
-        }
-        HandshakeError::NotGet => w.put(b"Allow: GET\r\n")?,
+        HandshakeError::UnsupportedVersion => w.put(b"Sec-WebSocket-Version: 13\r\n"),
+        HandshakeError::NotUpgrade => w.put(b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"),
+        HandshakeError::NotGet => w.put(b"Allow: GET\r\n"),
         _ => {}
     }
-    w.put(b"Content-Length: ")?;
-    w.put_u64(reason.len() as u64 + 1)?;
-    w.put(b"\r\n\r\n")?;
-    w.put(reason)?;
-    w.put(b"\n")?;
-    Some(w.len)
+    w.put(b"Content-Length: ");
+    w.put_u64(reason.len() as u64 + 1);
+    w.put(b"\r\n\r\n");
+    w.put(reason);
+    w.put(b"\n");
+    w.finish().ok()
 }
 
 /// Writes a client's upgrade request (section 4.1). `host` is the Host
 /// header's value (with the port when it is not the default), `path` the
 /// request target, `extensions` a Sec-WebSocket-Extensions offer.
+/// `Err(needed)`: `out` is shorter than the request, whose length is
+/// `needed`.
 pub fn write_request(
     host: &str,
     path: &str,
@@ -310,37 +312,37 @@ pub fn write_request(
     protocols: &[&str],
     extensions: Option<&[u8]>,
     out: &mut [u8],
-) -> Option<usize> {
+) -> Result<usize, usize> {
     let mut w = Writer::new(out);
-    w.put(b"GET ")?;
+    w.put(b"GET ");
     w.put(if path.is_empty() {
         b"/"
     } else {
         path.as_bytes()
-    })?;
-    w.put(b" HTTP/1.1\r\nHost: ")?;
-    w.put(host.as_bytes())?;
-    w.put(b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ")?;
-    w.put(key)?;
-    w.put(b"\r\nSec-WebSocket-Version: 13\r\n")?;
+    });
+    w.put(b" HTTP/1.1\r\nHost: ");
+    w.put(host.as_bytes());
+    w.put(b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    w.put(key);
+    w.put(b"\r\nSec-WebSocket-Version: 13\r\n");
     for (i, p) in protocols.iter().enumerate() {
         w.put(if i == 0 {
             b"Sec-WebSocket-Protocol: "
         } else {
             b", "
-        })?;
-        w.put(p.as_bytes())?;
+        });
+        w.put(p.as_bytes());
         if i + 1 == protocols.len() {
-            w.put(b"\r\n")?;
+            w.put(b"\r\n");
         }
     }
     if let Some(e) = extensions {
-        w.put(b"Sec-WebSocket-Extensions: ")?;
-        w.put(e)?;
-        w.put(b"\r\n")?;
+        w.put(b"Sec-WebSocket-Extensions: ");
+        w.put(e);
+        w.put(b"\r\n");
     }
-    w.put(b"\r\n")?;
-    Some(w.len)
+    w.put(b"\r\n");
+    w.finish()
 }
 
 /// A checked 101 response, borrowing the caller's buffer.
@@ -459,22 +461,33 @@ fn has_token_exact(value: &[u8], token: &[u8]) -> bool {
 /// Appends to a fixed buffer; `None` once it is full.
 struct Writer<'a> {
     out: &'a mut [u8],
+    /// Bytes put so far, whether they fitted or not.
     len: usize,
+    /// Some bytes did not fit.
+    short: bool,
 }
 
 impl<'a> Writer<'a> {
     fn new(out: &'a mut [u8]) -> Self {
-        Writer { out, len: 0 }
+        Writer {
+            out,
+            len: 0,
+            short: false,
+        }
     }
 
-    fn put(&mut self, bytes: &[u8]) -> Option<()> {
-        let end = self.len.checked_add(bytes.len())?;
-        self.out.get_mut(self.len..end)?.copy_from_slice(bytes);
+    /// Appends `bytes`, or, past the end of `out`, only counts them, so
+    /// that a caller whose buffer was too small learns the size it needs.
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.len.saturating_add(bytes.len());
+        match self.out.get_mut(self.len..end) {
+            Some(to) => to.copy_from_slice(bytes),
+            None => self.short = true,
+        }
         self.len = end;
-        Some(())
     }
 
-    fn put_u64(&mut self, mut n: u64) -> Option<()> {
+    fn put_u64(&mut self, mut n: u64) {
         let mut digits = [0u8; 20];
         let mut i = digits.len();
         loop {
@@ -486,6 +499,15 @@ impl<'a> Writer<'a> {
             }
         }
         self.put(&digits[i..])
+    }
+
+    /// The length written, or `Err` with the length `out` needed.
+    fn finish(self) -> Result<usize, usize> {
+        if self.short {
+            Err(self.len)
+        } else {
+            Ok(self.len)
+        }
     }
 }
 

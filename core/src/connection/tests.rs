@@ -783,3 +783,42 @@ fn inflater_keeps_context_even_when_the_offer_hinted_otherwise() {
         assert_eq!(got, b"same words again");
     }
 }
+
+/// Found by the `ffi` fuzz target: a client with a permessage-deflate
+/// offer (or a subprotocol) was told a buffer size that still did not hold
+/// its request. The size asked for must always suffice, exactly.
+#[test]
+fn handshake_buffer_too_small_says_the_size_that_fits() {
+    let mut config = Config::new();
+    #[cfg(feature = "deflate")]
+    {
+        config.deflate = Some(crate::deflate::Options {
+            server_max_window_bits: 10,
+            client_no_context_takeover: true,
+            server_no_context_takeover: true,
+            client_max_window_bits: 9,
+            ..crate::deflate::Options::new()
+        });
+    }
+    let protocols = ["chat", "superchat"];
+    let mut c = Connection::client(config, 0, [5; 32]);
+    let mut small = [0u8; 8];
+    let Err(Error::BufferTooSmall { needed }) = c.write_request("h", "/", &protocols, &mut small)
+    else {
+        panic!("an 8-byte buffer held a request")
+    };
+    let mut req = vec![0u8; needed];
+    assert_eq!(c.write_request("h", "/", &protocols, &mut req), Ok(needed));
+
+    let mut s = Connection::server(config, 0);
+    let Err(Error::BufferTooSmall { needed }) = s.accept(&req, &["superchat"], &mut small) else {
+        panic!("an 8-byte buffer held a 101")
+    };
+    assert_eq!(s.state(), State::AwaitingRequest);
+    let mut resp = vec![0u8; needed];
+    let Ok(Accept::Accepted { written, .. }) = s.accept(&req, &["superchat"], &mut resp) else {
+        panic!("the size asked for did not hold the 101")
+    };
+    assert_eq!(written, needed);
+    assert!(c.read_response(&resp, &protocols).unwrap().is_some());
+}

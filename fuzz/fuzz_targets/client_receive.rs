@@ -1,0 +1,10 @@
+//! A client engine's `receive_with`, fed a server's bytes at fuzzer-chosen
+//! splits, with and without permessage-deflate; see `receive` for the
+//! invariants checked.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use websock_core::Role;
+use websock_fuzz::receive::{run, Case};
+
+fuzz_target!(|case: Case| run(case, Role::Client));
