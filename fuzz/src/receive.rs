@@ -76,6 +76,9 @@ pub enum Rec {
     Failed(Violation),
 }
 
+/// A message with its fragments joined: kind, bytes, complete.
+type Joined = (DataKind, Vec<u8>, bool);
+
 /// How one engine is driven.
 struct Driver {
     conn: Connection,
@@ -90,7 +93,7 @@ struct Driver {
     /// Everything the engine wrote, in wire order.
     wire_out: Vec<u8>,
     /// Messages as echoed, joined.
-    echoed: Vec<(DataKind, Vec<u8>, bool)>,
+    echoed: Vec<Joined>,
     echoing: bool,
     failed: bool,
 }
@@ -281,7 +284,7 @@ fn record(
     recs: &mut Vec<Rec>,
     conn: &mut Connection,
     wire_out: &mut Vec<u8>,
-    echoed: &mut Vec<(DataKind, Vec<u8>, bool)>,
+    echoed: &mut Vec<Joined>,
     echoing: &mut bool,
     echo_room: Option<usize>,
 ) {
@@ -366,7 +369,7 @@ fn echo(
     chunk: &[u8],
     last: bool,
     wire_out: &mut Vec<u8>,
-    echoed: &mut Vec<(DataKind, Vec<u8>, bool)>,
+    echoed: &mut Vec<Joined>,
     echoing: &mut bool,
     room: usize,
 ) {
@@ -403,8 +406,8 @@ fn echo(
 
 /// Messages with their fragments joined across control frames, and the
 /// control records, separately.
-fn split_records(recs: &[Rec]) -> (Vec<(DataKind, Vec<u8>, bool)>, Vec<Rec>, Option<Violation>) {
-    let mut messages: Vec<(DataKind, Vec<u8>, bool)> = Vec::new();
+fn split_records(recs: &[Rec]) -> (Vec<Joined>, Vec<Rec>, Option<Violation>) {
+    let mut messages: Vec<Joined> = Vec::new();
     let mut controls = Vec::new();
     let mut failed = None;
     for r in recs {
@@ -429,17 +432,13 @@ fn split_records(recs: &[Rec]) -> (Vec<(DataKind, Vec<u8>, bool)>, Vec<Rec>, Opt
 
 /// Messages must agree; a message the failure cut short may have been
 /// delivered further in one run than in the other.
-fn same_messages(
-    a: &[(DataKind, Vec<u8>, bool)],
-    b: &[(DataKind, Vec<u8>, bool)],
-    cut_short: bool,
-) {
+fn same_messages(a: &[Joined], b: &[Joined], cut_short: bool) {
     if !cut_short {
         assert_eq!(a, b, "messages differ between splits");
         return;
     }
     let (mut a, mut b) = (a.to_vec(), b.to_vec());
-    let partial = |m: &mut Vec<(DataKind, Vec<u8>, bool)>| match m.last() {
+    let partial = |m: &mut Vec<Joined>| match m.last() {
         Some((_, _, false)) => m.pop(),
         _ => None,
     };
