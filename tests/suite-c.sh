@@ -27,8 +27,8 @@ SHORT_CASES=(-i '1.*' -i '2.*' -i '5.*' -i '6.2.*' -i '6.4.*' -i '7.1.*' -i '7.3
              -i '12.1.1' -i '12.2.1' -i '13.1.1' -i '13.3.1' -i '13.5.1' -i '13.7.1')
 VALGRIND=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all
           --show-leak-kinds=all)
-# What Rust's std needs from the system when libwebsock.a is linked.
-SYSLIBS=(-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc)
+# What the system must supply when libwebsock.a is linked, as rustc says.
+read -ra SYSLIBS <<<"$(ffi/static-libs.sh)"
 STRICT=(-Wall -Wextra -Werror -pedantic)
 
 passed=0
