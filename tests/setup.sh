@@ -7,9 +7,13 @@ export WEBSOCK_ROOT
 export WEBSOCK_VENV="${WEBSOCK_VENV:-$WEBSOCK_ROOT/.venv}"
 
 if [ -z "${WEBSOCK_SETUP_DONE:-}" ]; then
-    if [ ! -x "$WEBSOCK_VENV/bin/kosoku" ]; then
-        python3 -m venv "$WEBSOCK_VENV"
+    # Installed again whenever requirements.txt changes (a copy is kept
+    # in the venv), so an old venv gets newly pinned packages.
+    if [ ! -x "$WEBSOCK_VENV/bin/kosoku" ] \
+        || ! cmp -s "$WEBSOCK_ROOT/tests/requirements.txt" "$WEBSOCK_VENV/requirements.txt"; then
+        [ -x "$WEBSOCK_VENV/bin/pip" ] || python3 -m venv "$WEBSOCK_VENV"
         "$WEBSOCK_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$WEBSOCK_ROOT/tests/requirements.txt"
+        cp "$WEBSOCK_ROOT/tests/requirements.txt" "$WEBSOCK_VENV/requirements.txt"
     fi
     installed_targets="$(rustup target list --installed)"
     for t in thumbv7em-none-eabihf wasm32-unknown-unknown wasm32-wasip1; do

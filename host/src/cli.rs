@@ -11,7 +11,7 @@ use websock_core::Config;
 
 use crate::tls::client::ClientOptions;
 use crate::tls::server::Identity;
-use crate::{bench, serve};
+use crate::{bench, client, serve};
 
 /// The top-level help.
 pub const USAGE: &str = "\
@@ -21,6 +21,8 @@ Usage:
   websock serve [options]                    echo server (ws://127.0.0.1:8888 and
                                              wss://127.0.0.1:8889)
   websock client [options] URL               terminal client: stdin lines out, messages in
+                                             (open http://127.0.0.1:8888/ in a browser
+                                             for the built-in page)
   websock autobahn [--agent NAME] URL        Autobahn fuzzingserver client driver
   websock bench [options] URL                echo load generator
 
@@ -58,7 +60,18 @@ Options:
   --no-deflate                refuse permessage-deflate offers (accepted by
                               default, within the client's window limits)
   --deflate-level N           zlib level 0-9 for what we compress (default 1)
+  --protocol NAME             speak this subprotocol (repeatable): the first
+                              one the client offers that is listed is chosen
+  --quiet                     no warnings about peers (bad TLS handshakes,
+                              timeouts); otherwise the first few of every 10 s
+                              are printed and the rest counted in one line
+  --no-page                   answer browsers with 426 like any other plain
+                              HTTP request (default: a built-in echo page)
   -h, --help                  this help
+
+A browser pointed at http://HOST:PORT/ gets a small page that opens a
+WebSocket back, echoes what you type and shows round-trip times and the
+negotiated extensions. Log lines on stderr start with a UTC timestamp.
 ";
 
 const CLIENT_USAGE: &str = "\
@@ -66,11 +79,45 @@ Usage: websock client [options] URL
 
 Sends each line of standard input as a text message and prints each
 message received on a line of its own (binary ones as '[binary] <hex>').
-End of input (Ctrl-D) closes the connection with 1000 and waits for the
-closing handshake. Exits 0 after a clean close, 1 otherwise (with one line
-on stderr saying why).
+At end of input (Ctrl-D) it keeps printing what arrives until the server
+has been quiet for --linger MS, then closes with 1000 and waits for the
+closing handshake. Ctrl-C closes with 1000 at once; a second Ctrl-C exits
+without waiting. On a terminal, received lines start with '< ', typed
+ones follow a '> ' prompt, and a 'connected' line comes first.
+
+Typed commands (when stdin is a terminal, or with --slash):
+  /ping [text]                send a ping (its pong prints with --show-ping-pong)
+  /close [code [reason]]      close with this code (default 1000)
+  //text                      send '/text'
+
+Exit status:
+  0    the closing handshake completed
+  1    could not start (bad URL, cannot connect, TLS configuration)
+  2    bad command line
+  3    the opening handshake failed (HTTP refusal, TLS, bad 101 answer)
+  4    the connection ended without a closing handshake, or the server
+       broke the protocol
+  5    a handshake (opening, TLS or closing) timed out
+  130  a second Ctrl-C
 
 Options:
+  --linger MS                 after end of input, close once nothing arrived
+                              for MS milliseconds (default 500)
+  --exit-on-eof               close as soon as input ends (replies still in
+                              flight may be lost)
+  --protocol NAME             offer this subprotocol (repeatable, preferred
+                              first); the server's choice shows on the
+                              'connected' line
+  -H, --header 'Name: value'  add a header to the upgrade request (repeatable;
+                              e.g. Authorization, Origin, Cookie)
+  --binary                    send standard input's bytes as binary messages
+                              (one per read, up to 64 KiB) and write received
+                              payloads to stdout as they are
+  --ping-interval SECONDS     send a ping this often
+  --show-ping-pong            print pings and pongs received ('[pong] text')
+  --slash                     read /ping and /close in lines even when stdin
+                              is not a terminal
+  --no-slash                  send every line as it is, even on a terminal
   --handshake-timeout-ms MS   give up on the opening handshake after MS
                               (default 10000)
   --close-timeout-ms MS       wait this long for the closing handshake
@@ -139,14 +186,7 @@ pub enum Command {
     /// `websock serve`.
     Serve(serve::Options),
     /// `websock client`.
-    Client {
-        /// The server.
-        url: String,
-        /// Timeouts.
-        config: Config,
-        /// Whom to trust for wss://.
-        tls: ClientOptions,
-    },
+    Client(client::Options),
     /// `websock autobahn`.
     Autobahn {
         /// The fuzzing server.
@@ -288,6 +328,9 @@ fn parse_serve(p: &mut lexopt::Parser) -> Result<Command, Local> {
             Long("max-pending-output") => {
                 o.max_pending_output = positive(p, "--max-pending-output")?
             }
+            Long("protocol") => o.protocols.push(protocol_name(p)?),
+            Long("quiet") => o.quiet = true,
+            Long("no-page") => o.page = false,
             other => return Err(other.unexpected().into()),
         }
     }
@@ -301,23 +344,91 @@ fn parse_serve(p: &mut lexopt::Parser) -> Result<Command, Local> {
 }
 
 fn parse_client(p: &mut lexopt::Parser) -> Result<Command, Local> {
-    let mut config = default_config();
-    let mut tls = ClientOptions::default();
+    let mut o = client::Options::new(String::new(), default_config());
     let mut url = None;
     while let Some(arg) = p.next()? {
         match arg {
             Short('h') | Long("help") => return Ok(Command::Help(CLIENT_USAGE)),
-            Long("no-deflate") => config.deflate = None,
-            Long("ca") => tls.ca.push(PathBuf::from(p.value()?)),
-            Long("insecure") => tls.insecure = true,
-            Long("handshake-timeout-ms") => config.handshake_timeout_ms = p.value()?.parse()?,
-            Long("close-timeout-ms") => config.close_timeout_ms = p.value()?.parse()?,
+            Long("no-deflate") => o.config.deflate = None,
+            Long("ca") => o.tls.ca.push(PathBuf::from(p.value()?)),
+            Long("insecure") => o.tls.insecure = true,
+            Long("handshake-timeout-ms") => o.config.handshake_timeout_ms = p.value()?.parse()?,
+            Long("close-timeout-ms") => o.config.close_timeout_ms = p.value()?.parse()?,
+            Long("linger") => o.linger_ms = p.value()?.parse()?,
+            Long("exit-on-eof") => o.exit_on_eof = true,
+            Long("protocol") => o.protocols.push(protocol_name(p)?),
+            Short('H') | Long("header") => {
+                let line = header(&p.value()?.string()?)?;
+                o.headers.push_str(&line);
+            }
+            Long("binary") => o.binary = true,
+            Long("ping-interval") => {
+                let s: f64 = p.value()?.parse()?;
+                if !(s.is_finite() && s > 0.0 && s < 1e9) {
+                    return Err(Local(
+                        "--ping-interval must be a positive number of seconds".into(),
+                    ));
+                }
+                o.ping_interval_ms = Some(((s * 1000.0) as u64).max(1));
+            }
+            Long("show-ping-pong") => o.show_ping_pong = true,
+            Long("slash") => o.slash = Some(true),
+            Long("no-slash") => o.slash = Some(false),
             Value(v) if url.is_none() => url = Some(v.string()?),
             other => return Err(other.unexpected().into()),
         }
     }
-    let url = url.ok_or_else(|| Local("missing URL".into()))?;
-    Ok(Command::Client { url, config, tls })
+    o.url = url.ok_or_else(|| Local("missing URL".into()))?;
+    Ok(Command::Client(o))
+}
+
+/// `--protocol NAME`: a token (RFC 6455 section 4.1: subprotocol names are
+/// tokens as RFC 2616 defines them).
+fn protocol_name(p: &mut lexopt::Parser) -> Result<String, Local> {
+    let name = p.value()?.string()?;
+    if name.is_empty() || !name.bytes().all(is_token) {
+        return Err(Local(format!(
+            "--protocol '{name}': a subprotocol name is a token (letters, digits, !#$%&'*+-.^_`|~)"
+        )));
+    }
+    Ok(name)
+}
+
+/// RFC 9110 section 5.6.2's tchar.
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Headers the upgrade request writes itself.
+const OWN_HEADERS: &[&str] = &[
+    "host",
+    "upgrade",
+    "connection",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-extensions",
+    "sec-websocket-protocol",
+];
+
+/// `-H 'Name: value'` as a header line ending in CRLF.
+fn header(spec: &str) -> Result<String, Local> {
+    let bad = |why: &str| Local(format!("-H '{spec}': {why}"));
+    let (name, value) = spec
+        .split_once(':')
+        .ok_or_else(|| bad("expected 'Name: value'"))?;
+    let value = value.trim();
+    if name.is_empty() || !name.bytes().all(is_token) {
+        return Err(bad("the name must be a token (letters, digits, -)"));
+    }
+    if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+        return Err(bad("the value may not hold control characters"));
+    }
+    if OWN_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+        return Err(bad(
+            "websock writes this header itself (see --protocol and --no-deflate)",
+        ));
+    }
+    Ok(format!("{name}: {value}\r\n"))
 }
 
 fn parse_autobahn(p: &mut lexopt::Parser) -> Result<Command, Local> {
@@ -392,7 +503,7 @@ fn positive(p: &mut lexopt::Parser, name: &str) -> Result<usize, Local> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse, ClientOptions, Command, Identity};
+    use super::{client, parse, ClientOptions, Command, Identity};
     use std::path::PathBuf;
 
     fn args(s: &str) -> Vec<std::ffi::OsString> {
@@ -455,7 +566,7 @@ mod tests {
 
     #[test]
     fn clients_take_tls_trust_options() {
-        let Ok(Command::Client { tls, .. }) =
+        let Ok(Command::Client(client::Options { tls, .. })) =
             parse(args("client --ca a.pem wss://h --ca b.pem --insecure"))
         else {
             panic!()
@@ -503,9 +614,48 @@ mod tests {
             ("bench --seconds -1 ws://a", "'websock bench --help'"),
             ("serve --cert c.pem", "'websock serve --help'"),
             ("serve --key k.pem", "'websock serve --help'"),
+            ("serve --protocol a,b", "'websock serve --help'"),
+            ("client --protocol a/b ws://a", "'websock client --help'"),
+            ("client -H NoColon ws://a", "'websock client --help'"),
+            ("client -H Host:x ws://a", "'websock client --help'"),
+            ("client -H Bad(Name):x ws://a", "'websock client --help'"),
+            ("client --ping-interval 0 ws://a", "'websock client --help'"),
+            ("client --linger soon ws://a", "'websock client --help'"),
         ] {
             let e = parse(args(line)).expect_err(line).to_string();
             assert!(e.contains(help) && !e.contains('\n'), "{line}: {e}");
         }
+    }
+
+    #[test]
+    fn client_options() {
+        let Ok(Command::Client(o)) = parse(args(
+            "client --protocol chat --protocol v2.x -H X-A:1 --header Origin:http://o \
+             --linger 50 --binary --ping-interval 0.25 --slash --show-ping-pong ws://h",
+        )) else {
+            panic!()
+        };
+        assert_eq!(o.protocols, ["chat", "v2.x"]);
+        assert_eq!(o.headers, "X-A: 1\r\nOrigin: http://o\r\n");
+        assert_eq!(o.linger_ms, 50);
+        assert!(o.binary && o.show_ping_pong && !o.exit_on_eof);
+        assert_eq!(o.ping_interval_ms, Some(250));
+        assert_eq!(o.slash, Some(true));
+        let Ok(Command::Client(o)) = parse(args("client --exit-on-eof ws://h")) else {
+            panic!()
+        };
+        assert!(o.exit_on_eof);
+        assert_eq!(o.linger_ms, client::DEFAULT_LINGER_MS);
+    }
+
+    #[test]
+    fn serve_options() {
+        let Ok(Command::Serve(o)) =
+            parse(args("serve --protocol chat --protocol b --quiet --no-page"))
+        else {
+            panic!()
+        };
+        assert_eq!(o.protocols, ["chat", "b"]);
+        assert!(o.quiet && !o.page);
     }
 }

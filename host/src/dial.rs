@@ -10,7 +10,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 use websock_core::{Config, State};
 
-use crate::link::{Failure, Link};
+use crate::link::{Failure, Link, Target};
 use crate::tls::client::{self as tls_client, ClientOptions};
 use crate::tls::explain::TlsFailure;
 use crate::tls::stream::TlsStream;
@@ -47,6 +47,19 @@ impl Dialer {
         config: Config,
         now: u64,
     ) -> Result<(Link, Transport), String> {
+        self.connect_with(url, config, now, &[], "")
+    }
+
+    /// [`Dialer::connect`], offering `protocols` and adding `headers`
+    /// (header lines, each ending in CRLF) to the upgrade request.
+    pub fn connect_with(
+        &self,
+        url: &WsUrl,
+        config: Config,
+        now: u64,
+        protocols: &'static [&'static str],
+        headers: &str,
+    ) -> Result<(Link, Transport), String> {
         let stream = tcp_connect(url)?;
         let transport = match (&self.tls, url.secure) {
             (Some(tls), true) => {
@@ -63,7 +76,12 @@ impl Dialer {
         };
         let mut entropy = [0u8; 32];
         getrandom::fill(&mut entropy).map_err(|e| format!("no randomness from the OS: {e}"))?;
-        let link = Link::client(config, now, entropy, &url.host_header(), &url.resource)
+        let target = Target {
+            host: &url.host_header(),
+            resource: &url.resource,
+            headers,
+        };
+        let link = Link::client(config, now, entropy, &target, protocols)
             .map_err(|e| format!("cannot write the upgrade request: {e}"))?;
         Ok((link, transport))
     }

@@ -45,12 +45,23 @@ const RETAIN: usize = 256 * 1024;
 /// How long to wait for the peer's end of stream after shutting down ours.
 pub const LINGER_MS: u64 = 2_000;
 /// Room an HTTP handshake message needs in the output (the engine asks for
-/// 320 bytes plus the subprotocol, and we offer none).
+/// 320 bytes plus the subprotocol, added where there is one).
 const HANDSHAKE_ROOM: usize = 512;
 /// Where a compressed message inflates to, allocated only on connections
 /// that negotiated permessage-deflate. An echo sends each inflated chunk
 /// back as one fragment, so larger chunks compress better on the way out.
 const INFLATE_SIZE: usize = 32 * 1024;
+
+/// Where a client's upgrade request goes, and what it adds.
+#[derive(Clone, Copy, Debug)]
+pub struct Target<'a> {
+    /// The Host header.
+    pub host: &'a str,
+    /// The request target, e.g. `/chat?room=1`.
+    pub resource: &'a str,
+    /// Extra header lines, each ending in CRLF (may be empty).
+    pub headers: &'a str,
+}
 
 /// What an application does with a connection's events.
 pub trait Handler {
@@ -73,6 +84,14 @@ impl Tx<'_> {
         // than its payload; the engine knows by how much.
         let room = self.out.spare(self.engine.max_frame_len(payload.len()));
         let n = self.engine.send(kind, payload, last, room)?;
+        self.out.commit(n);
+        Ok(())
+    }
+
+    /// Sends a ping (section 5.5.2); `payload` is at most 125 bytes.
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        let room = self.out.spare(MAX_CONTROL_FRAME);
+        let n = self.engine.ping(payload, room)?;
         self.out.commit(n);
         Ok(())
     }
@@ -160,6 +179,14 @@ pub struct Link {
     abort: bool,
     closure: Option<Closure>,
     failure: Option<Failure>,
+    /// Subprotocols we speak (server) or offer (client), preferred first.
+    protocols: &'static [&'static str],
+    /// The subprotocol agreed in the opening handshake.
+    protocol: Option<&'static str>,
+    /// Client: the server's Sec-WebSocket-Extensions answer.
+    extensions: Option<Box<str>>,
+    /// Server: answer a browser's plain GET with the built-in page.
+    page: bool,
 }
 
 impl Link {
@@ -170,18 +197,59 @@ impl Link {
 
     /// A client connection with its upgrade request queued for `host` and
     /// `resource`; `entropy` must be fresh random bytes.
+    ///
+    /// `protocols` are offered in Sec-WebSocket-Protocol; `headers` are
+    /// extra header lines, each ending in CRLF, added as they are (the
+    /// caller checks them).
     pub fn client(
         config: Config,
         now: u64,
         entropy: [u8; 32],
-        host: &str,
-        resource: &str,
+        target: &Target<'_>,
+        protocols: &'static [&'static str],
     ) -> Result<Link, Error> {
         let mut link = Link::new(Connection::client(config, now, entropy));
-        let room = link.out.spare(HANDSHAKE_ROOM + host.len() + resource.len());
-        let n = link.engine.write_request(host, resource, &[], room)?;
-        link.out.commit(n);
+        link.protocols = protocols;
+        let names: usize = protocols.iter().map(|p| p.len() + 2).sum();
+        let mut request =
+            vec![0; HANDSHAKE_ROOM + target.host.len() + target.resource.len() + names];
+        let n = link
+            .engine
+            .write_request(target.host, target.resource, protocols, &mut request)?;
+        request.truncate(n);
+        // The request ends with the empty line; extra headers go before it.
+        if !target.headers.is_empty() && request.ends_with(b"\r\n\r\n") {
+            request.truncate(n - 2);
+            request.extend_from_slice(target.headers.as_bytes());
+            request.extend_from_slice(b"\r\n");
+        }
+        link.out.spare(request.len())[..request.len()].copy_from_slice(&request);
+        link.out.commit(request.len());
         Ok(link)
+    }
+
+    /// Server: the subprotocols we speak; the first one the client offers
+    /// is chosen.
+    pub fn with_protocols(mut self, protocols: &'static [&'static str]) -> Link {
+        self.protocols = protocols;
+        self
+    }
+
+    /// Server: answer a browser's plain page request (GET without Upgrade,
+    /// asking for HTML) with the built-in page instead of 426.
+    pub fn with_page(mut self, on: bool) -> Link {
+        self.page = on;
+        self
+    }
+
+    /// The subprotocol agreed in the opening handshake, if any.
+    pub fn protocol(&self) -> Option<&'static str> {
+        self.protocol
+    }
+
+    /// Client: the extensions the server agreed to, as it wrote them.
+    pub fn extensions(&self) -> Option<&str> {
+        self.extensions.as_deref()
     }
 
     fn new(engine: Connection) -> Link {
@@ -196,6 +264,10 @@ impl Link {
             abort: false,
             closure: None,
             failure: None,
+            protocols: &[],
+            protocol: None,
+            extensions: None,
+            page: false,
         }
     }
 
@@ -401,12 +473,29 @@ impl Link {
     }
 
     fn accept(&mut self, buf: &[u8]) -> Handshake {
-        let room = self.out.spare(HANDSHAKE_ROOM);
-        match self.engine.accept(buf, &[], room) {
+        // The engine picks by our order; we pick the client's first choice
+        // among ours, so the engine is given that one only.
+        let chosen = match self.protocols {
+            [] => None,
+            ours => crate::subprotocol::choose(buf, ours),
+        };
+        let offer = chosen.as_slice();
+        let room = self.out.spare(HANDSHAKE_ROOM + chosen.map_or(0, str::len));
+        match self.engine.accept(buf, offer, room) {
             Ok(Accept::Incomplete) => Handshake::Incomplete,
             Ok(Accept::Accepted { request, written }) => {
                 self.out.commit(written);
+                self.protocol = request.protocol.and_then(|i| offer.get(i).copied());
                 Handshake::Open(request.len)
+            }
+            Ok(Accept::Rejected {
+                error: HandshakeError::NotUpgrade,
+                ..
+            }) if self.page && crate::page::wanted(buf) => {
+                let page = crate::page::response();
+                self.out.spare(page.len())[..page.len()].copy_from_slice(&page);
+                self.out.commit(page.len());
+                Handshake::Refused
             }
             Ok(Accept::Rejected { error, written }) => {
                 // The HTTP error response goes out before we close.
@@ -426,9 +515,17 @@ impl Link {
     }
 
     fn read_response(&mut self, buf: &[u8]) -> Handshake {
-        match self.engine.read_response(buf, &[]) {
+        match self.engine.read_response(buf, self.protocols) {
             Ok(None) => Handshake::Incomplete,
-            Ok(Some(response)) => Handshake::Open(response.len),
+            Ok(Some(response)) => {
+                self.protocol = response
+                    .protocol
+                    .and_then(|i| self.protocols.get(i).copied());
+                self.extensions = response
+                    .extensions
+                    .map(|e| String::from_utf8_lossy(e).into());
+                Handshake::Open(response.len)
+            }
             Err(Error::Handshake(error)) => {
                 self.failure = Some(Failure::Handshake {
                     error,

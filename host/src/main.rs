@@ -10,9 +10,12 @@ mod clock;
 mod dial;
 mod echo;
 mod link;
+mod log;
 mod outbuf;
+mod page;
 mod reactor;
 mod serve;
+mod subprotocol;
 mod tls;
 mod transport;
 mod url;
@@ -39,7 +42,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Serve(options) => serve::run(&options),
-        Command::Client { url, config, tls } => client::run(&url, config, &tls),
+        Command::Client(options) => return client::main(&options),
         Command::Autobahn {
             url,
             agent,

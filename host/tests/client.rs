@@ -122,7 +122,11 @@ fn a_rejected_handshake_shows_the_status_line_and_the_reason() {
     assert!(line.contains("HTTP/1.1 403 Forbidden"), "{line}");
     assert!(line.contains("server did not switch protocols"), "{line}");
     assert_eq!(out.stdout, b"");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "3: the opening handshake failed"
+    );
 }
 
 #[test]

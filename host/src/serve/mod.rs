@@ -34,6 +34,12 @@ pub struct Options {
     pub config: Config,
     /// Queued output per connection that stops reading from it.
     pub max_pending_output: usize,
+    /// Subprotocols spoken; the first one a client offers is chosen.
+    pub protocols: Vec<String>,
+    /// No warnings about peers on stderr.
+    pub quiet: bool,
+    /// Serve the built-in page to browsers.
+    pub page: bool,
 }
 
 impl Default for Options {
@@ -45,6 +51,9 @@ impl Default for Options {
             workers: None,
             config: crate::cli::default_config(),
             max_pending_output: DEFAULT_HIGH_WATER,
+            protocols: Vec::new(),
+            quiet: false,
+            page: true,
         }
     }
 }
@@ -94,6 +103,7 @@ pub fn run(options: &Options) -> Result<(), String> {
     let mut per_worker: Vec<Vec<Listener>> = (0..workers).map(|_| Vec::new()).collect();
     let mut serving = Vec::new();
     for (scheme, addr, kind) in wanted {
+        refuse_if_taken(addr)?;
         // Port 0 asks the system for a port; the other workers then bind
         // the one it chose.
         let first = bind(addr)?;
@@ -113,6 +123,15 @@ pub fn run(options: &Options) -> Result<(), String> {
             });
         }
     }
+    crate::log::set_quiet(options.quiet);
+    // Leaked once: every connection borrows the list for its handshake.
+    let protocols: &'static [&'static str] = Vec::leak(
+        options
+            .protocols
+            .iter()
+            .map(|p| &*String::leak(p.clone()))
+            .collect(),
+    );
     let clock = Clock::new();
     let stops = worker::stop_pipes(workers).map_err(|e| format!("cannot handle signals: {e}"))?;
     let written = tls.as_ref().and_then(|t| t.written.as_ref());
@@ -139,6 +158,8 @@ pub fn run(options: &Options) -> Result<(), String> {
             let limits = worker::Limits {
                 config: options.config,
                 high_water: options.max_pending_output,
+                protocols,
+                page: options.page,
             };
             thread::Builder::new()
                 .name(format!("worker-{i}"))
@@ -154,6 +175,7 @@ pub fn run(options: &Options) -> Result<(), String> {
             Err(_) => result = Err("a worker thread panicked".to_string()),
         }
     }
+    crate::log::flush_all();
     // Removes the generated certificate's file.
     drop(tls);
     result
@@ -164,6 +186,29 @@ fn resolve(spec: &str) -> Result<SocketAddr, String> {
         .map_err(|e| format!("bad listen address '{spec}': {e}"))?
         .next()
         .ok_or_else(|| format!("bad listen address '{spec}': it resolves to nothing"))
+}
+
+/// Fails with one clear line when another socket already listens on
+/// `addr`. Our own listeners share their port through SO_REUSEPORT, which
+/// would let a second server (of the same user) bind it too and silently
+/// take half of the connections; a probe bound without SO_REUSEPORT is
+/// refused by the kernel while any listener holds the address.
+fn refuse_if_taken(addr: SocketAddr) -> Result<(), String> {
+    if addr.port() == 0 {
+        return Ok(()); // the system picks a free port
+    }
+    let probe = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    // SO_REUSEADDR only skips connections in TIME_WAIT, never a listener.
+    let _ = probe.set_reuse_address(true);
+    match probe.bind(&addr.into()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(format!(
+            "cannot listen on {addr}: another process is already listening there \
+             (another websock serve?); pick another port with --ws/--wss"
+        )),
+        Err(e) => Err(format!("cannot listen on {addr}: {e}")),
+    }
 }
 
 fn bind(addr: SocketAddr) -> Result<TcpListener, String> {

@@ -1,7 +1,8 @@
 //! One worker: an event loop that accepts on its listeners and echoes on
 //! its connections until a stop signal, then closes them with 1001. TLS
 //! connections that fail (bad handshakes, timeouts, a missing close_notify)
-//! are logged on stderr, one line each.
+//! are logged on stderr (see [`crate::log`]: timestamped, floods
+//! summarised).
 
 use std::io::{self, Read};
 use std::os::unix::net::UnixStream as StdUnixStream;
@@ -17,6 +18,7 @@ use super::{Listener, ListenerKind};
 use crate::clock::Clock;
 use crate::echo::Echo;
 use crate::link::{Failure, Link};
+use crate::log;
 use crate::reactor::Reactor;
 use crate::tls::explain::TlsFailure;
 use crate::tls::stream::TlsStream;
@@ -38,6 +40,10 @@ pub struct Limits {
     pub config: Config,
     /// Queued output that stops reading (backpressure).
     pub high_water: usize,
+    /// Subprotocols spoken.
+    pub protocols: &'static [&'static str],
+    /// Serve the built-in page to browsers.
+    pub page: bool,
 }
 
 /// One pipe per worker that SIGINT and SIGTERM write a byte into, so that
@@ -82,7 +88,13 @@ pub fn run(
         let now = reactor.now();
         let wake_at = [stopping, accept_retry].into_iter().flatten().min();
         let cap = wake_at.map(|at| Duration::from_millis(at.saturating_sub(now)));
+        // A pending summary of peer warnings is printed on time.
+        let cap = match (cap, log::next_flush()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let fired = reactor.turn(cap)?;
+        log::flush_due();
         // Dropping finished links closes their sockets.
         reactor
             .drain_finished()
@@ -113,7 +125,7 @@ pub fn run(
         for (i, (socket, kind)) in sockets.iter().enumerate() {
             if retry_due || fired & (1 << (1 + i)) != 0 {
                 if let Err(e) = accept_all(socket, kind, &mut reactor, limits) {
-                    eprintln!("websock: accept failed: {e}");
+                    log::line(format_args!("accept failed: {e}"));
                     accept_retry = Some(now + ACCEPT_RETRY_MS);
                 }
             }
@@ -150,15 +162,17 @@ fn accept_all(
                     ListenerKind::Tls(config) => match ServerConnection::new(Arc::clone(config)) {
                         Ok(conn) => Transport::Tls(Box::new(TlsStream::new(stream, conn))),
                         Err(e) => {
-                            eprintln!("websock: cannot start TLS on a new connection: {e}");
+                            log::line(format_args!("cannot start TLS on a new connection: {e}"));
                             continue;
                         }
                     },
                 };
-                let link =
-                    Link::server(limits.config, reactor.now()).with_high_water(limits.high_water);
+                let link = Link::server(limits.config, reactor.now())
+                    .with_high_water(limits.high_water)
+                    .with_protocols(limits.protocols)
+                    .with_page(limits.page);
                 if let Err(e) = reactor.insert(link, transport, Echo::default()) {
-                    eprintln!("websock: cannot watch a new connection: {e}");
+                    log::line(format_args!("cannot watch a new connection: {e}"));
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -183,8 +197,8 @@ fn log_tls(link: &Link, transport: &Transport) {
         return;
     };
     match tls.peer() {
-        Some(peer) => eprintln!("websock: wss peer {peer}: {what}"),
-        None => eprintln!("websock: wss peer: {what}"),
+        Some(peer) => log::peer(format_args!("wss peer {peer}: {what}")),
+        None => log::peer(format_args!("wss peer: {what}")),
     }
 }
 
