@@ -1,0 +1,154 @@
+//! The glue to permessage-deflate (RFC 7692): RSV1 on a message's first
+//! frame (section 6), compressing outgoing fragments (7.2.1), inflating
+//! incoming ones into the caller's scratch with the 4-byte tail (7.2.2),
+//! and the size limit counted as it inflates (8.1).
+
+use super::*;
+
+/// permessage-deflate state of one connection.
+#[cfg(feature = "deflate")]
+#[derive(Debug, Default)]
+pub(super) struct Inflating {
+    pub(super) codec: Option<Codec>,
+    /// The incoming message is compressed.
+    pub(super) active: bool,
+    /// Its last frame is in; the 4-byte tail is being fed (section 7.2.2).
+    pub(super) finishing: bool,
+    /// How much of the tail has been fed.
+    pub(super) tail: u8,
+    /// Inflated bytes of the incoming message, for the size limit.
+    pub(super) len: u64,
+}
+
+impl Connection {
+    /// Compresses a fragment into a frame (RFC 7692 section 7.2.1): RSV1 on
+    /// the message's first frame only. The payload is compressed behind
+    /// room for the longest header, then moved up to its real header.
+    #[cfg(feature = "deflate")]
+    pub(super) fn write_compressed(
+        &mut self,
+        opcode: Opcode,
+        fin: bool,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let needed = self.max_frame_len(payload.len());
+        if out.len() < needed {
+            return Err(Error::BufferTooSmall { needed });
+        }
+        let Some(codec) = self.inflate.codec.as_mut() else {
+            return Err(Error::InvalidState);
+        };
+        let len = codec
+            .compress(payload, fin, &mut out[MAX_HEADER_LEN..needed])
+            .map_err(|_| Error::BufferTooSmall { needed })?;
+        let mask = (self.role == Role::Client).then(|| self.rng.next());
+        let head = header_len(len as u64, mask.is_some());
+        out.copy_within(MAX_HEADER_LEN..MAX_HEADER_LEN + len, head);
+        let header = Header {
+            fin,
+            rsv: if opcode == Opcode::Continuation {
+                0
+            } else {
+                0b100
+            },
+            opcode,
+            mask,
+            len: len as u64,
+        };
+        encode_header(&header, out).ok_or(Error::BufferTooSmall { needed })?;
+        if let Some(key) = mask {
+            apply_mask(&mut out[head..head + len], key, 0);
+        }
+        Ok(head + len)
+    }
+
+    /// Inflates an unmasked piece of a compressed frame into `scratch`.
+    /// What the inflater did not take is masked again, so that it can be
+    /// presented again. Returns (payload bytes used, bytes inflated).
+    #[cfg(feature = "deflate")]
+    pub(super) fn inflate_payload(
+        &mut self,
+        payload: &mut [u8],
+        frame: &Incoming,
+        scratch: &mut [u8],
+    ) -> Result<(usize, usize), Error> {
+        let Some(codec) = self.inflate.codec.as_mut() else {
+            return Err(Error::InvalidState);
+        };
+        let result = if scratch.is_empty() && payload.is_empty() {
+            Ok((0, 0))
+        } else if scratch.is_empty() {
+            Err(Error::BufferTooSmall { needed: 1 })
+        } else {
+            codec
+                .decompress(payload, scratch)
+                .map_err(|_| Error::Protocol(Violation::Compression))
+        };
+        let (used, wrote) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(key) = frame.mask {
+                    apply_mask(payload, key, (frame.offset % 4) as usize);
+                }
+                return match e {
+                    Error::Protocol(v) => Err(self.fail(v)),
+                    other => Err(other),
+                };
+            }
+        };
+        if let Some(key) = frame.mask {
+            let offset = frame.offset + used as u64;
+            apply_mask(&mut payload[used..], key, (offset % 4) as usize);
+        }
+        self.check_inflated(&scratch[..wrote])?;
+        Ok((used, wrote))
+    }
+
+    /// Feeds the tail a compressed message implicitly ends with (RFC 7692
+    /// section 7.2.2) and drains the inflater. Returns (bytes in scratch,
+    /// message complete).
+    #[cfg(feature = "deflate")]
+    pub(super) fn inflate_tail(&mut self, scratch: &mut [u8]) -> Result<(usize, bool), Error> {
+        if scratch.is_empty() {
+            return Err(Error::BufferTooSmall { needed: 1 });
+        }
+        let Some(codec) = self.inflate.codec.as_mut() else {
+            return Err(Error::InvalidState);
+        };
+        let fed = self.inflate.tail as usize;
+        let (used, wrote) = match codec.decompress(&deflate::TAIL[fed..], scratch) {
+            Ok(r) => r,
+            Err(_) => return Err(self.fail(Violation::Compression)),
+        };
+        self.inflate.tail += used as u8;
+        let done = self.inflate.tail == 4 && wrote < scratch.len();
+        self.check_inflated(&scratch[..wrote])?;
+        if done {
+            self.inflate.finishing = false;
+            self.inflate.active = false;
+            self.inflate.tail = 0;
+            self.inflate.len = 0;
+            self.end_message(self.message.unwrap_or(DataKind::Binary))?;
+        } else if used == 0 && wrote == 0 {
+            // Room to write and tail left, yet no progress: broken stream.
+            return Err(self.fail(Violation::Compression));
+        }
+        Ok((wrote, done))
+    }
+
+    /// Rules for inflated data: UTF-8 for text, and the size limit counted
+    /// as it inflates, so a small bomb cannot grow past it (RFC 7692
+    /// section 8.1 leaves the limit to the implementation; 1009 here).
+    #[cfg(feature = "deflate")]
+    fn check_inflated(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        if self.message == Some(DataKind::Text) && self.utf8.feed(chunk).is_err() {
+            return Err(self.fail(Violation::InvalidUtf8));
+        }
+        self.inflate.len += chunk.len() as u64;
+        if self.inflate.len > self.config.max_message_size {
+            return Err(self.fail(Violation::MessageTooBig));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,305 @@
+//! Receiving (RFC 6455 sections 5 and 6.2): frame headers gathered across
+//! reads, the rules a header decides (5.2 reserved bits, 5.1 masking, 5.4
+//! fragmentation, 5.5 control frames, 7.4.1 message size), unmasking in
+//! place (5.3), UTF-8 of text (8.1), and control frames acted on (5.5.1-5.5.3).
+
+use super::*;
+
+/// The frame being received.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Incoming {
+    pub(super) opcode: Opcode,
+    pub(super) fin: bool,
+    pub(super) mask: Option<[u8; 4]>,
+    /// Payload bytes still to come.
+    pub(super) remaining: u64,
+    /// Payload bytes already seen (the masking offset).
+    pub(super) offset: u64,
+}
+
+impl Connection {
+    /// Feeds bytes from the transport; see the module docs for the buffer
+    /// contract. An `Err(Error::Protocol(_))` fails the connection: a close
+    /// frame with the right code is queued for [`Connection::poll_output`]
+    /// and later input is ignored.
+    ///
+    /// With permessage-deflate in force, compressed messages need somewhere
+    /// to inflate to: use [`Connection::receive_with`]. This call then
+    /// returns [`Error::BufferTooSmall`] and consumes nothing.
+    pub fn receive<'a>(
+        &mut self,
+        input: &'a mut [u8],
+    ) -> Result<(usize, Option<Event<'a>>), Error> {
+        self.receive_with(input, &mut [])
+    }
+
+    /// [`Connection::receive`], with `scratch` for inflated data: chunks of
+    /// compressed messages are slices of `scratch`, others of `input`. Any
+    /// size of scratch works; larger means fewer, larger chunks.
+    pub fn receive_with<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        scratch: &'a mut [u8],
+    ) -> Result<(usize, Option<Event<'a>>), Error> {
+        match self.state {
+            State::Open | State::CloseSent => {}
+            State::AwaitingRequest | State::AwaitingResponse => return Err(Error::InvalidState),
+            // After a close frame or a failure nothing more is read
+            // (section 5.5.1: no data after Close).
+            _ => return Ok((input.len(), None)),
+        }
+        // Only compressed messages inflate into scratch; refuse before
+        // touching any state, so that the same bytes can be given again.
+        #[cfg(feature = "deflate")]
+        if scratch.is_empty() && self.compression_active() {
+            return Err(Error::BufferTooSmall { needed: 1 });
+        }
+        #[cfg(not(feature = "deflate"))]
+        let _ = scratch;
+        let mut pos = 0;
+        loop {
+            if self.ping_held {
+                if self.pong.is_some() {
+                    return Ok((pos, None));
+                }
+                self.ping_held = false;
+                self.pong = Some(self.control);
+                return Ok((pos, Some(Event::Ping(self.control))));
+            }
+            #[cfg(feature = "deflate")]
+            if self.inflate.finishing {
+                let kind = self.message.unwrap_or(DataKind::Binary);
+                let (chunk, last) = self.inflate_tail(scratch)?;
+                let scratch: &'a [u8] = scratch;
+                return Ok((
+                    pos,
+                    Some(Event::Data {
+                        kind,
+                        chunk: &scratch[..chunk],
+                        last,
+                    }),
+                ));
+            }
+            let frame = match self.frame {
+                Some(f) => f,
+                None => {
+                    let (used, header) =
+                        self.read_header(&input[pos..]).map_err(|v| self.fail(v))?;
+                    pos += used;
+                    match header {
+                        None => return Ok((pos, None)),
+                        Some(h) => self.start_frame(h).map_err(|v| self.fail(v))?,
+                    }
+                }
+            };
+            let available = (input.len() - pos) as u64;
+            let n = frame.remaining.min(available) as usize;
+            let start = pos;
+            if let Some(key) = frame.mask {
+                apply_mask(
+                    &mut input[start..start + n],
+                    key,
+                    (frame.offset % 4) as usize,
+                );
+            }
+            #[cfg(feature = "deflate")]
+            let (n, inflated) = if self.inflate.active && !frame.opcode.is_control() {
+                let (used, wrote) =
+                    self.inflate_payload(&mut input[start..start + n], &frame, scratch)?;
+                (used, Some(wrote))
+            } else {
+                (n, None)
+            };
+            pos += n;
+            let remaining = frame.remaining - n as u64;
+            self.frame = (remaining > 0).then_some(Incoming {
+                remaining,
+                offset: frame.offset + n as u64,
+                ..frame
+            });
+            if frame.opcode.is_control() {
+                let have = self.control.len as usize;
+                self.control.bytes[have..have + n].copy_from_slice(&input[start..pos]);
+                self.control.len += n as u8;
+                if remaining > 0 {
+                    return Ok((pos, None));
+                }
+                match self.end_control(frame.opcode).map_err(|v| self.fail(v))? {
+                    Some(event) => return Ok((pos, Some(event))),
+                    None => continue,
+                }
+            }
+            let kind = self.message.unwrap_or(DataKind::Binary);
+            #[cfg(feature = "deflate")]
+            if let Some(wrote) = inflated {
+                self.inflate.finishing = remaining == 0 && frame.fin;
+                if wrote > 0 {
+                    let scratch: &'a [u8] = scratch;
+                    return Ok((
+                        pos,
+                        Some(Event::Data {
+                            kind,
+                            chunk: &scratch[..wrote],
+                            last: false,
+                        }),
+                    ));
+                }
+                if n == 0 && !self.inflate.finishing {
+                    return Ok((pos, None));
+                }
+                continue;
+            }
+            if kind == DataKind::Text && self.utf8.feed(&input[start..pos]).is_err() {
+                return Err(self.fail(Violation::InvalidUtf8));
+            }
+            let last = remaining == 0 && frame.fin;
+            if last {
+                self.end_message(kind)?;
+            }
+            if n > 0 || last {
+                let input: &'a [u8] = input;
+                let chunk = &input[start..pos];
+                return Ok((pos, Some(Event::Data { kind, chunk, last })));
+            }
+            if remaining > 0 {
+                return Ok((pos, None));
+            }
+        }
+    }
+
+    /// A data message is complete: text must end on a character boundary.
+    pub(super) fn end_message(&mut self, kind: DataKind) -> Result<(), Error> {
+        self.message = None;
+        self.message_len = 0;
+        if kind == DataKind::Text && self.utf8.finish().is_err() {
+            return Err(self.fail(Violation::InvalidUtf8));
+        }
+        Ok(())
+    }
+
+    /// Gathers a header, from `input` directly when it is all there, else
+    /// through the 14-byte buffer. Returns the bytes used.
+    fn read_header(&mut self, input: &[u8]) -> Result<(usize, Option<Header>), Violation> {
+        if self.header_len == 0 {
+            if let Decoded::Complete(h, n) = decode_header(input)? {
+                return Ok((n, Some(h)));
+            }
+        }
+        let mut used = 0;
+        loop {
+            let have = self.header_len as usize;
+            let need = match decode_header(&self.header[..have])? {
+                Decoded::Complete(h, _) => {
+                    self.header_len = 0;
+                    return Ok((used, Some(h)));
+                }
+                Decoded::Incomplete(need) => need,
+            };
+            let take = (need - have).min(input.len() - used);
+            if take == 0 {
+                return Ok((used, None));
+            }
+            self.header[have..have + take].copy_from_slice(&input[used..used + take]);
+            self.header_len += take as u8;
+            used += take;
+        }
+    }
+
+    /// Applies the rules a frame header alone decides, given the state.
+    fn start_frame(&mut self, h: Header) -> Result<Incoming, Violation> {
+        // Section 5.2: RSV bits must be 0 unless an extension defines them.
+        // permessage-deflate owns RSV1 on a message's first frame only
+        // (RFC 7692 section 6): not on continuations or control frames.
+        let compressed = self.compression_active()
+            && h.rsv == 0b100
+            && matches!(h.opcode, Opcode::Text | Opcode::Binary);
+        if h.rsv != 0 && !compressed {
+            return Err(Violation::ReservedBits);
+        }
+        // Section 5.1: clients mask, servers do not.
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(Violation::UnmaskedFrame),
+            (Role::Client, true) => return Err(Violation::MaskedFrame),
+            _ => {}
+        }
+        if h.opcode.is_control() {
+            // Section 5.5: control frames are short and never fragmented.
+            if !h.fin {
+                return Err(Violation::FragmentedControl);
+            }
+            if h.len > MAX_CONTROL_PAYLOAD as u64 {
+                return Err(Violation::ControlTooLong);
+            }
+            self.control.len = 0;
+        } else {
+            // Section 5.4: fragments of one message, not interleaved.
+            match (h.opcode, self.message) {
+                (Opcode::Continuation, None) => return Err(Violation::UnexpectedContinuation),
+                (Opcode::Continuation, Some(_)) => {}
+                (_, Some(_)) => return Err(Violation::ExpectedContinuation),
+                (op, None) => {
+                    self.message = Some(if op == Opcode::Text {
+                        DataKind::Text
+                    } else {
+                        DataKind::Binary
+                    });
+                    #[cfg(feature = "deflate")]
+                    {
+                        self.inflate.active = compressed;
+                    }
+                }
+            }
+            // Section 7.4.1 (1009): refuse as soon as the length is known.
+            let total = self.message_len.saturating_add(h.len);
+            if total > self.config.max_message_size {
+                return Err(Violation::MessageTooBig);
+            }
+            self.message_len = total;
+        }
+        let frame = Incoming {
+            opcode: h.opcode,
+            fin: h.fin,
+            mask: h.mask,
+            remaining: h.len,
+            offset: 0,
+        };
+        self.frame = Some(frame);
+        Ok(frame)
+    }
+
+    /// Acts on a complete control frame (sections 5.5.1 to 5.5.3).
+    fn end_control(&mut self, opcode: Opcode) -> Result<Option<Event<'static>>, Violation> {
+        let payload = self.control;
+        match opcode {
+            Opcode::Ping => {
+                if self.state != State::Open {
+                    // A pong after our close frame would be data after Close.
+                    return Ok(Some(Event::Ping(payload)));
+                }
+                if self.pong.is_some() {
+                    self.ping_held = true;
+                    return Ok(None);
+                }
+                self.pong = Some(payload);
+                Ok(Some(Event::Ping(payload)))
+            }
+            Opcode::Pong => Ok(Some(Event::Pong(payload))),
+            _ => {
+                let (code, reason) = close::parse_payload(payload.as_bytes())?;
+                let reason = ControlPayload::new(reason).unwrap_or(ControlPayload::EMPTY);
+                self.peer_close = Some(code);
+                self.frame = None;
+                if self.state == State::Open {
+                    // Section 5.5.1: reply with a close frame, echoing the
+                    // code; no code in, no code out.
+                    let code = (code != CloseCode::NO_STATUS).then_some(code);
+                    self.close_out = Some(CloseOut { code, reason: "" });
+                    self.state = State::CloseReceived;
+                } else {
+                    self.closed();
+                }
+                Ok(Some(Event::Close { code, reason }))
+            }
+        }
+    }
+}

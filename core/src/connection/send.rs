@@ -1,0 +1,171 @@
+//! Sending (RFC 6455 sections 5.3, 5.4, 5.5 and 6.1): data frames and
+//! fragments, pings and pongs, and the engine's own queued replies; a
+//! client masks every frame with a fresh key (5.3, 10.3).
+
+use super::*;
+
+/// A small PRNG for client masking keys (xorshift128+), seeded by the caller.
+/// Masks must be unpredictable to the application's peers (section 10.3);
+/// they need not be cryptographic, but the seed must be fresh entropy.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct MaskRng(u64, u64);
+
+impl MaskRng {
+    pub(super) fn new(seed: [u8; 16]) -> Self {
+        let mut a = [0u8; 8];
+        let mut b = [0u8; 8];
+        a.copy_from_slice(&seed[..8]);
+        b.copy_from_slice(&seed[8..]);
+        // xorshift must not start from all zeros.
+        MaskRng(u64::from_le_bytes(a) | 1, u64::from_le_bytes(b))
+    }
+
+    pub(super) fn next(&mut self) -> [u8; 4] {
+        let (mut s1, s0) = (self.0, self.1);
+        self.0 = s0;
+        s1 ^= s1 << 23;
+        self.1 = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+        let v = self.1.wrapping_add(s0);
+        ((v >> 32) as u32).to_le_bytes()
+    }
+}
+
+impl Connection {
+    /// Whether the engine has replies waiting for [`Connection::poll_output`].
+    pub fn has_output(&self) -> bool {
+        self.pong.is_some() || self.close_out.is_some()
+    }
+
+    /// Writes the engine's queued replies (pong, then close) into `out` and
+    /// returns the bytes written. Each frame is written whole or not at all;
+    /// `out` of [`MAX_CONTROL_FRAME`](crate::MAX_CONTROL_FRAME) bytes or more always takes the next.
+    pub fn poll_output(&mut self, out: &mut [u8]) -> usize {
+        let mut n = 0;
+        if let Some(pong) = self.pong {
+            match self.write_frame(Opcode::Pong, true, pong.as_bytes(), &mut out[n..]) {
+                Ok(k) => {
+                    n += k;
+                    self.pong = None;
+                }
+                Err(_) => return n,
+            }
+        }
+        if let Some(c) = self.close_out {
+            let mut body = [0u8; MAX_CONTROL_PAYLOAD];
+            let len = close_body(c.code, c.reason.as_bytes(), &mut body);
+            match self.write_frame(Opcode::Close, true, &body[..len], &mut out[n..]) {
+                Ok(k) => {
+                    n += k;
+                    self.close_out = None;
+                    if self.state == State::CloseReceived {
+                        self.closed();
+                    }
+                }
+                Err(_) => return n,
+            }
+        }
+        n
+    }
+
+    /// Sends a message, or one fragment of it: `last == false` leaves the
+    /// message open and later calls continue it (section 5.4). The frame is
+    /// written whole into `out` or not at all. The engine does not check
+    /// that text is UTF-8: a `&str` is, and a fragment may split a character.
+    ///
+    /// After the peer's close frame arrives, sending is still allowed until
+    /// [`Connection::poll_output`] writes the close reply: section 5.5.1
+    /// lets an endpoint finish what it is sending (an echo of the message
+    /// that came just before the close, say) before it replies.
+    pub fn send(
+        &mut self,
+        kind: DataKind,
+        payload: &[u8],
+        last: bool,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let reply_pending = self.state == State::CloseReceived && self.close_out.is_some();
+        if self.state != State::Open && !reply_pending {
+            return Err(Error::InvalidState);
+        }
+        let opcode = if self.sending {
+            Opcode::Continuation
+        } else {
+            kind.opcode()
+        };
+        #[cfg(feature = "deflate")]
+        if self.compression_active() {
+            let n = self.write_compressed(opcode, last, payload, out)?;
+            self.sending = !last;
+            return Ok(n);
+        }
+        let n = self.write_frame(opcode, last, payload, out)?;
+        self.sending = !last;
+        Ok(n)
+    }
+
+    /// The output space [`Connection::send`] may need for a fragment of
+    /// `payload_len` bytes: header, payload, and with compression in force
+    /// the worst case of deflate.
+    pub fn max_frame_len(&self, payload_len: usize) -> usize {
+        #[cfg(feature = "deflate")]
+        if self.compression_active() {
+            return MAX_HEADER_LEN.saturating_add(Codec::bound(payload_len));
+        }
+        header_len(payload_len as u64, self.role == Role::Client).saturating_add(payload_len)
+    }
+
+    /// Sends a ping (at most 125 bytes of payload).
+    pub fn ping(&mut self, payload: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        self.send_control(Opcode::Ping, payload, out)
+    }
+
+    /// Sends an unsolicited pong, e.g. as a heartbeat (section 5.5.3).
+    pub fn pong(&mut self, payload: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        self.send_control(Opcode::Pong, payload, out)
+    }
+
+    fn send_control(
+        &mut self,
+        opcode: Opcode,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        if self.state != State::Open {
+            return Err(Error::InvalidState);
+        }
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(Error::ControlTooLong);
+        }
+        self.write_frame(opcode, true, payload, out)
+    }
+
+    /// Writes one frame; clients mask with a fresh key (section 5.3).
+    pub(super) fn write_frame(
+        &mut self,
+        opcode: Opcode,
+        fin: bool,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let mask = (self.role == Role::Client).then(|| self.rng.next());
+        let len = payload.len() as u64;
+        let head = header_len(len, mask.is_some());
+        let needed = head + payload.len();
+        if out.len() < needed {
+            return Err(Error::BufferTooSmall { needed });
+        }
+        let header = Header {
+            fin,
+            rsv: 0,
+            opcode,
+            mask,
+            len,
+        };
+        encode_header(&header, out).ok_or(Error::BufferTooSmall { needed })?;
+        out[head..needed].copy_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(&mut out[head..needed], key, 0);
+        }
+        Ok(needed)
+    }
+}
