@@ -106,10 +106,12 @@ impl Limiter {
 
     fn summarise(&mut self) {
         if self.suppressed > 0 {
+            // Shorter than the interval at shutdown.
+            let secs = self.started.map_or(INTERVAL, |s| s.elapsed().min(INTERVAL));
             line(format_args!(
                 "{} more warnings about peers in the last {} s (not printed)",
                 self.suppressed,
-                INTERVAL.as_secs()
+                secs.as_secs().max(1)
             ));
             self.suppressed = 0;
         }
