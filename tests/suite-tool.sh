@@ -43,6 +43,9 @@ fi
 # once, with a busy loop on every core for those few seconds.
 run python3 tests/tool/client_linger.py "$WEBSOCK_BIN" "$WEBSOCK_VENV/bin/python" --runs 50
 
+# The client on a pseudo-terminal: connected line, prompts, markers, Ctrl-C.
+run python3 tests/tool/terminal.py "$WEBSOCK_BIN"
+
 run env WEBSOCK_BIN="$WEBSOCK_BIN" node --test tests/page/page.test.mjs
 
 [ "$failed" -eq 0 ]
