@@ -50,6 +50,11 @@ section() {
     [ -n "$hex" ] && echo $((16#$hex))
 }
 
+# Panic locations name source files by path; map the paths that depend on
+# where the checkout and cargo's home are, so the figures do not.
+core_dir=$(cd .. && pwd)
+export RUSTFLAGS="--remap-path-prefix=$core_dir=websock-core --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=cargo"
+
 declare -A fig
 
 # measure ENGINE: fills fig[ENGINE.*] from the opt-level z builds.

@@ -227,10 +227,10 @@ pub fn parse_request<'a>(
 /// Computes `Sec-WebSocket-Accept` for a key (section 4.2.2 item 5.4):
 /// base64(SHA-1(key + GUID)).
 pub fn accept_key(key: &[u8]) -> AcceptKey {
-    let mut sha = sha1_smol::Sha1::new();
+    let mut sha = crate::sha1::Sha1::new();
     sha.update(key);
     sha.update(GUID);
-    let digest = sha.digest().bytes();
+    let digest = sha.digest();
     let mut out = [0u8; 28];
     // 20 bytes always encode to exactly 28 characters.
     let _ = Base64::encode(&digest, &mut out);
@@ -282,7 +282,7 @@ pub fn write_rejection(error: HandshakeError, out: &mut [u8]) -> Option<usize> {
     let reason = error.reason().as_bytes();
     let mut w = Writer::new(out);
     w.put(b"HTTP/1.1 ");
-    w.put_u64(status as u64);
+    w.put_u32(status as u32);
     w.put(b" ");
     w.put(phrase.as_bytes());
     w.put(b"\r\nContent-Type: text/plain\r\nConnection: close\r\n");
@@ -293,7 +293,7 @@ pub fn write_rejection(error: HandshakeError, out: &mut [u8]) -> Option<usize> {
         _ => {}
     }
     w.put(b"Content-Length: ");
-    w.put_u64(reason.len() as u64 + 1);
+    w.put_u32(reason.len() as u32 + 1);
     w.put(b"\r\n\r\n");
     w.put(reason);
     w.put(b"\n");
@@ -432,13 +432,20 @@ fn header_block(
     }
 }
 
-/// A key must be base64 that decodes to exactly 16 bytes (section 4.1 item 7).
+/// A key must be base64 that decodes to exactly 16 bytes (section 4.1 item
+/// 7). Checked by its characters rather than decoded: 16 bytes are 22
+/// characters of the standard alphabet then "==", and the 22nd carries only
+/// 2 bits of data, so its 4 low bits must be zero (canonical encoding, as a
+/// strict decoder demands): one of `A`, `Q`, `g`, `w`.
 fn check_key(value: &[u8]) -> Result<Key, HandshakeError> {
     let key: Key = value.try_into().map_err(|_| HandshakeError::BadKey)?;
-    let mut raw = [0u8; 18];
-    match Base64::decode(key, &mut raw) {
-        Ok(decoded) if decoded.len() == 16 => Ok(key),
-        _ => Err(HandshakeError::BadKey),
+    let data_ok = key[..21]
+        .iter()
+        .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/');
+    if data_ok && matches!(key[21], b'A' | b'Q' | b'g' | b'w') && key[22..] == *b"==" {
+        Ok(key)
+    } else {
+        Err(HandshakeError::BadKey)
     }
 }
 
@@ -487,8 +494,10 @@ impl<'a> Writer<'a> {
         self.len = end;
     }
 
-    fn put_u64(&mut self, mut n: u64) {
-        let mut digits = [0u8; 20];
+    /// Decimal digits. `u32` is plenty for statuses and short bodies, and
+    /// spares 32-bit targets the 64-bit division routines.
+    fn put_u32(&mut self, mut n: u32) {
+        let mut digits = [0u8; 10];
         let mut i = digits.len();
         loop {
             i -= 1;
@@ -594,6 +603,28 @@ mod tests {
         );
         assert_eq!(replace("GET /chat", "GET /\x01chat"), Err(Malformed));
         assert!(replace("Connection: Upgrade", "Connection: keep-alive, Upgrade").is_ok());
+    }
+
+    #[test]
+    fn key_check_agrees_with_a_strict_decoder() {
+        // Every byte value at every position of a few valid keys: the
+        // character check accepts exactly what base64ct's decoder decodes
+        // to 16 bytes.
+        for base in [
+            *b"dGhlIHNhbXBsZSBub25jZQ==",
+            *b"AAAAAAAAAAAAAAAAAAAAAA==",
+            *b"/+9zZ0Aa//++++///////w==",
+        ] {
+            for i in 0..24 {
+                for c in 0..=255u8 {
+                    let mut key = base;
+                    key[i] = c;
+                    let mut raw = [0u8; 18];
+                    let strict = matches!(Base64::decode(key, &mut raw), Ok(d) if d.len() == 16);
+                    assert_eq!(check_key(&key).is_ok(), strict, "{:?}", key);
+                }
+            }
+        }
     }
 
     #[test]

@@ -46,6 +46,7 @@ pub mod error;
 pub mod frame;
 pub mod handshake;
 pub mod io;
+mod sha1;
 pub mod utf8;
 
 pub use embedded_io;
