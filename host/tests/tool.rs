@@ -483,3 +483,26 @@ fn ctrl_c_closes_with_1000_and_a_second_one_exits_at_once() {
     assert_eq!(status.code(), Some(130));
     server.join().unwrap();
 }
+
+#[test]
+fn serve_says_where_to_point_a_browser() {
+    let mut child = std::process::Command::new(common::BIN)
+        .args(["serve", "--ws", "127.0.0.1:0", "--no-wss"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let first = lines.next().unwrap().unwrap();
+    let second = lines.next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let ws = first
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap();
+    let http = ws.replace("ws://", "http://");
+    assert_eq!(
+        second,
+        format!("websock: open {http}/ in a browser, or run: websock client {ws}/")
+    );
+}

@@ -143,8 +143,10 @@ fn run(o: &Options) -> Outcome {
         .connect_with(&url, o.config, reactor.now(), protocols, &o.headers)
         .map_err(fail)?;
     let tty = std::io::stdout().is_terminal();
+    let typing = std::io::stdin().is_terminal();
     let printer = Printer::new(Style {
         tty: tty && !o.binary,
+        prompt: tty && typing && !o.binary,
         raw: o.binary,
         control: o.show_ping_pong,
     });
@@ -156,7 +158,7 @@ fn run(o: &Options) -> Outcome {
     // closed descriptor's pending event, losing the final wake-up.
     let waker = Arc::new(waker);
     let input = input::read_stdin(Arc::clone(&waker), o.binary);
-    let slash = !o.binary && o.slash.unwrap_or_else(|| std::io::stdin().is_terminal());
+    let slash = !o.binary && o.slash.unwrap_or(typing);
     let mut s = Session::default();
     loop {
         if let Some(slot) = reactor.drain_finished().next() {

@@ -12,8 +12,10 @@ use crate::link::{Handler, Tx};
 /// How to print.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Style {
-    /// stdout is a terminal: `< ` markers and `> ` prompts.
+    /// stdout is a terminal: `< ` markers.
     pub tty: bool,
+    /// stdin is a terminal too: a `> ` prompt waits for typing.
+    pub prompt: bool,
     /// Write payloads as raw bytes (`--binary`), no line breaks added.
     pub raw: bool,
     /// Print pings and pongs received (`--show-ping-pong`).
@@ -114,7 +116,7 @@ impl Printer {
 
     fn end_line(&self, out: &mut impl Write) -> io::Result<()> {
         out.write_all(b"\n")?;
-        if self.style.tty {
+        if self.style.prompt {
             out.write_all(b"> ")?;
         }
         out.flush()
@@ -127,7 +129,7 @@ impl Printer {
         }
         let mut out = io::stdout().lock();
         let _ = writeln!(out, "\r{text}").and_then(|()| {
-            if self.style.tty {
+            if self.style.prompt {
                 out.write_all(b"> ")?;
             }
             out.flush()
@@ -169,6 +171,7 @@ mod tests {
         let mut p = Printer {
             style: Style {
                 tty: true,
+                prompt: true,
                 ..Style::default()
             },
             ..Printer::default()
@@ -176,6 +179,10 @@ mod tests {
         let mut out = Vec::new();
         p.print(&mut out, DataKind::Text, b"hi", true).unwrap();
         assert_eq!(out, b"\r< hi\n> ");
+        p.style.prompt = false;
+        let mut out = Vec::new();
+        p.print(&mut out, DataKind::Text, b"hi", true).unwrap();
+        assert_eq!(out, b"\r< hi\n", "no prompt when stdin is not a terminal");
     }
 
     #[test]

@@ -145,10 +145,23 @@ pub fn run(options: &Options) -> Result<(), String> {
         (None, Identity::Files { cert, .. }) => format!("; certificate from {}", cert.display()),
         (None, Identity::SelfSigned) => String::new(),
     };
-    println!(
-        "websock: serving {} ({workers} workers){certificate}",
+    let mut start = format!(
+        "websock: serving {} ({workers} workers){certificate}\n",
         serving.join(" and ")
     );
+    // What a newcomer does next, on a second line (scripts read the first).
+    if let (Some(ws), true) = (
+        serving.iter().find(|s| s.starts_with("ws://")),
+        options.page,
+    ) {
+        let http = ws.replacen("ws://", "http://", 1);
+        start.push_str(&format!(
+            "websock: open {http}/ in a browser, or run: websock client {ws}/\n"
+        ));
+    }
+    // One write, errors ignored: a reader that takes the first line and
+    // closes the pipe must not stop the server.
+    let _ = std::io::stdout().write_all(start.as_bytes());
     let _ = std::io::stdout().flush();
     let handles: Vec<_> = per_worker
         .into_iter()
