@@ -24,7 +24,7 @@
 //!   on the heap until `websock_conn_deinit`.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 #[cfg(feature = "std")]
 extern crate std;
