@@ -4,31 +4,11 @@
 //!
 //! Run: `cargo run --release -p websock-core --features deflate --example deflate_report`
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "../tests/support/heap.rs"]
+mod heap;
 
 use websock_core::deflate::Options;
 use websock_core::{Accept, Config, Connection, DataKind, Event};
-
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts bytes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: same layout contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
 
 /// A server connection that agreed to `offer`, and a client to talk to it.
 fn pair(offer: &str, client_bits: u8) -> (Connection, Connection) {
@@ -61,89 +41,27 @@ fn pair(offer: &str, client_bits: u8) -> (Connection, Connection) {
     (server, client)
 }
 
-/// Only the server side of [`pair`], so its heap can be counted alone.
-fn pair_server_only(offer: &str) -> Connection {
-    let mut config = Config::new();
-    config.deflate = Some(Options::new());
-    let mut server = Connection::server(config, 0);
-    let request = format!(
-        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
-         Sec-WebSocket-Extensions: {offer}\r\n\r\n"
-    );
-    let mut out = [0u8; 1024];
-    assert!(matches!(
-        server.accept(request.as_bytes(), &[], &mut out),
-        Ok(Accept::Accepted { .. })
-    ));
-    server
-}
-
-fn text(len: usize) -> Vec<u8> {
-    let words = [
-        "websocket ",
-        "frame ",
-        "deflate ",
-        "window ",
-        "κόσμε ",
-        "message ",
-        "engine ",
-    ];
-    let mut seed = 7u32;
-    let mut out = Vec::new();
-    while out.len() < len {
-        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        out.extend_from_slice(words[(seed >> 16) as usize % words.len()].as_bytes());
-    }
-    out.truncate(len);
-    while std::str::from_utf8(&out).is_err() {
-        out.pop();
-    }
-    out
-}
-
 fn binary(len: usize) -> Vec<u8> {
     // Sensor-like samples: a slow wave plus noise, as u16 little-endian.
     (0..len / 2)
         .flat_map(|i| {
-            let v = (2048.0 + 1000.0 * (i as f64 / 50.0).sin()) as u16 + (i as u16 * 7919 % 13);
+            let v = (2048.0 + 1000.0 * (i as f64 / 50.0).sin()) as u16
+                + (i as u16).wrapping_mul(7919) % 13;
             v.to_le_bytes()
         })
         .collect()
 }
 
 fn main() {
-    println!("| window bits | heap per server connection (compressor + inflater) |");
+    println!("| configuration | heap per server connection after a message each way |");
     println!("|---|---|");
-    for bits in 9..=15u8 {
-        let offer = format!(
-            "permessage-deflate; server_max_window_bits={bits}; client_max_window_bits={bits}"
+    for case in heap::cases(Options::new()) {
+        let bytes = heap::server_heap(&case);
+        println!(
+            "| {} | {bytes} B ({} KiB) |",
+            case.name,
+            bytes.div_ceil(1024)
         );
-        // The client exists first so that only the server is counted.
-        let (_, mut client) = pair(&offer, bits);
-        let message = text(4096);
-        let mut wire = vec![0u8; client.max_frame_len(message.len())];
-        let n = client
-            .send(DataKind::Text, &message, true, &mut wire)
-            .unwrap();
-        let before = LIVE.load(Ordering::Relaxed);
-        let mut server = pair_server_only(&offer);
-        // Compress and inflate once so every lazily allocated table exists.
-        let mut frame = vec![0u8; server.max_frame_len(message.len())];
-        server
-            .send(DataKind::Text, &message, true, &mut frame)
-            .unwrap();
-        drop(frame);
-        let mut scratch = [0u8; 512];
-        let mut pos = 0;
-        while pos < n {
-            let (used, _) = server
-                .receive_with(&mut wire[pos..n], &mut scratch)
-                .unwrap();
-            pos += used;
-        }
-        let heap = LIVE.load(Ordering::Relaxed) - before;
-        println!("| {bits} | {} KiB |", heap.div_ceil(1024));
     }
     println!(
         "\nsize_of::<Connection>() = {} bytes (inline, beside the heap above)\n",
@@ -152,8 +70,8 @@ fn main() {
     println!("| payload | window bits | compressed | ratio |");
     println!("|---|---|---|---|");
     for (name, data) in [
-        ("text 1 KiB", text(1024)),
-        ("text 64 KiB", text(65536)),
+        ("text 1 KiB", heap::text(1024)),
+        ("text 64 KiB", heap::text(65536)),
         ("binary 1 KiB", binary(1024)),
         ("binary 64 KiB", binary(65536)),
     ] {

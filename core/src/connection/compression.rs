@@ -125,6 +125,9 @@ impl Connection {
         let done = self.inflate.tail == 4 && wrote < scratch.len();
         self.check_inflated(&scratch[..wrote])?;
         if done {
+            if let Some(codec) = self.inflate.codec.as_mut() {
+                codec.received();
+            }
             self.inflate.finishing = false;
             self.inflate.active = false;
             self.inflate.tail = 0;
