@@ -3,7 +3,8 @@
 //! timeouts) are summarised: the first [`BURST`] of each [`INTERVAL`] are
 //! printed, the rest counted and reported in one line when the interval
 //! ends, so a flood of bad peers costs a few lines, not one each.
-//! `--quiet` drops peer warnings altogether.
+//! `--quiet` drops peer warnings altogether. Errors of the server's own
+//! that can repeat fast (accept failing) are summarised the same way, apart.
 
 use std::fmt;
 use std::io::Write;
@@ -17,15 +18,17 @@ pub const INTERVAL: Duration = Duration::from_secs(10);
 pub const BURST: u32 = 5;
 
 static QUIET: AtomicBool = AtomicBool::new(false);
-static PEERS: Mutex<Limiter> = Mutex::new(Limiter {
-    started: None,
-    printed: 0,
-    suppressed: 0,
-});
+/// Warnings about peers (`--quiet` drops them).
+static PEERS: Mutex<Limiter> = Mutex::new(Limiter::new("warnings about peers"));
+/// The server's own trouble that can repeat fast (accept failing while
+/// file descriptors run out): never dropped, but summarised too.
+static TROUBLE: Mutex<Limiter> = Mutex::new(Limiter::new("errors"));
 
-/// The rate limiter's state: shared by all workers (a flood is one flood,
+/// A rate limiter's state: shared by all workers (a flood is one flood,
 /// however the kernel spreads it).
 struct Limiter {
+    /// What it counts, for the summary line.
+    what: &'static str,
     /// When the current interval began; `None` before the first warning.
     started: Option<Instant>,
     printed: u32,
@@ -45,11 +48,20 @@ pub fn line(args: fmt::Arguments<'_>) {
 
 /// A warning about one peer, rate limited.
 pub fn peer(args: fmt::Arguments<'_>) {
-    if QUIET.load(Ordering::Relaxed) {
-        return;
+    if !QUIET.load(Ordering::Relaxed) {
+        limited(&PEERS, args);
     }
+}
+
+/// An error of the server's that may repeat (e.g. accept failing), rate
+/// limited.
+pub fn trouble(args: fmt::Arguments<'_>) {
+    limited(&TROUBLE, args);
+}
+
+fn limited(limiter: &Mutex<Limiter>, args: fmt::Arguments<'_>) {
     let now = Instant::now();
-    let Ok(mut l) = PEERS.lock() else { return };
+    let Ok(mut l) = limiter.lock() else { return };
     l.roll(now);
     let started = *l.started.get_or_insert(now);
     if l.printed < BURST {
@@ -57,7 +69,8 @@ pub fn peer(args: fmt::Arguments<'_>) {
         line(args);
         if l.printed == BURST {
             line(format_args!(
-                "more warnings about peers in the next {} s are counted, not printed",
+                "more {} in the next {} s are counted, not printed",
+                l.what,
                 INTERVAL.saturating_sub(now - started).as_secs().max(1)
             ));
         }
@@ -66,32 +79,51 @@ pub fn peer(args: fmt::Arguments<'_>) {
     }
 }
 
-/// Prints the summary of an interval that has ended; call now and then
+/// Prints the summaries of intervals that have ended; call now and then
 /// (each worker does on every wake-up).
 pub fn flush_due() {
-    if let Ok(mut l) = PEERS.lock() {
-        l.roll(Instant::now());
+    for limiter in [&PEERS, &TROUBLE] {
+        if let Ok(mut l) = limiter.lock() {
+            l.roll(Instant::now());
+        }
     }
 }
 
 /// How long until a summary is due, if one is pending: a worker waits no
 /// longer than that.
 pub fn next_flush() -> Option<Duration> {
-    let l = PEERS.lock().ok()?;
-    let started = l.started?;
-    (l.suppressed > 0).then(|| (started + INTERVAL).saturating_duration_since(Instant::now()))
+    [&PEERS, &TROUBLE]
+        .into_iter()
+        .filter_map(|limiter| {
+            let l = limiter.lock().ok()?;
+            let started = l.started?;
+            (l.suppressed > 0)
+                .then(|| (started + INTERVAL).saturating_duration_since(Instant::now()))
+        })
+        .min()
 }
 
 /// Prints what is still counted (at shutdown).
 pub fn flush_all() {
-    if let Ok(mut l) = PEERS.lock() {
-        l.summarise();
-        l.started = None;
-        l.printed = 0;
+    for limiter in [&PEERS, &TROUBLE] {
+        if let Ok(mut l) = limiter.lock() {
+            l.summarise();
+            l.started = None;
+            l.printed = 0;
+        }
     }
 }
 
 impl Limiter {
+    const fn new(what: &'static str) -> Limiter {
+        Limiter {
+            what,
+            started: None,
+            printed: 0,
+            suppressed: 0,
+        }
+    }
+
     /// Ends the interval if it is over.
     fn roll(&mut self, now: Instant) {
         if self
@@ -109,8 +141,9 @@ impl Limiter {
             // Shorter than the interval at shutdown.
             let secs = self.started.map_or(INTERVAL, |s| s.elapsed().min(INTERVAL));
             line(format_args!(
-                "{} more warnings about peers in the last {} s (not printed)",
+                "{} more {} in the last {} s (not printed)",
                 self.suppressed,
+                self.what,
                 secs.as_secs().max(1)
             ));
             self.suppressed = 0;

@@ -121,3 +121,49 @@ fn quiet_drops_peer_warnings() {
     let lines = flood(20, &["--quiet"]);
     assert!(lines.is_empty(), "{lines:?}");
 }
+
+#[test]
+fn accept_failing_for_want_of_descriptors_is_summarised_not_repeated() {
+    // 24 descriptors: a few connections exhaust them, and accept fails
+    // again at every retry (every 100 ms) while they stay open.
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -n 24 && exec \"$0\" serve --ws 127.0.0.1:0 --no-wss --workers 1",
+        ])
+        .arg(BIN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start websock serve");
+    let mut start = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut start)
+        .unwrap();
+    let addr: std::net::SocketAddr = start
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("ws://"))
+        .expect("a ws:// address")
+        .parse()
+        .unwrap();
+    let held: Vec<_> = (0..30).map(|_| connect(addr)).collect();
+    thread::sleep(Duration::from_millis(2000));
+    drop(held);
+    thread::sleep(Duration::from_millis(200));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = wait_child(&mut child, IO_TIMEOUT);
+    assert!(status.success(), "{status:?}");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let failures = err.lines().filter(|l| l.contains("accept failed")).count();
+    assert!((1..=5).contains(&failures), "{err}");
+    assert!(err.lines().count() <= 8, "{err}");
+    assert!(
+        err.lines().any(|l| l.contains(" more errors in the last ")),
+        "about 20 retries in 2 s: the rest are counted\n{err}"
+    );
+    assert!(err.lines().all(timestamped), "{err}");
+}

@@ -125,7 +125,7 @@ pub fn run(
         for (i, (socket, kind)) in sockets.iter().enumerate() {
             if retry_due || fired & (1 << (1 + i)) != 0 {
                 if let Err(e) = accept_all(socket, kind, &mut reactor, limits) {
-                    log::line(format_args!("accept failed: {e}"));
+                    log::trouble(format_args!("accept failed: {e}"));
                     accept_retry = Some(now + ACCEPT_RETRY_MS);
                 }
             }
@@ -162,7 +162,7 @@ fn accept_all(
                     ListenerKind::Tls(config) => match ServerConnection::new(Arc::clone(config)) {
                         Ok(conn) => Transport::Tls(Box::new(TlsStream::new(stream, conn))),
                         Err(e) => {
-                            log::line(format_args!("cannot start TLS on a new connection: {e}"));
+                            log::trouble(format_args!("cannot start TLS on a new connection: {e}"));
                             continue;
                         }
                     },
@@ -172,7 +172,7 @@ fn accept_all(
                     .with_protocols(limits.protocols)
                     .with_page(limits.page);
                 if let Err(e) = reactor.insert(link, transport, Echo::default()) {
-                    log::line(format_args!("cannot watch a new connection: {e}"));
+                    log::trouble(format_args!("cannot watch a new connection: {e}"));
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
