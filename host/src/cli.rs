@@ -35,7 +35,9 @@ Usage: websock serve [options]
 
 Echoes every text and binary message on any path, streaming (pieces go
 back as fragments of up to 64 KiB). Prints one line saying where it listens;
-stops cleanly on SIGINT or SIGTERM (open connections are closed with 1001).
+stops cleanly on SIGINT or SIGTERM: each open connection finishes the
+message in progress each way and is closed with 1001; whatever is left
+when the close timeout has passed is dropped, and the process exits.
 
 Options:
   --ws HOST:PORT              where to listen for ws:// (default 127.0.0.1:8888;
@@ -57,6 +59,12 @@ Options:
   --max-pending-output BYTES  stop reading a connection while this much of its
                               output waits to be written (default 16 MiB: some
                               peers write a whole message before reading)
+  --write-timeout-ms MS       drop a connection whose output waits this long
+                              with nothing written: a peer that stopped reading
+                              (default 30000; 0: never)
+  --idle-timeout-ms MS        ping a connection that sent nothing for MS/2, close
+                              one that sent nothing for MS, so half-open
+                              connections end (default 120000; 0: never)
   --no-deflate                refuse permessage-deflate offers (accepted by
                               default, within the client's window limits)
   --deflate-level N           zlib level 0-9 for what we compress (default 1)
@@ -331,6 +339,8 @@ fn parse_serve(p: &mut lexopt::Parser) -> Result<Command, Local> {
             Long("protocol") => o.protocols.push(protocol_name(p)?),
             Long("quiet") => o.quiet = true,
             Long("no-page") => o.page = false,
+            Long("write-timeout-ms") => o.write_timeout_ms = p.value()?.parse()?,
+            Long("idle-timeout-ms") => o.idle_timeout_ms = p.value()?.parse()?,
             other => return Err(other.unexpected().into()),
         }
     }
@@ -536,6 +546,11 @@ mod tests {
         assert_eq!(o.ws.as_deref(), Some("0.0.0.0:1"));
         assert_eq!(o.workers, Some(3));
         assert_eq!(o.config.handshake_timeout_ms, 250);
+        let Ok(Command::Serve(o)) = parse(args("serve --write-timeout-ms 7 --idle-timeout-ms 0"))
+        else {
+            panic!()
+        };
+        assert_eq!((o.write_timeout_ms, o.idle_timeout_ms), (7, 0));
     }
 
     #[test]

@@ -160,7 +160,13 @@ pub fn explain(url: &WsUrl, link: &Link, transport: &Transport) -> Option<String
         Some(Failure::TimedOut(State::AwaitingResponse)) => {
             format!("{url} did not answer the opening handshake in time")
         }
+        Some(Failure::TimedOut(State::Open)) => {
+            format!("{url} sent nothing for the idle timeout, not even a pong")
+        }
         Some(Failure::TimedOut(_)) => "the closing handshake timed out".to_string(),
+        Some(Failure::WriteStalled) => {
+            format!("{url} stopped reading: output waited past the write timeout")
+        }
         Some(Failure::Io(e)) => format!("connection to {url} failed: {e}"),
         Some(Failure::Engine(e)) => format!("internal error: {e}"),
         None if !link.was_open() => {

@@ -12,6 +12,14 @@
 //! [`LINGER_MS`] passes, so that our last frame is never lost to a reset.
 //! Timeouts come in as "now" ([`Link::tick`], [`Link::deadline`]).
 //!
+//! Policy lives here too, so that every backend enforces the same: output
+//! that makes no progress for [`Link::with_write_timeout`] drops the
+//! connection (a peer that stopped reading cannot hold memory for ever);
+//! a connection silent for half of [`Link::with_idle_timeout`] is pinged
+//! and one silent for all of it is closed (a half-open connection does not
+//! live for ever); and [`Link::go_away`] closes with 1001 once the message
+//! in progress each way is complete, so that a shutdown cuts no message.
+//!
 //! The read buffer is lent by the backend (one per event loop, so idle
 //! connections hold none).
 
@@ -47,6 +55,9 @@ pub const LINGER_MS: u64 = 2_000;
 /// Room an HTTP handshake message needs in the output (the engine asks for
 /// 320 bytes plus the subprotocol, added where there is one).
 const HANDSHAKE_ROOM: usize = 512;
+/// By default, drop a connection whose output has waited this long with
+/// not one byte written (nginx's `send_timeout` has the same meaning).
+pub const DEFAULT_WRITE_TIMEOUT_MS: u64 = 30_000;
 /// Where a compressed message inflates to, allocated only on connections
 /// that negotiated permessage-deflate. An echo sends each inflated chunk
 /// back as one fragment, so larger chunks compress better on the way out.
@@ -75,6 +86,8 @@ pub trait Handler {
 pub struct Tx<'a> {
     engine: &'a mut Connection,
     out: &'a mut OutBuf,
+    /// A fragmented message is going out (so a shutdown waits for its end).
+    sending: &'a mut bool,
 }
 
 impl Tx<'_> {
@@ -85,6 +98,7 @@ impl Tx<'_> {
         let room = self.out.spare(self.engine.max_frame_len(payload.len()));
         let n = self.engine.send(kind, payload, last, room)?;
         self.out.commit(n);
+        *self.sending = !last;
         Ok(())
     }
 
@@ -118,8 +132,12 @@ pub enum Failure {
     },
     /// The peer broke the protocol; the engine sent a close frame saying so.
     Protocol(Violation),
-    /// A deadline passed in the given state (opening or closing handshake).
+    /// A deadline passed in the given state: the opening or closing
+    /// handshake, the idle timeout (in `Open`), or a shutdown's grace time.
     TimedOut(State),
+    /// Output waited longer than the write timeout with nothing written:
+    /// the peer stopped reading.
+    WriteStalled,
     /// The transport failed.
     Io(io::Error),
     /// The engine refused a call the link made; a bug, reported not hidden.
@@ -187,6 +205,28 @@ pub struct Link {
     extensions: Option<Box<str>>,
     /// Server: answer a browser's plain GET with the built-in page.
     page: bool,
+    /// Drop the connection after output waits this long unwritten (0: never).
+    write_timeout_ms: u64,
+    /// Ping after half of this with nothing received, close after all of it
+    /// (0: never).
+    idle_timeout_ms: u64,
+    /// The latest "now" the link was given.
+    now: u64,
+    /// Since when output has been waiting with no byte written.
+    stalled_since: Option<u64>,
+    /// When input last arrived (or the connection opened).
+    last_input: u64,
+    /// A keepalive ping went out and nothing has arrived since.
+    ping_sent: bool,
+    /// When to look at idleness next.
+    idle_check: u64,
+    /// A message is arriving in pieces (its last one has not come yet).
+    receiving: bool,
+    /// A fragmented message is going out.
+    sending: bool,
+    /// [`Link::go_away`] was called: close with its reason between messages,
+    /// and drop the connection at this time whatever happens.
+    going_away: Option<(u64, &'static str)>,
 }
 
 impl Link {
@@ -268,6 +308,16 @@ impl Link {
             protocol: None,
             extensions: None,
             page: false,
+            write_timeout_ms: DEFAULT_WRITE_TIMEOUT_MS,
+            idle_timeout_ms: 0,
+            now: 0,
+            stalled_since: None,
+            last_input: 0,
+            ping_sent: false,
+            idle_check: 0,
+            receiving: false,
+            sending: false,
+            going_away: None,
         }
     }
 
@@ -275,6 +325,24 @@ impl Link {
     /// [`DEFAULT_HIGH_WATER`] for what too little costs.
     pub fn with_high_water(mut self, bytes: usize) -> Link {
         self.high_water = bytes.max(1);
+        self
+    }
+
+    /// Drops the connection when its output waits `ms` with not one byte
+    /// written (0: never; default [`DEFAULT_WRITE_TIMEOUT_MS`]). Together
+    /// with the high-water mark this bounds what a peer that stops reading
+    /// costs: at most the mark in memory, for at most this long.
+    pub fn with_write_timeout(mut self, ms: u64) -> Link {
+        self.write_timeout_ms = ms;
+        self
+    }
+
+    /// Once open, pings the peer after `ms / 2` with nothing received and
+    /// closes (1001) after `ms` (0, the default: never). Any input counts,
+    /// so a live peer's pong keeps the connection open while a half-open
+    /// one is closed.
+    pub fn with_idle_timeout(mut self, ms: u64) -> Link {
+        self.idle_timeout_ms = ms;
         self
     }
 
@@ -309,22 +377,123 @@ impl Link {
         match self.phase {
             Phase::Draining { until } | Phase::Flushing { until } => Some(until),
             Phase::Done => None,
-            _ => self.engine.deadline(),
+            Phase::Handshake | Phase::Open => [
+                self.engine.deadline(),
+                self.stall_deadline(),
+                self.idle_deadline(),
+                self.going_away.map(|(at, _)| at),
+            ]
+            .into_iter()
+            .flatten()
+            .min(),
         }
+    }
+
+    fn stall_deadline(&self) -> Option<u64> {
+        let since = self.stalled_since?;
+        (self.write_timeout_ms > 0).then(|| since.saturating_add(self.write_timeout_ms))
+    }
+
+    fn idle_deadline(&self) -> Option<u64> {
+        let watching = self.idle_timeout_ms > 0
+            && self.phase == Phase::Open
+            && !self.abort
+            && self.engine.state() == State::Open;
+        watching.then_some(self.idle_check)
     }
 
     /// Advances time: fires the engine's deadlines and our linger deadline.
     /// Ask for the next [`Link::step`] afterwards.
     pub fn tick(&mut self, now: u64) {
+        self.now = self.now.max(now);
+        let now = self.now;
         let before = self.engine.state();
         self.engine.tick(now);
         if before != State::Failed && self.engine.state() == State::Failed {
             self.failure.get_or_insert(Failure::TimedOut(before));
         }
-        if let Phase::Draining { until } | Phase::Flushing { until } = self.phase {
-            if now >= until {
-                self.finish();
+        match self.phase {
+            Phase::Draining { until } | Phase::Flushing { until } => {
+                if now >= until {
+                    self.finish();
+                }
             }
+            Phase::Done => {}
+            Phase::Handshake | Phase::Open => {
+                if self.going_away.is_some_and(|(at, _)| now >= at) {
+                    self.failure
+                        .get_or_insert(Failure::TimedOut(self.engine.state()));
+                    return self.finish();
+                }
+                if self.stall_deadline().is_some_and(|at| now >= at) {
+                    // No flushing or lingering: the peer reads nothing.
+                    self.failure.get_or_insert(Failure::WriteStalled);
+                    return self.finish();
+                }
+                if self.idle_deadline().is_some_and(|at| now >= at) {
+                    self.keepalive(now);
+                }
+            }
+        }
+    }
+
+    /// The idle timer fired: ping a quiet peer, close a silent one.
+    fn keepalive(&mut self, now: u64) {
+        let idle = self.idle_timeout_ms;
+        let half = (idle / 2).max(1);
+        let quiet = now.saturating_sub(self.last_input);
+        if quiet >= idle {
+            self.failure.get_or_insert(Failure::TimedOut(State::Open));
+            // Said for a peer that is still there; a half-open one never
+            // reads it, and the link closes once it is handed to the
+            // transport (or the write timeout passes).
+            let room = self.out.spare(MAX_CONTROL_FRAME);
+            if let Ok(n) = self
+                .engine
+                .close(CloseCode::GOING_AWAY, "idle timeout", room)
+            {
+                self.out.commit(n);
+            }
+            self.abort = true;
+            return;
+        }
+        if quiet >= half && !self.ping_sent {
+            let room = self.out.spare(MAX_CONTROL_FRAME);
+            if let Ok(n) = self.engine.ping(&[], room) {
+                self.out.commit(n);
+            }
+            self.ping_sent = true;
+        }
+        let wait = if self.ping_sent { idle } else { half };
+        self.idle_check = self.last_input.saturating_add(wait);
+    }
+
+    /// Closes with 1001 (`reason`) as soon as no message is in progress
+    /// either way, so that none is cut; drops the connection `grace_ms`
+    /// from now whatever happens. A connection still in its opening
+    /// handshake cannot close cleanly and is closed at once.
+    pub fn go_away(&mut self, now: u64, grace_ms: u64, reason: &'static str) {
+        self.tick(now);
+        match self.phase {
+            Phase::Handshake => self.abort = true,
+            Phase::Open if self.going_away.is_none() => {
+                self.going_away = Some((self.now.saturating_add(grace_ms), reason));
+                self.close_if_going_away();
+            }
+            _ => {}
+        }
+    }
+
+    fn close_if_going_away(&mut self) {
+        let Some((_, reason)) = self.going_away else {
+            return;
+        };
+        if self.receiving || self.sending || self.engine.state() != State::Open {
+            return;
+        }
+        let room = self.out.spare(MAX_CONTROL_FRAME);
+        if let Ok(n) = self.engine.close(CloseCode::GOING_AWAY, reason, room) {
+            self.out.commit(n);
         }
     }
 
@@ -332,10 +501,13 @@ impl Link {
     /// afterwards.
     pub fn with_tx<R>(&mut self, now: u64, f: impl FnOnce(&mut Tx<'_>) -> R) -> R {
         self.tick(now);
-        f(&mut Tx {
+        let r = f(&mut Tx {
             engine: &mut self.engine,
             out: &mut self.out,
-        })
+            sending: &mut self.sending,
+        });
+        self.close_if_going_away();
+        r
     }
 
     /// The bytes waiting to be written, oldest first.
@@ -354,6 +526,9 @@ impl Link {
         if self.out.is_empty() {
             self.out.release_if_larger(RETAIN);
         }
+        if n > 0 && self.stalled_since.is_some() {
+            self.stalled_since = Some(self.now);
+        }
     }
 
     /// What to do next. `transport_idle` says that the transport holds no
@@ -361,7 +536,13 @@ impl Link {
     /// TCP); together with an empty [`Link::output`] it means every byte is
     /// out.
     pub fn step(&mut self, now: u64, transport_idle: bool) -> Step {
+        self.now = self.now.max(now);
         let all_written = self.out.is_empty() && transport_idle;
+        if all_written {
+            self.stalled_since = None;
+        } else if self.stalled_since.is_none() {
+            self.stalled_since = Some(self.now);
+        }
         match self.phase {
             Phase::Done => Step::Done,
             Phase::Flushing { .. } if all_written => {
@@ -394,6 +575,10 @@ impl Link {
     /// Handles bytes the transport read (discarded while draining after
     /// our shutdown).
     pub fn received<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {
+        if !data.is_empty() {
+            self.last_input = self.now;
+            self.ping_sent = false;
+        }
         match self.phase {
             Phase::Handshake => self.handshake_input(data, handler),
             Phase::Open => self.frames(data, handler),
@@ -454,9 +639,12 @@ impl Link {
             Handshake::Open(len) => {
                 self.phase = Phase::Open;
                 self.was_open = true;
+                self.last_input = self.now;
+                self.idle_check = self.now.saturating_add((self.idle_timeout_ms / 2).max(1));
                 handler.opened(&mut Tx {
                     engine: &mut self.engine,
                     out: &mut self.out,
+                    sending: &mut self.sending,
                 });
                 // Whatever followed the handshake in the same read is frames.
                 match buf.get_mut(len..) {
@@ -559,13 +747,18 @@ impl Link {
                 Ok((used, event)) => {
                     let had_event = event.is_some();
                     if let Some(event) = event {
+                        if let Event::Data { last, .. } = event {
+                            self.receiving = !last;
+                        }
                         handler.event(
                             event,
                             &mut Tx {
                                 engine: &mut self.engine,
                                 out: &mut self.out,
+                                sending: &mut self.sending,
                             },
                         );
+                        self.close_if_going_away();
                     }
                     (used, had_event)
                 }
@@ -622,6 +815,10 @@ fn status_line(buf: &[u8]) -> Option<String> {
     let line = String::from_utf8_lossy(&buf[..end.min(200)]).into_owned();
     (!line.is_empty()).then_some(line)
 }
+
+#[cfg(test)]
+#[path = "link_tests.rs"]
+mod trickle_tests;
 
 #[cfg(test)]
 mod tests {

@@ -140,6 +140,19 @@ impl<H: Handler> Reactor<H> {
         Some(r)
     }
 
+    /// Lets the owner act on a link itself (e.g. [`Link::go_away`]), then
+    /// writes what was queued.
+    pub fn with_link<R>(
+        &mut self,
+        key: usize,
+        f: impl FnOnce(&mut Link, &mut H) -> R,
+    ) -> Option<R> {
+        let slot = self.slots.get_mut(key)?;
+        let r = f(&mut slot.link, &mut slot.handler);
+        self.run(key);
+        Some(r)
+    }
+
     /// Links that finished since the last call; dropping them closes their
     /// sockets.
     pub fn drain_finished(&mut self) -> std::vec::Drain<'_, Slot<H>> {

@@ -16,7 +16,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use websock_core::Config;
 
 use crate::clock::Clock;
-use crate::link::DEFAULT_HIGH_WATER;
+use crate::link::{DEFAULT_HIGH_WATER, DEFAULT_WRITE_TIMEOUT_MS};
 use crate::tls::server::{self as tls_server, Identity, SELF_SIGNED_NAMES};
 
 /// What `websock serve` was asked to do.
@@ -40,7 +40,16 @@ pub struct Options {
     pub quiet: bool,
     /// Serve the built-in page to browsers.
     pub page: bool,
+    /// Drop a connection whose output waits this long unwritten (0: never).
+    pub write_timeout_ms: u64,
+    /// Ping a connection quiet for half of this, close one silent for all
+    /// of it (0: never).
+    pub idle_timeout_ms: u64,
 }
+
+/// The idle timeout `websock serve` starts with: two minutes, as common
+/// servers use; a live peer answers the ping sent after one.
+pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 120_000;
 
 impl Default for Options {
     fn default() -> Self {
@@ -54,6 +63,8 @@ impl Default for Options {
             protocols: Vec::new(),
             quiet: false,
             page: true,
+            write_timeout_ms: DEFAULT_WRITE_TIMEOUT_MS,
+            idle_timeout_ms: DEFAULT_IDLE_TIMEOUT_MS,
         }
     }
 }
@@ -173,6 +184,8 @@ pub fn run(options: &Options) -> Result<(), String> {
                 high_water: options.max_pending_output,
                 protocols,
                 page: options.page,
+                write_timeout_ms: options.write_timeout_ms,
+                idle_timeout_ms: options.idle_timeout_ms,
             };
             thread::Builder::new()
                 .name(format!("worker-{i}"))

@@ -1,5 +1,6 @@
 //! One worker: an event loop that accepts on its listeners and echoes on
-//! its connections until a stop signal, then closes them with 1001. TLS
+//! its connections until a stop signal, then closes them with 1001 between
+//! messages ([`Link::go_away`]), within the close timeout. TLS
 //! connections that fail (bad handshakes, timeouts, a missing close_notify)
 //! are logged on stderr (see [`crate::log`]: timestamped, floods
 //! summarised).
@@ -12,7 +13,7 @@ use std::time::Duration;
 use mio::net::{TcpListener, UnixStream};
 use mio::{Interest, Token};
 use rustls::ServerConnection;
-use websock_core::{CloseCode, Config};
+use websock_core::Config;
 
 use super::{Listener, ListenerKind};
 use crate::clock::Clock;
@@ -26,9 +27,6 @@ use crate::transport::Transport;
 
 /// The stop pipe's token; listeners follow it.
 const STOP: Token = Token(0);
-/// How long open connections get to finish their closing handshake after
-/// a stop signal.
-const GRACE_MS: u64 = 2_000;
 /// How soon to retry accepting after an error such as running out of file
 /// descriptors (the listener's readiness edge is not repeated).
 const ACCEPT_RETRY_MS: u64 = 100;
@@ -44,6 +42,10 @@ pub struct Limits {
     pub protocols: &'static [&'static str],
     /// Serve the built-in page to browsers.
     pub page: bool,
+    /// Output waiting this long unwritten drops the connection (0: never).
+    pub write_timeout_ms: u64,
+    /// Ping after half of this in silence, close after all of it (0: never).
+    pub idle_timeout_ms: u64,
 }
 
 /// One pipe per worker that SIGINT and SIGTERM write a byte into, so that
@@ -103,15 +105,17 @@ pub fn run(
         if fired & 1 != 0 && stopping.is_none() {
             let mut byte = [0u8; 64];
             while matches!(stop.read(&mut byte), Ok(n) if n > 0) {}
-            stopping = Some(now + GRACE_MS);
+            // Every connection gets the close timeout to finish the message
+            // in progress each way, then the closing handshake (1001); the
+            // worker ends when they are gone or that time has passed.
+            let grace = limits.config.close_timeout_ms;
+            stopping = Some(now.saturating_add(grace));
             for (mut socket, _) in sockets.drain(..) {
                 let _ = reactor.registry().deregister(&mut socket);
             }
             for key in reactor.keys() {
-                // Links still in their opening handshake cannot close
-                // cleanly; they are dropped when the grace time ends.
-                reactor.with_tx(key, |tx, _| {
-                    let _ = tx.close(CloseCode::GOING_AWAY, "server shutting down");
+                reactor.with_link(key, |link, _| {
+                    link.go_away(now, grace, "server shutting down");
                 });
             }
             reactor
@@ -170,7 +174,9 @@ fn accept_all(
                 let link = Link::server(limits.config, reactor.now())
                     .with_high_water(limits.high_water)
                     .with_protocols(limits.protocols)
-                    .with_page(limits.page);
+                    .with_page(limits.page)
+                    .with_write_timeout(limits.write_timeout_ms)
+                    .with_idle_timeout(limits.idle_timeout_ms);
                 if let Err(e) = reactor.insert(link, transport, Echo::default()) {
                     log::trouble(format_args!("cannot watch a new connection: {e}"));
                 }

@@ -1,0 +1,341 @@
+//! [`Link`] driven over a test transport that takes one byte per write and
+//! gives one byte per read, and says `WouldBlock` every other call: every
+//! partial-write and split-read path of the link runs, with no kernel in
+//! the way. Also the link's policies (write timeout, idle timeout,
+//! shutdown between messages) stepped by hand with a fake clock.
+
+use std::collections::VecDeque;
+use std::io;
+
+use websock_core::{deflate, CloseCode, Config, DataKind, Event, State};
+
+use crate::echo::Echo;
+use crate::link::{Failure, Handler, Link, Step, Target, Tx};
+
+/// One direction of a connection: bytes in flight and whether the writer
+/// shut it down.
+#[derive(Default)]
+struct Pipe {
+    bytes: VecDeque<u8>,
+    shut: bool,
+}
+
+/// A transport end that moves at most one byte per call and refuses every
+/// other write, as a congested socket might.
+struct Trickle {
+    writes: u64,
+}
+
+impl Trickle {
+    fn write(&mut self, pipe: &mut Pipe, buf: &[u8]) -> io::Result<usize> {
+        self.writes += 1;
+        if self.writes % 2 == 0 || buf.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        pipe.bytes.push_back(buf[0]);
+        Ok(1)
+    }
+
+    fn read(&mut self, pipe: &mut Pipe, buf: &mut [u8]) -> io::Result<usize> {
+        match pipe.bytes.pop_front() {
+            Some(b) => {
+                buf[0] = b;
+                Ok(1)
+            }
+            None if pipe.shut => Ok(0),
+            None => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+/// Does what the epoll backend's `drive` does, over a [`Trickle`]: write
+/// what the link queued, then follow [`Link::step`]. True when anything
+/// moved.
+fn pump<H: Handler>(
+    link: &mut Link,
+    handler: &mut H,
+    t: &mut Trickle,
+    out: &mut Pipe,
+    inp: &mut Pipe,
+    now: u64,
+) -> bool {
+    link.tick(now);
+    let mut moved = false;
+    let mut rbuf = [0u8; 64];
+    for _ in 0..8 {
+        while link.output_len() > 0 {
+            match t.write(out, link.output()) {
+                Ok(n) => {
+                    link.written(n);
+                    moved = true;
+                }
+                Err(_) => break,
+            }
+        }
+        match link.step(now, true) {
+            Step::Read => {}
+            Step::Wait | Step::Done => return moved,
+            Step::ShutdownWrite => {
+                out.shut = true;
+                continue;
+            }
+            Step::Close => {
+                out.shut = true;
+                return true;
+            }
+        }
+        match t.read(inp, &mut rbuf) {
+            Ok(0) => {
+                link.end_of_stream(now);
+                moved = true;
+            }
+            Ok(n) => {
+                link.received(&mut rbuf[..n], handler);
+                moved = true;
+            }
+            Err(_) => return moved,
+        }
+    }
+    moved
+}
+
+/// A client that sends a script of messages (some in fragments), records
+/// every message that comes back, and closes once all have.
+#[derive(Default)]
+struct Script {
+    messages: Vec<(DataKind, Vec<u8>)>,
+    received: Vec<(DataKind, Vec<u8>)>,
+    current: Vec<u8>,
+    closed_with: Option<CloseCode>,
+}
+
+impl Handler for Script {
+    fn opened(&mut self, tx: &mut Tx<'_>) {
+        for (kind, payload) in &self.messages {
+            // Larger messages go in three fragments of uneven size.
+            if payload.len() > 1000 {
+                let (a, rest) = payload.split_at(payload.len() / 3);
+                let (b, c) = rest.split_at(7);
+                tx.send(*kind, a, false).unwrap();
+                tx.send(*kind, b, false).unwrap();
+                tx.send(*kind, c, true).unwrap();
+            } else {
+                tx.send(*kind, payload, true).unwrap();
+            }
+        }
+    }
+
+    fn event(&mut self, event: Event<'_>, tx: &mut Tx<'_>) {
+        match event {
+            Event::Data { kind, chunk, last } => {
+                self.current.extend_from_slice(chunk);
+                if last {
+                    self.received
+                        .push((kind, std::mem::take(&mut self.current)));
+                    if self.received.len() == self.messages.len() {
+                        tx.close(CloseCode::NORMAL, "done").unwrap();
+                    }
+                }
+            }
+            Event::Close { code, .. } => self.closed_with = Some(code),
+            _ => {}
+        }
+    }
+}
+
+fn script() -> Vec<(DataKind, Vec<u8>)> {
+    let big: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+    vec![
+        (DataKind::Text, Vec::new()),
+        (
+            DataKind::Text,
+            "h\u{e9}llo \u{1f600} w\u{f6}rld".as_bytes().to_vec(),
+        ),
+        (DataKind::Binary, vec![0xff; 125]),
+        (DataKind::Binary, vec![7; 126]),
+        (DataKind::Text, "\u{20ac}".repeat(3000).into_bytes()),
+        (DataKind::Binary, big),
+    ]
+}
+
+fn echo_over_trickle(config: Config) {
+    let target = Target {
+        host: "localhost",
+        resource: "/",
+        headers: "",
+    };
+    let mut client = Link::client(config, 0, [9; 32], &target, &[]).unwrap();
+    let mut server = Link::server(config, 0);
+    let mut script_handler = Script {
+        messages: script(),
+        ..Script::default()
+    };
+    let mut echo = Echo::default();
+    let (mut up, mut down) = (Pipe::default(), Pipe::default());
+    let (mut tc, mut ts) = (Trickle { writes: 0 }, Trickle { writes: 1 });
+    let mut rounds = 0u64;
+    let mut idle = 0;
+    while !(client.is_done() && server.is_done()) {
+        rounds += 1;
+        assert!(rounds < 5_000_000, "no progress: stuck");
+        // Time stands still: nothing here may need a timeout to finish.
+        let a = pump(
+            &mut client,
+            &mut script_handler,
+            &mut tc,
+            &mut up,
+            &mut down,
+            1,
+        );
+        let b = pump(&mut server, &mut echo, &mut ts, &mut down, &mut up, 1);
+        idle = if a || b { 0 } else { idle + 1 };
+        if idle > 4 {
+            // Neither end can move (a refused call moves the next time).
+            panic!(
+                "stalled after {rounds} rounds ({} up, {} down): client {:?}/{:?}, server {:?}/{:?}",
+                up.bytes.len(),
+                down.bytes.len(),
+                client.state(),
+                client.failure(),
+                server.state(),
+                server.failure()
+            );
+        }
+    }
+    assert_eq!(script_handler.received, script_handler.messages);
+    assert_eq!(script_handler.closed_with, Some(CloseCode::NORMAL));
+    assert!(client.closure().unwrap().clean, "{:?}", client.failure());
+    assert!(server.closure().unwrap().clean, "{:?}", server.failure());
+    assert!(client.failure().is_none() && server.failure().is_none());
+}
+
+#[test]
+fn echo_one_byte_per_call() {
+    echo_over_trickle(Config::new());
+}
+
+#[test]
+fn echo_one_byte_per_call_compressed() {
+    let config = Config {
+        deflate: Some(deflate::Options::new()),
+        ..Config::new()
+    };
+    echo_over_trickle(config);
+}
+
+const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+    Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    Sec-WebSocket-Version: 13\r\n\r\n";
+
+/// A client frame with a zero mask key (masked, so valid, and readable).
+fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![(u8::from(fin) << 7) | opcode];
+    match payload.len() {
+        n @ 0..=125 => f.push(0x80 | n as u8),
+        n => {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    f.extend_from_slice(&[0; 4]);
+    f.extend_from_slice(payload);
+    f
+}
+
+/// A server link past its handshake at time `now`, its 101 taken away.
+fn open_server(link: Link, now: u64, echo: &mut Echo) -> Link {
+    let mut link = link;
+    link.tick(now);
+    link.received(&mut REQUEST.to_vec(), echo);
+    assert_eq!(link.state(), State::Open);
+    let n = link.output_len();
+    link.written(n);
+    link
+}
+
+#[test]
+fn a_peer_that_stops_reading_is_held_to_the_mark_then_dropped() {
+    let mut echo = Echo::default();
+    let link = Link::server(Config::new(), 0)
+        .with_high_water(4096)
+        .with_write_timeout(1_000);
+    let mut link = open_server(link, 0, &mut echo);
+    assert_eq!(link.step(0, true), Step::Read);
+    let message = frame(true, 2, &[1; 1000]);
+    let mut reads = 0;
+    while link.step(10, true) == Step::Read {
+        link.received(&mut message.clone(), &mut echo);
+        reads += 1;
+        assert!(reads < 100, "backpressure never engaged");
+    }
+    assert_eq!(link.step(10, true), Step::Wait);
+    assert!(link.output_len() < 4096 + 1100, "{}", link.output_len());
+    // A byte written now and then keeps it alive.
+    link.written(1);
+    link.tick(900);
+    assert!(!link.is_done());
+    assert_eq!(link.deadline(), Some(1_010));
+    link.tick(1_009);
+    assert!(!link.is_done());
+    link.tick(1_010);
+    assert!(link.is_done());
+    assert!(matches!(link.failure(), Some(Failure::WriteStalled)));
+}
+
+#[test]
+fn a_quiet_peer_is_pinged_and_a_silent_one_closed() {
+    let mut echo = Echo::default();
+    let link = Link::server(Config::new(), 0).with_idle_timeout(1_000);
+    let mut link = open_server(link, 100, &mut echo);
+    assert_eq!(link.deadline(), Some(600));
+    link.tick(600);
+    assert_eq!(link.output(), [0x89, 0x00], "a ping after half the timeout");
+    link.written(2);
+    // Its pong (any input) resets the clock.
+    link.tick(800);
+    link.received(&mut frame(true, 10, &[]), &mut echo);
+    link.tick(1_100);
+    assert_eq!(link.output_len(), 0, "no ping: input came at 800");
+    assert_eq!(link.deadline(), Some(1_300));
+    link.tick(1_299);
+    assert_eq!(link.output_len(), 0);
+    link.tick(1_300);
+    assert_eq!(link.output(), [0x89, 0x00]);
+    link.written(2);
+    assert_eq!(link.deadline(), Some(1_800));
+    link.tick(1_800);
+    // Silence for the whole timeout: 1001 and the transport shut.
+    assert_eq!(&link.output()[..4], &[0x88, 14, 0x03, 0xe9]);
+    let n = link.output_len();
+    link.written(n);
+    assert_eq!(link.step(1_800, true), Step::ShutdownWrite);
+    assert!(matches!(
+        link.failure(),
+        Some(Failure::TimedOut(State::Open))
+    ));
+}
+
+#[test]
+fn going_away_waits_for_the_message_in_progress() {
+    let mut echo = Echo::default();
+    let mut link = open_server(Link::server(Config::new(), 0), 0, &mut echo);
+    link.received(&mut frame(false, 1, b"first half, "), &mut echo);
+    link.go_away(5, 1_000, "server shutting down");
+    // Nothing closes while the message is unfinished (the echo gathers
+    // small pieces, so nothing of it is out yet either).
+    assert!(!link.output().contains(&0x88), "{:?}", link.output());
+    link.received(&mut frame(true, 0, b"second half"), &mut echo);
+    let out = link.output().to_vec();
+    let text = b"first half, second half";
+    assert_eq!(&out[..2], &[0x81, text.len() as u8]);
+    assert_eq!(&out[2..2 + text.len()], text);
+    assert_eq!(out[2 + text.len()], 0x88, "then the close: {out:?}");
+    assert_eq!(&out[4 + text.len()..6 + text.len()], &[0x03, 0xe9]);
+    // A peer that never finishes its message is dropped at the deadline.
+    let mut other = open_server(Link::server(Config::new(), 0), 0, &mut echo);
+    other.received(&mut frame(false, 2, b"never ends"), &mut echo);
+    other.go_away(10, 1_000, "server shutting down");
+    assert_eq!(other.deadline(), Some(1_010));
+    other.tick(1_010);
+    assert!(other.is_done());
+}
