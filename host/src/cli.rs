@@ -11,7 +11,7 @@ use websock_core::Config;
 
 use crate::tls::client::ClientOptions;
 use crate::tls::server::Identity;
-use crate::{bench, client, serve};
+use crate::{bench, client, load, serve};
 
 /// The top-level help.
 pub const USAGE: &str = "\
@@ -25,6 +25,8 @@ Usage:
                                              for the built-in page)
   websock autobahn [--agent NAME] URL        Autobahn fuzzingserver client driver
   websock bench [options] URL                echo load generator
+  websock load [options] URL                 many connections at once, every echo
+                                             checked, latency and server memory
 
 URLs are ws://host[:port][/path] or wss://host[:port][/path] (TLS).
 'websock <command> --help' shows each command's options.
@@ -184,6 +186,27 @@ Options:
   -h, --help                  this help
 ";
 
+const LOAD_USAGE: &str = "\
+Usage: websock load [options] ws://HOST:PORT/
+
+Opens all the connections at once (from 127.0.0.2 and up), then has each
+send its messages and checks that every one comes back exactly once, byte
+for byte, in order, while a second group of connections measures round
+trips; then closes them all (each must close cleanly). Prints the figures;
+exits 1 on any lost, extra or changed message. Raise the open-file limit
+first (ulimit -n): each connection is a descriptor here and one in the server.
+
+Options:
+  --connections N             connections held open at once (default 1000)
+  --messages N                messages each sends (default 10)
+  --size BYTES                payload per message, at least 8 (default 64)
+  --depth N                   messages in flight per connection (default 2)
+  --latency-connections N     connections measuring round trips (default 20)
+  --sources N                 source addresses 127.0.0.2 and up (default 4)
+  --server-pid PID            read the server's memory (VmRSS, VmHWM) from /proc
+  -h, --help                  this help
+";
+
 /// A parsed command line.
 #[derive(Debug)]
 pub enum Command {
@@ -210,6 +233,8 @@ pub enum Command {
     },
     /// `websock bench`.
     Bench(bench::Options),
+    /// `websock load`.
+    Load(load::Options),
 }
 
 /// A command line that does not parse; one line, naming the help to read.
@@ -250,6 +275,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         "client" => parse_client(&mut p).map_err(|e| e.under("client")),
         "autobahn" => parse_autobahn(&mut p).map_err(|e| e.under("autobahn")),
         "bench" => parse_bench(&mut p).map_err(|e| e.under("bench")),
+        "load" => parse_load(&mut p).map_err(|e| e.under("load")),
         "help" => Ok(Command::Help(
             match p.next().map_err(|e| usage(None, e))? {
                 Some(Value(v)) => help_for(&v.string().map_err(|e| usage(None, e))?)
@@ -267,6 +293,7 @@ fn help_for(command: &str) -> Option<&'static str> {
         "client" => CLIENT_USAGE,
         "autobahn" => AUTOBAHN_USAGE,
         "bench" => BENCH_USAGE,
+        "load" => LOAD_USAGE,
         _ => return None,
     })
 }
@@ -502,6 +529,32 @@ fn parse_bench(p: &mut lexopt::Parser) -> Result<Command, Local> {
     }
     o.url = url.ok_or_else(|| Local("missing URL".into()))?;
     Ok(Command::Bench(o))
+}
+
+fn parse_load(p: &mut lexopt::Parser) -> Result<Command, Local> {
+    let mut o = load::Options::default();
+    let mut url = None;
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Command::Help(LOAD_USAGE)),
+            Long("connections") => o.connections = positive(p, "--connections")?,
+            Long("messages") => o.messages = p.value()?.parse()?,
+            Long("size") => o.size = p.value()?.parse()?,
+            Long("depth") => o.depth = positive(p, "--depth")?,
+            Long("latency-connections") => o.latency_connections = p.value()?.parse()?,
+            Long("sources") => {
+                o.sources = p.value()?.parse()?;
+                if !(1..=250).contains(&o.sources) {
+                    return Err(Local("--sources must be 1 to 250".into()));
+                }
+            }
+            Long("server-pid") => o.server_pid = Some(p.value()?.parse()?),
+            Value(v) if url.is_none() => url = Some(v.string()?),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    o.url = url.ok_or_else(|| Local("missing URL".into()))?;
+    Ok(Command::Load(o))
 }
 
 fn positive(p: &mut lexopt::Parser, name: &str) -> Result<usize, Local> {

@@ -10,6 +10,7 @@ mod clock;
 mod dial;
 mod echo;
 mod link;
+mod load;
 mod log;
 mod outbuf;
 mod page;
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
             parallel,
         } => autobahn::run(&url, &agent, config, &tls, parallel),
         Command::Bench(options) => bench::run(&options),
+        Command::Load(options) => load::run(&options),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
