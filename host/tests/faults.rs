@@ -409,14 +409,9 @@ fn stalled_tls_handshakes_are_cut_by_the_handshake_timeout() {
     drop(stalled);
     server.wait_connections_at_most(1, Duration::from_secs(5), "stalled TLS");
     good.finish(10);
-    let timed_out = server
-        .log
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|l| l.contains("TLS handshake timed out"))
-        .count();
-    assert_eq!(timed_out, 400, "one log line per stalled handshake");
+    // Peer warnings are rate limited: the first few are printed in full.
+    let log = server.log.lock().unwrap().join("\n");
+    assert!(log.contains("TLS handshake timed out"), "{log}");
 }
 
 #[test]
