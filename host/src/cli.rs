@@ -55,8 +55,8 @@ Options:
   --workers N                 worker threads (default: one per core)
   --handshake-timeout-ms MS   drop a connection whose opening handshake takes
                               longer (default 10000)
-  --close-timeout-ms MS       wait this long for the peer's close frame
-                              (default 5000)
+  --close-timeout-ms MS       wait this long for the peer's close frame, and
+                              on SIGTERM for connections to finish (default 5000)
   --max-message-size BYTES    fail larger messages with 1009 (default 64 MiB)
   --max-pending-output BYTES  stop reading a connection while this much of its
                               output waits to be written (default 16 MiB: some
