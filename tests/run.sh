@@ -44,6 +44,11 @@ rust_checks() {
     sub "cargo test (core, deflate)" cargo test -p websock-core --features deflate --quiet
     sub "core on thumbv7em (no std, no alloc)" \
         cargo build --quiet -p websock-core --no-default-features --target thumbv7em-none-eabihf
+    # The allocator-free inflater: tested alone, and built for the MCU.
+    sub "cargo test (core, inflate)" cargo test -p websock-core --features inflate --quiet
+    sub "core with inflate on thumbv7em (no std, no alloc)" \
+        cargo build --quiet -p websock-core --no-default-features --features inflate \
+        --target thumbv7em-none-eabihf
     return "$failed"
 }
 

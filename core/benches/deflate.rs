@@ -1,9 +1,12 @@
 //! permessage-deflate throughput: compress (send) and inflate (receive) of
-//! text and binary messages of 1 KiB and 64 KiB at window bits 9 and 15.
+//! text and binary messages of 1 KiB and 64 KiB at window bits 9 and 15;
+//! inflate with zlib-rs (`inflate/`) and with the allocator-free inflater
+//! (`inflate-noalloc/`).
 //!
 //! Run: `cargo bench -p websock-core --features deflate --bench deflate`
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use websock_core::deflate::inflate::Inflater;
 use websock_core::deflate::{Agreed, Codec, TAIL};
 
 fn agreed(bits: u8) -> Agreed {
@@ -73,6 +76,15 @@ fn bench(c: &mut Criterion) {
                     },
                     BatchSize::SmallInput,
                 )
+            });
+            // The allocator-free inflater, into a 2^bits window.
+            let mut window = vec![0u8; Inflater::window_len(bits)];
+            group.bench_function(format!("inflate-noalloc/{name}/w{bits}"), |b| {
+                b.iter(|| {
+                    let mut inflater = Inflater::new();
+                    let (used, wrote) = inflater.inflate(&mut window, &wire, &mut plain).unwrap();
+                    assert_eq!((used, wrote), (wire.len(), data.len()));
+                })
             });
         }
     }

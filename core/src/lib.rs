@@ -40,7 +40,7 @@ extern crate std;
 
 pub mod close;
 pub mod connection;
-#[cfg(feature = "deflate")]
+#[cfg(feature = "inflate")]
 pub mod deflate;
 pub mod error;
 pub mod frame;

@@ -789,6 +789,7 @@ fn inflater_keeps_context_even_when_the_offer_hinted_otherwise() {
 /// its request. The size asked for must always suffice, exactly.
 #[test]
 fn handshake_buffer_too_small_says_the_size_that_fits() {
+    #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
     let mut config = Config::new();
     #[cfg(feature = "deflate")]
     {

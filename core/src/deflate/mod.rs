@@ -1,9 +1,11 @@
 //! permessage-deflate (RFC 7692): negotiation of its parameters in the
 //! opening handshake, and the per-connection compressor and decompressor.
 //!
-//! Negotiation is plain parsing and needs nothing; the codec uses zlib-rs
-//! (a Rust port of zlib), which allocates its window and hash tables on the
-//! heap, so the `deflate` feature needs an allocator. Window sizes are
+//! Negotiation is plain parsing and needs nothing. With the `inflate`
+//! feature alone there is also [`inflate::Inflater`], which needs no
+//! allocator: it keeps its history in a window the caller owns. With
+//! `deflate`, [`Codec`] compresses and inflates with zlib-rs, which
+//! allocates its window and hash tables on the heap. Window sizes are
 //! honoured for real: a peer that asks for a 9-bit window gets a compressor
 //! with a 512-byte window. zlib cannot make raw streams with an 8-bit window,
 //! so offers that demand one are declined (section 7.1.2.1 lets a server
@@ -13,8 +15,11 @@ use core::fmt;
 
 use crate::handshake::HandshakeError;
 
+#[cfg(feature = "deflate")]
 mod codec;
+pub mod inflate;
 
+#[cfg(feature = "deflate")]
 pub use codec::{Codec, CorruptData};
 
 /// The extension's registered name (section 7).

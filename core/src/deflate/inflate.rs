@@ -1,0 +1,648 @@
+//! A DEFLATE (RFC 1951) decoder that needs no allocator: its history lives
+//! in a window the caller owns, of `2^bits` bytes for a peer limited to
+//! `bits` (RFC 7692 section 7.1.2.2), and its tables are a few hundred bytes
+//! inline. It stops and resumes at any byte of input and any byte of
+//! output, so a receiver can feed a compressed frame as it arrives and
+//! drain it into a buffer of any size.
+//!
+//! Codes are decoded canonically, one bit at a time (the method of RFC 1951
+//! section 3.2.2 read backwards), which keeps the tables small; a stream
+//! that refers further back than the window holds is rejected rather than
+//! read wrong.
+
+/// The stream is not valid DEFLATE, or refers past the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InflateError;
+
+/// Smallest and largest window the permessage-deflate parameters allow
+/// (8 is declined in negotiation, see the module above).
+pub const MIN_WINDOW_BITS: u8 = 9;
+/// See [`MIN_WINDOW_BITS`].
+pub const MAX_WINDOW_BITS: u8 = 15;
+
+/// Longest code (section 3.2.7).
+const MAX_BITS: usize = 15;
+/// Literal/length and distance alphabets, and the code length alphabet
+/// (section 3.2.5, 3.2.7).
+const LITLEN_CODES: usize = 288;
+const DIST_CODES: usize = 32;
+const CLEN_CODES: usize = 19;
+
+/// Section 3.2.5: base length and extra bits of length codes 257..285.
+const LEN_BASE: [u16; 29] = [
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
+    163, 195, 227, 258,
+];
+const LEN_EXTRA: [u8; 29] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+];
+/// Section 3.2.5: base distance and extra bits of distance codes 0..29.
+const DIST_BASE: [u16; 30] = [
+    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+];
+const DIST_EXTRA: [u8; 30] = [
+    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
+    13,
+];
+/// Section 3.2.7: the order code length code lengths are sent in.
+const CLEN_ORDER: [u8; CLEN_CODES] = [
+    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
+];
+
+/// A canonical Huffman code: how many codes of each length, and the
+/// symbols in code order.
+#[derive(Clone, Copy, Debug)]
+struct Huffman<const N: usize> {
+    counts: [u16; MAX_BITS + 1],
+    symbols: [u16; N],
+}
+
+impl<const N: usize> Huffman<N> {
+    const fn empty() -> Self {
+        Huffman {
+            counts: [0; MAX_BITS + 1],
+            symbols: [0; N],
+        }
+    }
+
+    /// Builds the code from each symbol's length (0: unused). Rejects an
+    /// over-subscribed set; an incomplete one is allowed (a single distance
+    /// code is legal, section 3.2.7) and its unused codes fail to decode.
+    fn build(&mut self, lengths: &[u8]) -> Result<(), InflateError> {
+        self.counts = [0; MAX_BITS + 1];
+        for &l in lengths {
+            self.counts[usize::from(l)] += 1;
+        }
+        self.counts[0] = 0;
+        let mut left: i32 = 1;
+        for len in 1..=MAX_BITS {
+            left = (left << 1) - i32::from(self.counts[len]);
+            if left < 0 {
+                return Err(InflateError);
+            }
+        }
+        let mut offsets = [0u16; MAX_BITS + 2];
+        for len in 1..=MAX_BITS {
+            offsets[len + 1] = offsets[len] + self.counts[len];
+        }
+        for (symbol, &l) in lengths.iter().enumerate() {
+            if l != 0 {
+                let slot = &mut offsets[usize::from(l)];
+                self.symbols[usize::from(*slot)] = symbol as u16;
+                *slot += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Bits taken from the input, least significant first (section 3.1.1).
+#[derive(Clone, Copy, Debug, Default)]
+struct Bits {
+    buf: u64,
+    count: u32,
+}
+
+impl Bits {
+    /// Takes input bytes while there is room. Returns the bytes taken.
+    fn fill(&mut self, input: &[u8]) -> usize {
+        let mut used = 0;
+        while self.count <= 56 && used < input.len() {
+            self.buf |= u64::from(input[used]) << self.count;
+            self.count += 8;
+            used += 1;
+        }
+        used
+    }
+
+    fn peek(&self, n: u32) -> Option<u32> {
+        (self.count >= n).then(|| (self.buf & ((1u64 << n) - 1)) as u32)
+    }
+
+    fn drop_bits(&mut self, n: u32) {
+        self.buf >>= n;
+        self.count -= n;
+    }
+
+    fn take(&mut self, n: u32) -> Option<u32> {
+        let v = self.peek(n)?;
+        self.drop_bits(n);
+        Some(v)
+    }
+
+    /// Decodes one symbol, or `Ok(None)` when more input is needed (no bit
+    /// is used then).
+    fn decode<const N: usize>(&mut self, h: &Huffman<N>) -> Result<Option<u16>, InflateError> {
+        let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
+        for len in 1..=MAX_BITS {
+            if self.count < len as u32 {
+                return Ok(None);
+            }
+            code |= ((self.buf >> (len - 1)) & 1) as i32;
+            let count = i32::from(h.counts[len]);
+            if code - first < count {
+                self.drop_bits(len as u32);
+                return Ok(Some(h.symbols[(index + code - first) as usize]));
+            }
+            index += count;
+            first = (first + count) << 1;
+            code <<= 1;
+        }
+        Err(InflateError)
+    }
+}
+
+/// Where the decoder is within the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    /// Expecting a block header (BFINAL, BTYPE).
+    Header,
+    /// A stored block: expecting LEN and NLEN.
+    StoredLen,
+    /// A stored block: this many bytes left to copy.
+    Stored(u16),
+    /// A dynamic block: expecting HLIT, HDIST, HCLEN.
+    DynCounts,
+    /// Reading code length code lengths: this many read so far.
+    DynClen(u8),
+    /// Reading literal/length and distance code lengths: this many so far.
+    DynLengths(u16),
+    /// Decoding symbols of a compressed block.
+    Codes,
+    /// A length symbol's extra bits are next.
+    LenExtra(u16),
+    /// A distance symbol and its extra bits are next, for this length.
+    Dist(u16),
+    /// Copying a match: bytes left, distance.
+    Copy(u16, u16),
+    /// The final block has ended; later input is ignored until
+    /// [`Inflater::end_message`].
+    End,
+}
+
+/// A resumable DEFLATE decoder writing its history into a caller window.
+#[derive(Clone, Debug)]
+pub struct Inflater {
+    step: Step,
+    last_block: bool,
+    bits: Bits,
+    /// Next write position in the window.
+    pos: usize,
+    /// How much of the window holds history (a distance may not exceed it).
+    filled: usize,
+    litlen: Huffman<LITLEN_CODES>,
+    dist: Huffman<DIST_CODES>,
+    /// Dynamic header in progress: HLIT, HDIST, HCLEN, and lengths so far.
+    hlit: u16,
+    hdist: u8,
+    hclen: u8,
+    lengths: [u8; LITLEN_CODES + DIST_CODES],
+}
+
+impl Default for Inflater {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Inflater {
+    /// A decoder at the start of a stream, with empty history.
+    pub const fn new() -> Self {
+        Inflater {
+            step: Step::Header,
+            last_block: false,
+            bits: Bits { buf: 0, count: 0 },
+            pos: 0,
+            filled: 0,
+            litlen: Huffman::empty(),
+            dist: Huffman::empty(),
+            hlit: 0,
+            hdist: 0,
+            hclen: 0,
+            lengths: [0; LITLEN_CODES + DIST_CODES],
+        }
+    }
+
+    /// The window size for a peer limited to `bits`: `2^bits` bytes.
+    pub const fn window_len(bits: u8) -> usize {
+        1 << bits
+    }
+
+    /// A message has ended (its tail fed, its output drained). If the
+    /// stream ended with a final block, the next message starts a new one
+    /// with no history; `keep_history` false drops it anyway (the peer
+    /// agreed to reset its compressor, RFC 7692 section 7.1.1).
+    pub fn end_message(&mut self, keep_history: bool) {
+        if self.step == Step::End || !keep_history {
+            *self = Inflater::new();
+        }
+    }
+
+    /// Inflates `input` into `out`, keeping history in `window`, whose
+    /// length must be a power of two from `2^9` to `2^15` and the same on
+    /// every call. Returns (input bytes used, bytes written). It stops when
+    /// `out` is full or `input` is used up (bits of a partial symbol are
+    /// kept); give the rest of the input again with more room.
+    pub fn inflate(
+        &mut self,
+        window: &mut [u8],
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, usize), InflateError> {
+        let size = window.len();
+        if !size.is_power_of_two()
+            || size < Self::window_len(MIN_WINDOW_BITS)
+            || size > Self::window_len(MAX_WINDOW_BITS)
+        {
+            return Err(InflateError);
+        }
+        let mut used = 0;
+        let mut wrote = 0;
+        loop {
+            used += self.bits.fill(&input[used..]);
+            match self.step {
+                Step::End => {
+                    // Section 7.2.3.4 of RFC 7692: what follows a final
+                    // block within the message (its tail) carries nothing.
+                    self.bits = Bits::default();
+                    return Ok((input.len(), wrote));
+                }
+                Step::Header => {
+                    let Some(h) = self.bits.take(3) else {
+                        return Ok((used, wrote));
+                    };
+                    self.last_block = h & 1 == 1;
+                    self.step = match h >> 1 {
+                        0 => Step::StoredLen,
+                        1 => {
+                            self.fixed_tables();
+                            Step::Codes
+                        }
+                        2 => Step::DynCounts,
+                        _ => return Err(InflateError),
+                    };
+                }
+                Step::StoredLen => {
+                    // Section 3.2.4: skip to a byte boundary, then LEN and
+                    // its complement.
+                    let skip = self.bits.count % 8;
+                    if self.bits.count < skip + 32 {
+                        return Ok((used, wrote));
+                    }
+                    self.bits.drop_bits(skip);
+                    let v = self.bits.take(32).unwrap_or(0);
+                    let (len, nlen) = (v & 0xffff, v >> 16);
+                    if len != !nlen & 0xffff {
+                        return Err(InflateError);
+                    }
+                    self.step = Step::Stored(len as u16);
+                }
+                Step::Stored(0) => self.end_block(),
+                Step::Stored(left) => {
+                    if wrote == out.len() {
+                        return Ok((used, wrote));
+                    }
+                    // Whole bytes still in the bit buffer come first.
+                    if let Some(b) = self.bits.take(8) {
+                        self.put(window, out, &mut wrote, b as u8);
+                        self.step = Step::Stored(left - 1);
+                        continue;
+                    }
+                    let n = usize::from(left)
+                        .min(out.len() - wrote)
+                        .min(input.len() - used);
+                    if n == 0 {
+                        return Ok((used, wrote));
+                    }
+                    for &b in &input[used..used + n] {
+                        self.put(window, out, &mut wrote, b);
+                    }
+                    used += n;
+                    self.step = Step::Stored(left - n as u16);
+                }
+                Step::DynCounts => {
+                    let Some(v) = self.bits.take(14) else {
+                        return Ok((used, wrote));
+                    };
+                    self.hlit = (v & 0x1f) as u16 + 257;
+                    self.hdist = ((v >> 5) & 0x1f) as u8 + 1;
+                    self.hclen = (v >> 10) as u8 + 4;
+                    if self.hlit > 286 || self.hdist > 30 {
+                        return Err(InflateError);
+                    }
+                    self.lengths = [0; LITLEN_CODES + DIST_CODES];
+                    self.step = Step::DynClen(0);
+                }
+                Step::DynClen(i) if i == self.hclen => {
+                    let mut clen = [0u8; CLEN_CODES];
+                    for (k, &sym) in CLEN_ORDER.iter().enumerate() {
+                        clen[usize::from(sym)] = self.lengths[k];
+                    }
+                    // The code length code is kept in the distance table's
+                    // place until the real one is read.
+                    let mut h = Huffman::<DIST_CODES>::empty();
+                    h.build(&clen)?;
+                    self.dist = h;
+                    self.lengths = [0; LITLEN_CODES + DIST_CODES];
+                    self.step = Step::DynLengths(0);
+                }
+                Step::DynClen(i) => {
+                    let Some(v) = self.bits.take(3) else {
+                        return Ok((used, wrote));
+                    };
+                    self.lengths[usize::from(i)] = v as u8;
+                    self.step = Step::DynClen(i + 1);
+                }
+                Step::DynLengths(i) => {
+                    let total = self.hlit + u16::from(self.hdist);
+                    if i == total {
+                        self.dynamic_tables()?;
+                        self.step = Step::Codes;
+                        continue;
+                    }
+                    // A symbol and its extra bits (at most 7 + 7) are taken
+                    // together, so a repeat never stops half read.
+                    let saved = self.bits;
+                    let Some(sym) = self.bits.decode(&self.dist)? else {
+                        return Ok((used, wrote));
+                    };
+                    let (extra, base, value) = match sym {
+                        0..=15 => {
+                            self.lengths[usize::from(i)] = sym as u8;
+                            self.step = Step::DynLengths(i + 1);
+                            continue;
+                        }
+                        16 => {
+                            if i == 0 {
+                                return Err(InflateError);
+                            }
+                            (2, 3, self.lengths[usize::from(i) - 1])
+                        }
+                        17 => (3, 3, 0),
+                        _ => (7, 11, 0),
+                    };
+                    let Some(n) = self.bits.take(extra) else {
+                        self.bits = saved;
+                        return Ok((used, wrote));
+                    };
+                    let end = i + base + n as u16;
+                    if end > total {
+                        return Err(InflateError);
+                    }
+                    self.lengths[usize::from(i)..usize::from(end)].fill(value);
+                    self.step = Step::DynLengths(end);
+                }
+                Step::Codes => {
+                    // A literal needs room; a length is copied in steps.
+                    if wrote == out.len() {
+                        return Ok((used, wrote));
+                    }
+                    let Some(sym) = self.bits.decode(&self.litlen)? else {
+                        return Ok((used, wrote));
+                    };
+                    match sym {
+                        0..=255 => self.put(window, out, &mut wrote, sym as u8),
+                        256 => self.end_block(),
+                        257..=285 => self.step = Step::LenExtra(sym - 257),
+                        _ => return Err(InflateError),
+                    }
+                }
+                Step::LenExtra(code) => {
+                    let c = usize::from(code);
+                    let Some(e) = self.bits.take(u32::from(LEN_EXTRA[c])) else {
+                        return Ok((used, wrote));
+                    };
+                    self.step = Step::Dist(LEN_BASE[c] + e as u16);
+                }
+                Step::Dist(len) => {
+                    let saved = self.bits;
+                    let Some(sym) = self.bits.decode(&self.dist)? else {
+                        return Ok((used, wrote));
+                    };
+                    let c = usize::from(sym);
+                    if c >= DIST_BASE.len() {
+                        return Err(InflateError);
+                    }
+                    let Some(e) = self.bits.take(u32::from(DIST_EXTRA[c])) else {
+                        self.bits = saved;
+                        return Ok((used, wrote));
+                    };
+                    let dist = usize::from(DIST_BASE[c]) + e as usize;
+                    // Further back than the history we hold: a corrupt
+                    // stream, or a peer over its agreed window.
+                    if dist > self.filled {
+                        return Err(InflateError);
+                    }
+                    self.step = Step::Copy(len, dist as u16);
+                }
+                Step::Copy(left, dist) => {
+                    let n = usize::from(left).min(out.len() - wrote);
+                    if n == 0 {
+                        return Ok((used, wrote));
+                    }
+                    let mask = size - 1;
+                    let mut from = self.pos.wrapping_sub(usize::from(dist)) & mask;
+                    for _ in 0..n {
+                        let b = window[from];
+                        self.put(window, out, &mut wrote, b);
+                        from = (from + 1) & mask;
+                    }
+                    let left = left - n as u16;
+                    self.step = if left == 0 {
+                        Step::Codes
+                    } else {
+                        Step::Copy(left, dist)
+                    };
+                }
+            }
+        }
+    }
+
+    fn put(&mut self, window: &mut [u8], out: &mut [u8], wrote: &mut usize, b: u8) {
+        out[*wrote] = b;
+        *wrote += 1;
+        // Masked on use too, so a caller that changes windows gets wrong
+        // output at worst, never a panic.
+        let mask = window.len() - 1;
+        window[self.pos & mask] = b;
+        self.pos = (self.pos + 1) & mask;
+        self.filled = (self.filled + 1).min(window.len());
+    }
+
+    fn end_block(&mut self) {
+        self.step = if self.last_block {
+            Step::End
+        } else {
+            Step::Header
+        };
+    }
+
+    /// Section 3.2.6: the fixed codes.
+    fn fixed_tables(&mut self) {
+        let mut l = [0u8; LITLEN_CODES];
+        l[..144].fill(8);
+        l[144..256].fill(9);
+        l[256..280].fill(7);
+        l[280..].fill(8);
+        // Both sets are complete, so building cannot fail.
+        let _ = self.litlen.build(&l);
+        let _ = self.dist.build(&[5; 30]);
+    }
+
+    fn dynamic_tables(&mut self) -> Result<(), InflateError> {
+        let hlit = usize::from(self.hlit);
+        let hdist = usize::from(self.hdist);
+        // A block without an end-of-block code could never end.
+        if self.lengths[256] == 0 {
+            return Err(InflateError);
+        }
+        let lengths = self.lengths;
+        self.litlen.build(&lengths[..hlit])?;
+        self.dist.build(&lengths[hlit..hlit + hdist])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inflates one message with its tail appended, in one call.
+    fn message(
+        i: &mut Inflater,
+        window: &mut [u8],
+        payload: &[u8],
+    ) -> Result<([u8; 64], usize), InflateError> {
+        let mut wire = [0u8; 64];
+        wire[..payload.len()].copy_from_slice(payload);
+        wire[payload.len()..payload.len() + 4].copy_from_slice(&super::super::TAIL);
+        let mut out = [0u8; 64];
+        let (used, wrote) = i.inflate(window, &wire[..payload.len() + 4], &mut out)?;
+        assert_eq!(used, payload.len() + 4);
+        i.end_message(true);
+        Ok((out, wrote))
+    }
+
+    /// RFC 7692 section 7.2.3.1 and 7.2.3.2: "Hello", then "Hello" again
+    /// through the shared window.
+    #[test]
+    fn rfc_hello_twice() {
+        let mut w = [0u8; 512];
+        let mut i = Inflater::new();
+        let (out, n) =
+            message(&mut i, &mut w, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]).unwrap();
+        assert_eq!(&out[..n], b"Hello");
+        let (out, n) = message(&mut i, &mut w, &[0xf2, 0x00, 0x11, 0x00, 0x00]).unwrap();
+        assert_eq!(&out[..n], b"Hello");
+        // Without the history the second refers to nothing.
+        let mut fresh = Inflater::new();
+        assert_eq!(
+            message(&mut fresh, &mut w, &[0xf2, 0x00, 0x11, 0x00, 0x00]).map(|r| r.1),
+            Err(InflateError)
+        );
+    }
+
+    /// RFC 7692 section 7.2.3.3 (a stored block) and 7.2.3.4 (BFINAL set:
+    /// the next message starts a new stream, and the tail is ignored).
+    #[test]
+    fn rfc_stored_and_final_blocks() {
+        let mut w = [0u8; 512];
+        let mut i = Inflater::new();
+        let stored = [
+            0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+        ];
+        let (out, n) = message(&mut i, &mut w, &stored).unwrap();
+        assert_eq!(&out[..n], b"Hello");
+        let (out, n) =
+            message(&mut i, &mut w, &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]).unwrap();
+        assert_eq!(&out[..n], b"Hello");
+        assert_eq!(i.filled, 0, "a final block ends the history");
+        let (out, n) =
+            message(&mut i, &mut w, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]).unwrap();
+        assert_eq!(&out[..n], b"Hello");
+    }
+
+    /// RFC 7692 section 7.2.3.5: two blocks in one message.
+    #[test]
+    fn rfc_two_blocks() {
+        let mut w = [0u8; 512];
+        let mut i = Inflater::new();
+        let two = [
+            0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
+        ];
+        let (out, n) = message(&mut i, &mut w, &two).unwrap();
+        assert_eq!(&out[..n], b"Hello");
+    }
+
+    #[test]
+    fn output_stops_and_resumes_at_any_byte() {
+        let mut w = [0u8; 512];
+        let mut i = Inflater::new();
+        let wire = [
+            0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff,
+        ];
+        let mut got = [0u8; 8];
+        let mut n = 0;
+        let mut pos = 0;
+        while pos < wire.len() || n < 5 {
+            let mut one = [0u8; 1];
+            let (used, wrote) = i
+                .inflate(&mut w, &wire[pos..(pos + 1).min(wire.len())], &mut one)
+                .unwrap();
+            got[n..n + wrote].copy_from_slice(&one[..wrote]);
+            pos += used;
+            n += wrote;
+        }
+        assert_eq!(&got[..n], b"Hello");
+    }
+
+    #[test]
+    fn broken_streams_are_errors() {
+        let mut w = [0u8; 512];
+        let out = &mut [0u8; 64];
+        // BTYPE 11 is reserved (RFC 1951 section 3.2.3).
+        assert_eq!(
+            Inflater::new().inflate(&mut w, &[0x07], out),
+            Err(InflateError)
+        );
+        // Stored block whose NLEN is not LEN's complement.
+        assert_eq!(
+            Inflater::new().inflate(&mut w, &[0x00, 0x05, 0x00, 0xfa, 0xfe], out),
+            Err(InflateError)
+        );
+        // Fixed block: a match at distance 1 with nothing before it.
+        // 0x03 = BFINAL 1, BTYPE 01; then length code 257 (0000001) and
+        // distance code 0 (00000).
+        assert_eq!(
+            Inflater::new().inflate(&mut w, &[0x03, 0x02, 0x00], out),
+            Err(InflateError)
+        );
+        // A window that is not a power of two in 2^9..2^15.
+        assert_eq!(
+            Inflater::new().inflate(&mut [0u8; 500], &[0x00], out),
+            Err(InflateError)
+        );
+        assert_eq!(
+            Inflater::new().inflate(&mut [0u8; 256], &[0x00], out),
+            Err(InflateError)
+        );
+    }
+
+    #[test]
+    fn over_subscribed_codes_are_rejected() {
+        let mut h = Huffman::<DIST_CODES>::empty();
+        assert_eq!(h.build(&[1, 1, 1]), Err(InflateError));
+        assert_eq!(h.build(&[1, 2, 2]), Ok(()));
+        assert_eq!(h.build(&[1]), Ok(()), "one distance code is allowed");
+    }
+
+    #[test]
+    fn state_is_small() {
+        assert!(
+            core::mem::size_of::<Inflater>() <= 1152,
+            "{}",
+            core::mem::size_of::<Inflater>()
+        );
+    }
+}
