@@ -42,7 +42,7 @@ say "--- load: $connections connections at once"
 server_pid=$!
 url=""
 for _ in $(seq 100); do
-    url="$(grep -o 'ws://[0-9.:]*' "$work/serve.out" || true)"
+    url="$(grep -o -m1 'ws://[0-9.:]*' "$work/serve.out" | head -n1 || true)"
     [ -n "$url" ] && break
     sleep 0.1
 done
