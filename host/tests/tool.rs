@@ -506,3 +506,17 @@ fn serve_says_where_to_point_a_browser() {
         format!("websock: open {http}/ in a browser, or run: websock client {ws}/")
     );
 }
+
+#[test]
+fn piped_lines_starting_with_a_slash_are_text_unless_slash_is_asked_for() {
+    let server = Server::start(&[]);
+    let url = server.url();
+    for args in [
+        &["client", "--linger", "50", &url][..],
+        &["client", "--no-slash", "--linger", "50", &url],
+    ] {
+        let out = run_websock(args, b"/ping x\n/close 4000\n");
+        assert_eq!(text(&out.stdout), "/ping x\n/close 4000\n", "{args:?}");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+}

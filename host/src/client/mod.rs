@@ -182,9 +182,8 @@ fn run(o: &Options) -> Outcome {
         }
         // Ctrl-C: close; a second one (or one before the handshake
         // completed) exits at once.
-        if s.signalled {
-            s.signalled = false;
-            s.interrupts += 1;
+        if s.signals > 0 {
+            s.interrupts += std::mem::take(&mut s.signals);
             if s.interrupts > 1 || !open {
                 return Err((exit::INTERRUPTED, "interrupted".into()));
             }
@@ -256,8 +255,9 @@ fn run(o: &Options) -> Outcome {
             .map_err(|e| fail(format!("poll failed: {e}")))?;
         if fired & (1 << SIGNAL.0) != 0 {
             let mut bytes = [0u8; 16];
-            while matches!(signals.read(&mut bytes), Ok(n) if n > 0) {
-                s.signalled = true;
+            // One byte per signal: two quick Ctrl-Cs are two.
+            while let Ok(n @ 1..) = signals.read(&mut bytes) {
+                s.signals += n as u32;
             }
         }
     }
@@ -274,7 +274,8 @@ struct Session {
     last_event: u64,
     next_ping: Option<u64>,
     we_closed: bool,
-    signalled: bool,
+    /// SIGINTs not handled yet, and handled so far.
+    signals: u32,
     interrupts: u32,
 }
 
