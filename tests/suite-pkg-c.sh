@@ -3,9 +3,10 @@
 # prefix, then the C examples copied out of the tree and built against
 # that prefix three ways (cc with pkg-config and the shared library, CMake
 # find_package, cc -static with pkg-config --static), each run; the
-# pkg-config build passes Autobahn sections 1-10 (kosoku). Finally
-# `make uninstall` leaves the prefix empty. Run by tests/run.sh; runs
-# alone too.
+# pkg-config build passes Autobahn sections 1-10 (kosoku). Then
+# `make uninstall` leaves the prefix empty. Last, the bare-metal example
+# (examples-c/bare-metal): the no_std library for thumbv7em with C built
+# freestanding, run in QEMU. Run by tests/run.sh; runs alone too.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tests/setup.sh || exit 1
@@ -42,11 +43,26 @@ step() {
     fi
 }
 
-need_tools() {
-    command -v cmake >/dev/null && command -v pkg-config >/dev/null && return 0
+# Debian packages for the commands missing. Other suites install theirs
+# at the same time, so wait for dpkg's lock rather than fail on it.
+apt_install() {
     local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo=sudo
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq cmake pkg-config >/dev/null
+    $sudo apt-get -o DPkg::Lock::Timeout=300 update -qq &&
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+            --no-install-recommends "$@" >/dev/null
+}
+
+need_tools() {
+    command -v cmake >/dev/null && command -v pkg-config >/dev/null && return 0
+    apt_install cmake pkg-config
+}
+
+need_cross_tools() {
+    local want=()
+    command -v arm-none-eabi-gcc >/dev/null || want+=(gcc-arm-none-eabi)
+    command -v qemu-system-arm >/dev/null || want+=(qemu-system-arm)
+    [ "${#want[@]}" -eq 0 ] || apt_install "${want[@]}"
 }
 
 install_into_prefix() {
@@ -175,6 +191,28 @@ autobahn_pkg_config_server() {
         server pkg-c-server -- "$work/pc/echo_server" '{port}'
 }
 
+# The bare-metal example: libwebsock.a without std for thumbv7em, C
+# compiled freestanding and linked with -nostdlib (no C library at all).
+bare_metal_build() {
+    make --no-print-directory -s -C examples-c/bare-metal clean all || return 1
+    # ws_echo.c needs nothing but the library: every symbol it leaves
+    # undefined is a websock_ function.
+    local foreign
+    foreign="$(arm-none-eabi-nm -u examples-c/bare-metal/build/ws_echo.o | awk '$2 !~ /^websock_/ {print $2}')"
+    [ -z "$foreign" ] || { echo "ws_echo.o needs more than libwebsock: $foreign"; return 1; }
+    make --no-print-directory -s -C examples-c/bare-metal size CARGO=
+}
+
+# The scripted client's session in QEMU; the program checks every byte
+# the server wrote and exits QEMU with 1 on any difference.
+bare_metal_run() {
+    local log
+    log="$(make --no-print-directory -s -C examples-c/bare-metal run CARGO= 2>&1)"
+    local rc=$?
+    echo "$log"
+    [ "$rc" -eq 0 ] && grep -qx 'bare-metal echo ok' <<<"$log"
+}
+
 uninstall_empties_prefix() {
     make --no-print-directory -s uninstall PREFIX="$prefix" || return 1
     local left
@@ -195,6 +233,9 @@ step "run: static client -> CMake-built server" echo_lines "$work/cmake/echo_ser
 step "run: CMake-built client -> static server" echo_lines "$work/static/echo_server" "$work/cmake/client"
 step "autobahn: pkg-config-built (shared) echo server, sections 1-10" autobahn_pkg_config_server
 step "make uninstall empties the prefix" uninstall_empties_prefix
+step "arm-none-eabi-gcc and qemu-system-arm" need_cross_tools
+step "bare-metal: ws_echo for thumbv7em, freestanding C, -nostdlib, no_std libwebsock.a" bare_metal_build
+step "bare-metal: scripted session on a Cortex-M4 in QEMU" bare_metal_run
 
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "suite-pkg-c: $passed passed, $failed failed"
