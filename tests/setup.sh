@@ -23,3 +23,22 @@ if [ -z "${WEBSOCK_SETUP_DONE:-}" ]; then
     export WEBSOCK_SETUP_DONE=1
 fi
 export WEBSOCK_BIN="$WEBSOCK_ROOT/target/release/websock"
+
+# Installs Debian packages that are missing. Suites run side by side and
+# dpkg takes one client at a time, so installs queue on a lock file here
+# (and wait for dpkg's own lock) instead of failing on it.
+apt_install() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    (
+        flock -w 900 9 || exit 1
+        $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+            DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 \
+                install -y -qq "${missing[@]}" >/dev/null
+    ) 9>"${TMPDIR:-/tmp}/websock-apt.lock"
+}

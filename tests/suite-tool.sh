@@ -26,11 +26,8 @@ if [ -z "$standalone" ]; then
     run cargo test --quiet -p websock-host --test tool --test log
 fi
 
-if [ ! -x /usr/bin/chromium ]; then
-    echo "--- installing chromium"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
-        || { echo "--- FAILED: cannot install chromium"; exit 1; }
-fi
+echo "--- chromium (apt-get when missing)"
+apt_install chromium || { echo "--- FAILED: cannot install chromium"; exit 1; }
 # npm ci again unless the pinned playwright-core is what is installed.
 pinned=$(node -p 'require("./tests/page/package.json").dependencies["playwright-core"]')
 installed=$(node -p 'require("./tests/page/node_modules/playwright-core/package.json").version' 2>/dev/null)
