@@ -264,6 +264,8 @@ pub fn run(options: &Options) -> Result<(), String> {
         .map_err(|_| "the latency thread panicked".to_string())?;
     outcome?;
     let peak = rss("VmHWM")?;
+    // Every echo is back: the connections are idle again, still open.
+    let after = rss("VmRSS")?;
     let errors: Vec<String> = reactor
         .slots()
         .filter_map(|s| s.handler.error.clone())
@@ -296,16 +298,21 @@ pub fn run(options: &Options) -> Result<(), String> {
         depth,
         busy_time.as_secs_f64(),
     );
-    if let (Some(base), Some(idle), Some(busy), Some(peak)) = (base, idle, busy, peak) {
+    if let (Some(base), Some(idle), Some(busy), Some(peak), Some(after)) =
+        (base, idle, busy, peak, after)
+    {
         let per = |kib: u64| (kib.saturating_sub(base) as f64) * 1024.0 / n.max(1) as f64;
         println!(
             "load: server memory: {:.1} MiB before, {:.1} MiB idle ({:.0} B per connection), \
-             {:.1} MiB busy ({:.0} B per connection), {:.1} MiB peak (VmHWM)",
+             {:.1} MiB busy ({:.0} B per connection), {:.1} MiB idle again after ({:.0} B per \
+             connection), {:.1} MiB peak (VmHWM)",
             base as f64 / 1024.0,
             idle as f64 / 1024.0,
             per(idle),
             busy as f64 / 1024.0,
             per(busy),
+            after as f64 / 1024.0,
+            per(after),
             peak as f64 / 1024.0,
         );
     }
