@@ -260,12 +260,12 @@ fn client_against_serve_with_a_subprotocol() {
 
 #[test]
 fn client_waits_for_late_replies_after_end_of_input() {
-    // The reply comes 300 ms after the line: --exit-on-eof loses it (the
-    // close goes out first), the default linger does not.
+    // The reply comes 150 ms after the line: the default linger (500 ms)
+    // waits for it; with --exit-on-eof the close goes out first.
     let script = |mut s: TcpStream, _req: String| {
         let (op, line) = client_frame(&mut s);
         assert_eq!(op, 1);
-        thread::sleep(Duration::from_millis(300));
+        thread::sleep(Duration::from_millis(150));
         let _ = s.write_all(&server_frame(1, &line));
         // Answer the close at once, as python-websockets does.
         loop {
@@ -297,10 +297,10 @@ fn client_waits_for_late_replies_after_end_of_input() {
 
 #[test]
 fn client_linger_is_measured_from_the_last_message() {
-    // Messages keep coming every 100 ms for a while after end of input;
-    // with --linger 250 the client waits for all of them.
+    // Messages keep coming every 100 ms for 1.5 s after end of input,
+    // three times the linger: the client waits for all of them.
     let script = |mut s: TcpStream, _req: String| {
-        for i in 0..6 {
+        for i in 0..15 {
             thread::sleep(Duration::from_millis(100));
             s.write_all(&server_frame(1, format!("tick {i}").as_bytes()))
                 .unwrap();
@@ -309,12 +309,10 @@ fn client_linger_is_measured_from_the_last_message() {
         let _ = s.write_all(&server_frame(8, &1000u16.to_be_bytes()));
     };
     let (url, server) = fake_server("", script);
-    let out = run_websock(&["client", "--linger", "250", &url], b"");
+    let out = run_websock(&["client", "--linger", "500", &url], b"");
     server.join().unwrap();
-    assert_eq!(
-        text(&out.stdout),
-        "tick 0\ntick 1\ntick 2\ntick 3\ntick 4\ntick 5\n"
-    );
+    let want: String = (0..15).map(|i| format!("tick {i}\n")).collect();
+    assert_eq!(text(&out.stdout), want);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
