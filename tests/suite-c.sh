@@ -50,10 +50,7 @@ step() {
 }
 
 need_valgrind() {
-    command -v valgrind >/dev/null && return 0
-    local sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo=sudo
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq valgrind >/dev/null
+    command -v valgrind >/dev/null || apt_install valgrind
 }
 
 build_examples() {

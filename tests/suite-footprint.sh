@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Footprint: one complete server session on a Cortex-M4 (QEMU) and in
 # wasm32, every figure held to its budget in core/footprint/budget (see
-# tests/footprint.sh). Installs what it needs: qemu-system-arm (apt-get),
+# tests/footprint.sh). Installs what it needs: qemu-system-arm (apt_install),
 # the rustup targets, and wasm-opt (npm's binaryen, pinned in footprint.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+source tests/setup.sh || exit 1 # apt_install
+set +e
 
 failed=0
 step() {
@@ -22,9 +24,7 @@ step() {
 
 install() {
     if ! command -v qemu-system-arm >/dev/null; then
-        local sudo=""
-        [ "$(id -u)" -ne 0 ] && sudo=sudo
-        $sudo apt-get update -qq && $sudo apt-get install -y -qq qemu-system-arm >/dev/null || return 1
+        apt_install qemu-system-arm || return 1
     fi
     local installed
     installed="$(rustup target list --installed)"

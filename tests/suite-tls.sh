@@ -16,8 +16,7 @@ cd "$WEBSOCK_ROOT"
 
 if ! command -v stunnel4 >/dev/null && ! command -v stunnel >/dev/null; then
     echo "--- installing stunnel4"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq stunnel4 >/dev/null \
-        || { echo "--- FAILED: cannot install stunnel4"; exit 1; }
+    apt_install stunnel4 || { echo "--- FAILED: cannot install stunnel4"; exit 1; }
 fi
 
 failed=0
