@@ -50,6 +50,10 @@ pub const DEFAULT_HIGH_WATER: usize = 16 << 20;
 /// An output queue that grew past this is freed once it drains, so only a
 /// connection with a backlog right now holds a large buffer.
 const RETAIN: usize = 256 * 1024;
+/// An output buffer left from a burst is freed after this long with
+/// nothing written, so that idle connections hold none (a busy one keeps
+/// its buffer: no allocation per message).
+pub const TRIM_MS: u64 = 1_000;
 /// How long to wait for the peer's end of stream after shutting down ours.
 pub const LINGER_MS: u64 = 2_000;
 /// Room an HTTP handshake message needs in the output (the engine asks for
@@ -224,6 +228,10 @@ pub struct Link {
     receiving: bool,
     /// A fragmented message is going out.
     sending: bool,
+    /// When output was last written.
+    last_write: u64,
+    /// When to look at freeing the drained output buffer.
+    trim_at: Option<u64>,
     /// [`Link::go_away`] was called: close with its reason between messages,
     /// and drop the connection at this time whatever happens.
     going_away: Option<(u64, &'static str)>,
@@ -318,6 +326,8 @@ impl Link {
             receiving: false,
             sending: false,
             going_away: None,
+            last_write: 0,
+            trim_at: None,
         }
     }
 
@@ -382,6 +392,7 @@ impl Link {
                 self.stall_deadline(),
                 self.idle_deadline(),
                 self.going_away.map(|(at, _)| at),
+                self.trim_at,
             ]
             .into_iter()
             .flatten()
@@ -433,7 +444,26 @@ impl Link {
                 if self.idle_deadline().is_some_and(|at| now >= at) {
                     self.keepalive(now);
                 }
+                if self.trim_at.is_some_and(|at| now >= at) {
+                    self.trim(now);
+                }
             }
+        }
+    }
+
+    /// The trim timer fired: free the output buffer if nothing was written
+    /// for [`TRIM_MS`], else look again that long after the last write
+    /// (one timer per second at most, however busy the connection).
+    fn trim(&mut self, now: u64) {
+        self.trim_at = None;
+        if !self.out.is_empty() {
+            return; // armed again when it drains
+        }
+        let quiet_until = self.last_write.saturating_add(TRIM_MS);
+        if now >= quiet_until {
+            self.out = OutBuf::new();
+        } else {
+            self.trim_at = Some(quiet_until);
         }
     }
 
@@ -520,11 +550,23 @@ impl Link {
         self.out.len()
     }
 
+    /// Bytes allocated for output (0 for an idle connection).
+    #[cfg(test)]
+    pub fn output_capacity(&self) -> usize {
+        self.out.capacity()
+    }
+
     /// The transport took `n` bytes of [`Link::output`].
     pub fn written(&mut self, n: usize) {
         self.out.consume(n);
+        if n > 0 {
+            self.last_write = self.now;
+        }
         if self.out.is_empty() {
             self.out.release_if_larger(RETAIN);
+            if self.out.capacity() > 0 && self.trim_at.is_none() {
+                self.trim_at = Some(self.now.saturating_add(TRIM_MS));
+            }
         }
         if n > 0 && self.stalled_since.is_some() {
             self.stalled_since = Some(self.now);

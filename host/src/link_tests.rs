@@ -272,7 +272,7 @@ fn a_peer_that_stops_reading_is_held_to_the_mark_then_dropped() {
     assert!(link.output_len() < 4096 + 1100, "{}", link.output_len());
     // A byte written now and then keeps it alive.
     link.written(1);
-    link.tick(900);
+    link.tick(1_000);
     assert!(!link.is_done());
     assert_eq!(link.deadline(), Some(1_010));
     link.tick(1_009);
@@ -302,7 +302,8 @@ fn a_quiet_peer_is_pinged_and_a_silent_one_closed() {
     link.tick(1_300);
     assert_eq!(link.output(), [0x89, 0x00]);
     link.written(2);
-    assert_eq!(link.deadline(), Some(1_800));
+    link.tick(1_799);
+    assert_eq!(link.output_len(), 0, "nothing before the whole timeout");
     link.tick(1_800);
     // Silence for the whole timeout: 1001 and the transport shut.
     assert_eq!(&link.output()[..4], &[0x88, 14, 0x03, 0xe9]);
@@ -335,7 +336,38 @@ fn going_away_waits_for_the_message_in_progress() {
     let mut other = open_server(Link::server(Config::new(), 0), 0, &mut echo);
     other.received(&mut frame(false, 2, b"never ends"), &mut echo);
     other.go_away(10, 1_000, "server shutting down");
+    other.tick(1_000); // frees the idle output buffer
     assert_eq!(other.deadline(), Some(1_010));
     other.tick(1_010);
     assert!(other.is_done());
+}
+
+#[test]
+fn an_idle_connection_frees_its_output_buffer() {
+    let mut echo = Echo::default();
+    let mut link = Link::server(Config::new(), 0);
+    link.tick(0);
+    link.received(&mut REQUEST.to_vec(), &mut echo);
+    let n = link.output_len();
+    link.written(n);
+    assert!(link.output_capacity() > 0, "the 101 was written from it");
+    assert_eq!(link.deadline(), Some(1_000));
+    // Busy: a burst at 600 keeps the buffer past the first look.
+    link.tick(600);
+    link.received(&mut frame(true, 2, &[1; 5000]), &mut echo);
+    let n = link.output_len();
+    link.written(n);
+    link.tick(1_000);
+    assert!(link.output_capacity() >= 5000);
+    assert_eq!(
+        link.deadline(),
+        Some(1_600),
+        "looks again a second after the burst"
+    );
+    link.tick(1_600);
+    assert_eq!(link.output_capacity(), 0);
+    assert_eq!(link.deadline(), None);
+    // The next message allocates again, and echoes as ever.
+    link.received(&mut frame(true, 1, b"again"), &mut echo);
+    assert_eq!(link.output(), b"\x81\x05again");
 }

@@ -69,6 +69,8 @@ impl Default for Options {
 const BATCH: usize = 200;
 /// How long a phase may take before the run counts as stalled.
 const PHASE_LIMIT: Duration = Duration::from_secs(120);
+/// How long the connections stay idle before the last memory figure.
+const IDLE_AGAIN: Duration = Duration::from_secs(2);
 /// Gap between two round trips of one latency connection.
 const LATENCY_GAP: Duration = Duration::from_millis(5);
 
@@ -264,7 +266,14 @@ pub fn run(options: &Options) -> Result<(), String> {
         .map_err(|_| "the latency thread panicked".to_string())?;
     outcome?;
     let peak = rss("VmHWM")?;
-    // Every echo is back: the connections are idle again, still open.
+    // Every echo is back: the connections are idle again, still open; the
+    // server frees an idle connection's output buffer after a second.
+    let quiet = Instant::now();
+    while quiet.elapsed() < IDLE_AGAIN {
+        reactor
+            .turn(Some(Duration::from_millis(100)))
+            .map_err(|e| format!("poll failed: {e}"))?;
+    }
     let after = rss("VmRSS")?;
     let errors: Vec<String> = reactor
         .slots()
@@ -304,7 +313,7 @@ pub fn run(options: &Options) -> Result<(), String> {
         let per = |kib: u64| (kib.saturating_sub(base) as f64) * 1024.0 / n.max(1) as f64;
         println!(
             "load: server memory: {:.1} MiB before, {:.1} MiB idle ({:.0} B per connection), \
-             {:.1} MiB busy ({:.0} B per connection), {:.1} MiB idle again after ({:.0} B per \
+             {:.1} MiB busy ({:.0} B per connection), {:.1} MiB idle again 2 s after ({:.0} B per \
              connection), {:.1} MiB peak (VmHWM)",
             base as f64 / 1024.0,
             idle as f64 / 1024.0,

@@ -81,7 +81,6 @@ impl OutBuf {
     }
 
     /// Bytes allocated, for accounting.
-    #[cfg(test)]
     pub fn capacity(&self) -> usize {
         self.buf.len()
     }
