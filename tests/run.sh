@@ -42,6 +42,7 @@ rust_checks() {
     # deflate (what embedded users build) and with it.
     sub "cargo test (core, no features)" cargo test -p websock-core --quiet
     sub "cargo test (core, deflate)" cargo test -p websock-core --features deflate --quiet
+    sub "cargo test (core, async)" cargo test -p websock-core --features async --quiet
     sub "core on thumbv7em (no std, no alloc)" \
         cargo build --quiet -p websock-core --no-default-features --target thumbv7em-none-eabihf
     # The allocator-free inflater: tested alone, and built for the MCU.
@@ -49,6 +50,8 @@ rust_checks() {
     sub "core with inflate on thumbv7em (no std, no alloc)" \
         cargo build --quiet -p websock-core --no-default-features --features inflate \
         --target thumbv7em-none-eabihf
+    sub "core async on thumbv7em (no std, no alloc)" \
+        cargo build --quiet -p websock-core --no-default-features --features async --target thumbv7em-none-eabihf
     return "$failed"
 }
 

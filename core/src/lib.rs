@@ -13,6 +13,9 @@
 //!   each in one place, usable on their own.
 //! - [`io`] wraps a connection around any blocking `embedded-io`
 //!   transport: `WebSocket::accept(socket, &mut buf)`.
+//! - [`io_async`] (feature `async`) does the same over any
+//!   `embedded-io-async` transport (embassy-net, or tokio through
+//!   `embedded-io-adapters`), with split halves for two tasks.
 //!
 //! ```
 //! use websock_core::{Connection, Config, Accept, Event, DataKind};
@@ -46,10 +49,14 @@ pub mod error;
 pub mod frame;
 pub mod handshake;
 pub mod io;
+#[cfg(feature = "async")]
+pub mod io_async;
 mod sha1;
 pub mod utf8;
 
 pub use embedded_io;
+#[cfg(feature = "async")]
+pub use embedded_io_async;
 
 pub use close::CloseCode;
 pub use connection::{
