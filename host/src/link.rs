@@ -556,6 +556,15 @@ impl Link {
         self.out.capacity()
     }
 
+    /// Takes every queued byte at once, with the memory holding it, for a
+    /// backend that writes from it in the background (see
+    /// [`OutBuf::take`]); queueing goes on in `replacement`. Report the
+    /// bytes as the transport's own in [`Link::step`] until written.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub fn take_output(&mut self, replacement: Vec<u8>) -> (Vec<u8>, usize, usize) {
+        self.out.take(replacement)
+    }
+
     /// The transport took `n` bytes of [`Link::output`].
     pub fn written(&mut self, n: usize) {
         self.out.consume(n);
@@ -568,6 +577,15 @@ impl Link {
                 self.trim_at = Some(self.now.saturating_add(TRIM_MS));
             }
         }
+        if n > 0 && self.stalled_since.is_some() {
+            self.stalled_since = Some(self.now);
+        }
+    }
+
+    /// The transport took `n` bytes of output handed over by
+    /// [`Link::take_output`] (progress, for the write timeout).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub fn written_elsewhere(&mut self, n: usize) {
         if n > 0 && self.stalled_since.is_some() {
             self.stalled_since = Some(self.now);
         }
