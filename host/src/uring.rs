@@ -205,7 +205,12 @@ pub struct Ring<H> {
     pool: Vec<Vec<u8>>,
     /// The epoll loop's descriptor is watched (a one-shot poll is armed).
     epoll_armed: bool,
+    /// Completions of this turn (kept to reuse the allocation).
+    completions: Vec<(u64, i32, u32)>,
     clock: Clock,
+    /// The clock read once per turn: a turn is microseconds, deadlines
+    /// are milliseconds.
+    now: u64,
 }
 
 impl<H: Handler> Ring<H> {
@@ -240,7 +245,9 @@ impl<H: Handler> Ring<H> {
             timers: BTreeSet::new(),
             pool: Vec::new(),
             epoll_armed: false,
+            completions: Vec::new(),
             clock,
+            now: 0,
         })
     }
 
@@ -256,6 +263,7 @@ impl<H: Handler> Ring<H> {
 
     /// Adds a link on a connected, non-blocking socket and starts it.
     pub fn insert(&mut self, link: Link, socket: TcpStream, handler: H) -> io::Result<usize> {
+        self.now = self.clock.now_ms();
         let key = self.conns.insert(Conn {
             link,
             socket,
@@ -276,7 +284,8 @@ impl<H: Handler> Ring<H> {
         key: usize,
         f: impl FnOnce(&mut Tx<'_>, &mut H) -> R,
     ) -> io::Result<Option<R>> {
-        let now = self.clock.now_ms();
+        self.now = self.clock.now_ms();
+        let now = self.now;
         let Some(conn) = self.conns.get_mut(key) else {
             return Ok(None);
         };
@@ -341,7 +350,8 @@ impl<H: Handler> Ring<H> {
             Err(e) => return Err(e),
         }
         let mut epoll_ready = false;
-        let mut completions = Vec::new();
+        self.now = self.clock.now_ms();
+        let mut completions = std::mem::take(&mut self.completions);
         loop {
             completions.clear();
             completions.extend(
@@ -366,7 +376,8 @@ impl<H: Handler> Ring<H> {
             // Buffers go back to the kernel once per batch.
             self.buffers.publish();
         }
-        let now = self.clock.now_ms();
+        self.completions = completions;
+        let now = self.now;
         while let Some(&(at, key)) = self.timers.first() {
             if at > now {
                 break;
@@ -403,7 +414,7 @@ impl<H: Handler> Ring<H> {
     fn received(&mut self, key: usize, result: i32, flags: u32) -> io::Result<()> {
         let bid = cqueue::buffer_select(flags);
         let more = cqueue::more(flags);
-        let now = self.clock.now_ms();
+        let now = self.now;
         let Some(conn) = self.conns.get_mut(key) else {
             if let Some(bid) = bid {
                 self.buffers.give_back(bid);
@@ -462,12 +473,21 @@ impl<H: Handler> Ring<H> {
         }
         conn.send_cancelled = false;
         recycle(&mut self.pool, sending.buf);
-        self.run(key, None)
+        self.run(key, None)?;
+        // Between messages a connection keeps no output buffer: the loop's
+        // pool holds them.
+        if let Some(conn) = self.conns.get_mut(key) {
+            if conn.sending.is_none() && conn.link.output_len() == 0 {
+                let (idle, _, _) = conn.link.take_output(Vec::new());
+                recycle(&mut self.pool, idle);
+            }
+        }
+        Ok(())
     }
 
     /// Drives one link as far as it goes now, then files it.
     fn run(&mut self, key: usize, data: Option<&mut [u8]>) -> io::Result<()> {
-        let now = self.clock.now_ms();
+        let now = self.now;
         let Some(conn) = self.conns.get_mut(key) else {
             return Ok(());
         };
@@ -479,33 +499,24 @@ impl<H: Handler> Ring<H> {
         let Some(conn) = self.conns.get_mut(key) else {
             return Ok(());
         };
-        let mut entries = Vec::new();
-        if wants.send {
-            entries.push(send_entry(key, conn));
-        }
-        if wants.recv {
+        let send = wants.send.then(|| send_entry(key, conn));
+        let recv = wants.recv.then(|| {
             conn.recv = Recv::Armed;
-            entries.push(
-                opcode::RecvMulti::new(types::Fd(conn.socket.as_raw_fd()), GROUP)
-                    .build()
-                    .user_data(user_data(key, OP_RECV)),
-            );
-        }
-        if wants.cancel_recv {
-            entries.push(
-                opcode::AsyncCancel::new(user_data(key, OP_RECV))
-                    .build()
-                    .user_data(OP_IGNORE),
-            );
-        }
-        if wants.cancel_send {
-            entries.push(
-                opcode::AsyncCancel::new(user_data(key, OP_SEND))
-                    .build()
-                    .user_data(OP_IGNORE),
-            );
-        }
-        for entry in &entries {
+            opcode::RecvMulti::new(types::Fd(conn.socket.as_raw_fd()), GROUP)
+                .build()
+                .user_data(user_data(key, OP_RECV))
+        });
+        let cancel_recv = wants.cancel_recv.then(|| {
+            opcode::AsyncCancel::new(user_data(key, OP_RECV))
+                .build()
+                .user_data(OP_IGNORE)
+        });
+        let cancel_send = wants.cancel_send.then(|| {
+            opcode::AsyncCancel::new(user_data(key, OP_SEND))
+                .build()
+                .user_data(OP_IGNORE)
+        });
+        for entry in [send, recv, cancel_recv, cancel_send].iter().flatten() {
             self.push(entry)?;
         }
         let Some(conn) = self.conns.get_mut(key) else {
