@@ -113,8 +113,11 @@ impl Buffers {
             4096,
         )
         .map_err(|_| oom())?;
+        // Small alignment on purpose: the allocator then gets the memory
+        // zeroed by the system (calloc, untouched pages), where a larger
+        // one is zeroed by hand, which would make every page resident.
         let data_layout =
-            Layout::from_size_align(usize::from(BUFFERS) * BUFFER_SIZE, 4096).map_err(|_| oom())?;
+            Layout::from_size_align(usize::from(BUFFERS) * BUFFER_SIZE, 16).map_err(|_| oom())?;
         // SAFETY: both layouts have a non-zero size.
         let ring = unsafe { alloc::alloc_zeroed(ring_layout) } as *mut types::BufRingEntry;
         if ring.is_null() {
