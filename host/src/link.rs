@@ -190,6 +190,9 @@ pub struct Link {
     out: OutBuf,
     /// Stop reading while this much output is queued.
     high_water: usize,
+    /// Output handed to the backend by [`Link::take_output`] and not yet
+    /// reported written: it counts toward the high-water mark.
+    elsewhere: usize,
     /// A handshake split across reads (dropped once it completes).
     handshake: Vec<u8>,
     /// Inflated data of compressed messages (empty without compression).
@@ -305,6 +308,7 @@ impl Link {
             engine,
             out: OutBuf::new(),
             high_water: DEFAULT_HIGH_WATER,
+            elsewhere: 0,
             handshake: Vec::new(),
             scratch: Vec::new(),
             phase: Phase::Handshake,
@@ -562,7 +566,9 @@ impl Link {
     /// bytes as the transport's own in [`Link::step`] until written.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub fn take_output(&mut self, replacement: Vec<u8>) -> (Vec<u8>, usize, usize) {
-        self.out.take(replacement)
+        let (buf, start, end) = self.out.take(replacement);
+        self.elsewhere += end - start;
+        (buf, start, end)
     }
 
     /// The transport took `n` bytes of [`Link::output`].
@@ -586,6 +592,7 @@ impl Link {
     /// [`Link::take_output`] (progress, for the write timeout).
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub fn written_elsewhere(&mut self, n: usize) {
+        self.elsewhere = self.elsewhere.saturating_sub(n);
         if n > 0 && self.stalled_since.is_some() {
             self.stalled_since = Some(self.now);
         }
@@ -624,7 +631,7 @@ impl Link {
                     };
                     return Step::ShutdownWrite;
                 }
-                if self.out.len() >= self.high_water {
+                if self.out.len() + self.elsewhere >= self.high_water {
                     return Step::Wait; // backpressure
                 }
                 Step::Read

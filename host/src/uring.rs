@@ -23,7 +23,7 @@ use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use slab::Slab;
 
 use crate::clock::Clock;
-use crate::link::{Handler, Link, Step, Tx};
+use crate::link::{Handler, Link, Step};
 use crate::reactor::Reactor;
 
 /// Submission queue entries (the completion queue gets eight times as
@@ -32,13 +32,14 @@ const ENTRIES: u32 = 1024;
 /// Buffers in the provided ring, and the size of each. Receives take a
 /// whole buffer each, but the kernel touches only the bytes it writes, so
 /// small messages keep little of this resident.
-const BUFFERS: u16 = 256;
-const BUFFER_SIZE: usize = 32 * 1024;
+const BUFFERS: u16 = 128;
+const BUFFER_SIZE: usize = 16 * 1024;
 /// The provided buffer group's id.
 const GROUP: u16 = 0;
-/// Send buffers kept for reuse by the loop (larger ones are freed).
-const POOL: usize = 64;
-const POOL_MAX_BUFFER: usize = 256 * 1024;
+/// Send buffers kept for reuse by the loop (larger ones are freed): at
+/// most 1 MiB held while idle.
+const POOL: usize = 8;
+const POOL_MAX_BUFFER: usize = 128 * 1024;
 /// Never let the kernel raise SIGPIPE for a send to a reset connection
 /// (Linux's MSG_NOSIGNAL); the send fails with EPIPE instead.
 const MSG_NOSIGNAL: i32 = 0x4000;
@@ -281,23 +282,6 @@ impl<H: Handler> Ring<H> {
         Ok(key)
     }
 
-    /// Lets the owner send on a link, then queues what it wrote.
-    pub fn with_tx<R>(
-        &mut self,
-        key: usize,
-        f: impl FnOnce(&mut Tx<'_>, &mut H) -> R,
-    ) -> io::Result<Option<R>> {
-        self.now = self.clock.now_ms();
-        let now = self.now;
-        let Some(conn) = self.conns.get_mut(key) else {
-            return Ok(None);
-        };
-        let handler = &mut conn.handler;
-        let r = conn.link.with_tx(now, |tx| f(tx, handler));
-        self.run(key, None)?;
-        Ok(Some(r))
-    }
-
     /// Lets the owner act on a link itself (e.g. [`Link::go_away`]), then
     /// queues what it wrote.
     pub fn with_link<R>(
@@ -305,6 +289,7 @@ impl<H: Handler> Ring<H> {
         key: usize,
         f: impl FnOnce(&mut Link, &mut H) -> R,
     ) -> io::Result<Option<R>> {
+        self.now = self.clock.now_ms();
         let Some(conn) = self.conns.get_mut(key) else {
             return Ok(None);
         };

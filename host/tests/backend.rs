@@ -54,7 +54,7 @@ fn the_start_line_says_io_uring_where_the_kernel_allows_it() {
     } else {
         assert!(line.contains("(1 workers, io_uring)"), "{line}");
     }
-    // 300 connections: more than the loop's 256 receive buffers, all
+    // 300 connections: more than the loop's 128 receive buffers, all
     // receiving in the same turn, so the ring runs dry and refills.
     echo_everything(&server, 300);
 }
