@@ -1,13 +1,13 @@
 //! permessage-deflate throughput: compress (send) and inflate (receive) of
 //! text and binary messages of 1 KiB and 64 KiB at window bits 9 and 15;
-//! inflate with zlib-rs (`inflate/`) and with the allocator-free inflater
-//! (`inflate-noalloc/`).
+//! zlib-rs (`compress/`, `inflate/`), the small compressor
+//! (`compress-small/`) and the allocator-free inflater (`inflate-noalloc/`).
 //!
 //! Run: `cargo bench -p websock-core --features deflate --bench deflate`
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use websock_core::deflate::inflate::Inflater;
-use websock_core::deflate::{Agreed, Codec, TAIL};
+use websock_core::deflate::{Agreed, Codec, Memory, TAIL};
 
 fn agreed(bits: u8) -> Agreed {
     Agreed {
@@ -16,6 +16,7 @@ fn agreed(bits: u8) -> Agreed {
         local_window_bits: bits,
         remote_window_bits: bits,
         level: 6,
+        memory: Default::default(),
     }
 }
 
@@ -61,6 +62,13 @@ fn bench(c: &mut Criterion) {
             let mut codec = Codec::new(agreed(bits));
             group.bench_function(format!("compress/{name}/w{bits}"), |b| {
                 b.iter(|| codec.compress(&data, true, &mut out).unwrap())
+            });
+            let mut small = Codec::new(Agreed {
+                memory: Memory::Small,
+                ..agreed(bits)
+            });
+            group.bench_function(format!("compress-small/{name}/w{bits}"), |b| {
+                b.iter(|| small.compress(&data, true, &mut out).unwrap())
             });
             let mut sender = Codec::new(agreed(bits));
             let n = sender.compress(&data, true, &mut out).unwrap();

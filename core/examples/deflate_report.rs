@@ -7,13 +7,16 @@
 #[path = "../tests/support/heap.rs"]
 mod heap;
 
-use websock_core::deflate::Options;
+use websock_core::deflate::{Memory, Options};
 use websock_core::{Accept, Config, Connection, DataKind, Event};
 
 /// A server connection that agreed to `offer`, and a client to talk to it.
-fn pair(offer: &str, client_bits: u8) -> (Connection, Connection) {
+fn pair(offer: &str, client_bits: u8, memory: Memory) -> (Connection, Connection) {
     let mut config = Config::new();
-    config.deflate = Some(Options::new());
+    config.deflate = Some(Options {
+        memory,
+        ..Options::new()
+    });
     let mut server = Connection::server(config, 0);
     let request = format!(
         "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -55,8 +58,14 @@ fn binary(len: usize) -> Vec<u8> {
 fn main() {
     println!("| configuration | heap per server connection after a message each way |");
     println!("|---|---|");
-    for case in heap::cases(Options::new()) {
-        let bytes = heap::server_heap(&case);
+    let all = [Memory::Large, Memory::Small].map(|memory| {
+        heap::cases(Options {
+            memory,
+            ..Options::new()
+        })
+    });
+    for case in all.iter().flatten() {
+        let bytes = heap::server_heap(case);
         println!(
             "| {} | {bytes} B ({} KiB) |",
             case.name,
@@ -67,17 +76,20 @@ fn main() {
         "\nsize_of::<Connection>() = {} bytes (inline, beside the heap above)\n",
         std::mem::size_of::<Connection>()
     );
-    println!("| payload | window bits | compressed | ratio |");
-    println!("|---|---|---|---|");
+    println!("| payload | window bits | memory | compressed | ratio |");
+    println!("|---|---|---|---|---|");
     for (name, data) in [
         ("text 1 KiB", heap::text(1024)),
         ("text 64 KiB", heap::text(65536)),
         ("binary 1 KiB", binary(1024)),
         ("binary 64 KiB", binary(65536)),
     ] {
-        for bits in [9u8, 15] {
+        for (bits, memory) in [9u8, 15]
+            .into_iter()
+            .flat_map(|b| [(b, Memory::Large), (b, Memory::Small)])
+        {
             let offer = format!("permessage-deflate; server_max_window_bits={bits}");
-            let (mut server, mut client) = pair(&offer, 15);
+            let (mut server, mut client) = pair(&offer, 15, memory);
             // The second message shows context takeover at work too; report the first.
             let mut frame = vec![0u8; server.max_frame_len(data.len())];
             let n = server
@@ -113,7 +125,7 @@ fn main() {
             }
             assert_eq!(got, data, "round trip");
             println!(
-                "| {name} | {bits} | {} B | {:.1}% |",
+                "| {name} | {bits} | {memory:?} | {} B | {:.1}% |",
                 n,
                 100.0 * n as f64 / data.len() as f64
             );

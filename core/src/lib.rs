@@ -38,6 +38,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "deflate")]
+extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 

@@ -5,7 +5,7 @@
 #[path = "support/heap.rs"]
 mod heap;
 
-use websock_core::deflate::Options;
+use websock_core::deflate::{Memory, Options};
 
 #[test]
 fn heap_per_connection_is_within_budget() {
@@ -19,8 +19,14 @@ fn heap_per_connection_is_within_budget() {
             .unwrap_or_else(|| panic!("no budget for {name}"))
     };
     let mut over = Vec::new();
-    for case in heap::cases(Options::new()) {
-        let bytes = heap::server_heap(&case);
+    let all = [Memory::Large, Memory::Small].map(|memory| {
+        heap::cases(Options {
+            memory,
+            ..Options::new()
+        })
+    });
+    for case in all.iter().flatten() {
+        let bytes = heap::server_heap(case);
         println!("{} {bytes}", case.name);
         if bytes > limit(&case.name) {
             over.push(format!("{} {bytes} > {}", case.name, limit(&case.name)));

@@ -210,16 +210,24 @@ proptest! {
 #[cfg(feature = "deflate")]
 mod ours {
     use super::*;
-    use websock_core::deflate::{Agreed, Codec};
+    use websock_core::deflate::{Agreed, Codec, Memory};
 
-    /// Our compressor's conversation: `messages` at `bits`, fragmented.
-    fn ours(bits: u8, level: u8, messages: &[Vec<u8>], fragment: usize) -> Conversation {
+    /// Our compressor's conversation (zlib-rs for `Large`, the fixed-code
+    /// one for `Small`): `messages` at `bits`, fragmented.
+    fn ours(
+        bits: u8,
+        level: u8,
+        memory: Memory,
+        messages: &[Vec<u8>],
+        fragment: usize,
+    ) -> Conversation {
         let mut codec = Codec::new(Agreed {
             local_no_context_takeover: false,
             remote_no_context_takeover: false,
             local_window_bits: bits,
             remote_window_bits: bits,
             level,
+            memory,
         });
         let messages = messages
             .iter()
@@ -241,7 +249,7 @@ mod ours {
             })
             .collect();
         Conversation {
-            name: format!("ours-l{level}-w{bits}"),
+            name: format!("ours-l{level}-w{bits}-{memory:?}"),
             bits,
             messages,
         }
@@ -256,6 +264,7 @@ mod ours {
             level in 0u8..=9,
             seed in any::<u64>(),
             fragment in 1usize..5000,
+            small in any::<bool>(),
             cuts in prop::collection::vec(1usize..300, 1..8),
             rooms in prop::collection::vec(1usize..600, 1..8),
         ) {
@@ -287,7 +296,8 @@ mod ours {
                     m
                 })
                 .collect();
-            let c = ours(bits, level, &messages, fragment);
+            let memory = if small { Memory::Small } else { Memory::Large };
+            let c = ours(bits, level, memory, &messages, fragment);
             prop_assert!(replay(&c, &cuts, &rooms).is_ok(), "{}", c.name);
         }
     }

@@ -89,6 +89,7 @@ impl Config {
                     client_no_context_takeover: self.client_no_context_takeover,
                     server_max_window_bits: self.server_max_window_bits,
                     client_max_window_bits: self.client_max_window_bits,
+                    ..websock_core::deflate::Options::new()
                 });
             }
             #[cfg(not(feature = "deflate"))]

@@ -23,6 +23,7 @@ impl DeflateSetup {
             client_no_context_takeover: self.client_no_context_takeover,
             server_max_window_bits: 9 + self.server_max_window_bits % 7,
             client_max_window_bits: 9 + self.client_max_window_bits % 7,
+            ..Options::new()
         }
     }
 }

@@ -70,6 +70,12 @@ Options:
   --no-deflate                refuse permessage-deflate offers (accepted by
                               default, within the client's window limits)
   --deflate-level N           zlib level 0-9 for what we compress (default 1)
+  --deflate-memory large|small
+                              large (default): zlib-rs, best ratio and speed,
+                              ~290-420 KiB per compressing connection; small:
+                              fixed codes and a window-sized inflater, ~5 KiB
+                              at 9-bit windows, 106 KiB at 15, larger output
+                              and 6x slower inflating (README)
   --protocol NAME             speak this subprotocol (repeatable): the first
                               one the client offers that is listed is chosen
   --quiet                     no warnings about peers (bad TLS handshakes,
@@ -342,6 +348,19 @@ fn deflate_level(p: &mut lexopt::Parser, config: &mut Config) -> Result<(), Loca
     Ok(())
 }
 
+/// `--deflate-memory large|small`: which codec, if deflate is on.
+fn deflate_memory(p: &mut lexopt::Parser, config: &mut Config) -> Result<(), Local> {
+    let memory = match p.value()?.string()?.as_str() {
+        "large" => deflate::Memory::Large,
+        "small" => deflate::Memory::Small,
+        _ => return Err(Local("--deflate-memory must be large or small".into())),
+    };
+    if let Some(d) = config.deflate.as_mut() {
+        d.memory = memory;
+    }
+    Ok(())
+}
+
 fn parse_serve(p: &mut lexopt::Parser) -> Result<Command, Local> {
     let mut o = serve::Options::default();
     let (mut cert, mut key) = (None, None);
@@ -350,6 +369,7 @@ fn parse_serve(p: &mut lexopt::Parser) -> Result<Command, Local> {
             Short('h') | Long("help") => return Ok(Command::Help(SERVE_USAGE)),
             Long("no-deflate") => o.config.deflate = None,
             Long("deflate-level") => deflate_level(p, &mut o.config)?,
+            Long("deflate-memory") => deflate_memory(p, &mut o.config)?,
             Long("ws") => o.ws = Some(p.value()?.string()?),
             Long("wss") => o.wss = Some(p.value()?.string()?),
             Long("no-ws") => o.ws = None,
@@ -566,7 +586,7 @@ fn positive(p: &mut lexopt::Parser, name: &str) -> Result<usize, Local> {
 
 #[cfg(test)]
 mod tests {
-    use super::{client, parse, ClientOptions, Command, Identity};
+    use super::{client, deflate, parse, ClientOptions, Command, Identity};
     use std::path::PathBuf;
 
     fn args(s: &str) -> Vec<std::ffi::OsString> {
@@ -604,6 +624,24 @@ mod tests {
             panic!()
         };
         assert_eq!((o.write_timeout_ms, o.idle_timeout_ms), (7, 0));
+    }
+
+    #[test]
+    fn serve_takes_a_deflate_memory_choice() {
+        let memory = |line: &str| match parse(args(line)) {
+            Ok(Command::Serve(o)) => o.config.deflate.map(|d| d.memory),
+            _ => panic!("{line}"),
+        };
+        assert_eq!(memory("serve"), Some(deflate::Memory::Large));
+        assert_eq!(
+            memory("serve --deflate-memory small"),
+            Some(deflate::Memory::Small)
+        );
+        assert_eq!(
+            memory("serve --deflate-memory large"),
+            Some(deflate::Memory::Large)
+        );
+        assert!(parse(args("serve --deflate-memory huge")).is_err());
     }
 
     #[test]

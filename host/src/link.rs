@@ -23,6 +23,7 @@
 //! The read buffer is lent by the backend (one per event loop, so idle
 //! connections hold none).
 
+use std::cell::Cell;
 use std::io;
 
 use websock_core::frame::MAX_CONTROL_FRAME;
@@ -190,13 +191,8 @@ pub struct Link {
     out: OutBuf,
     /// Stop reading while this much output is queued.
     high_water: usize,
-    /// Output handed to the backend by [`Link::take_output`] and not yet
-    /// reported written: it counts toward the high-water mark.
-    elsewhere: usize,
     /// A handshake split across reads (dropped once it completes).
     handshake: Vec<u8>,
-    /// Inflated data of compressed messages (empty without compression).
-    scratch: Vec<u8>,
     phase: Phase,
     /// The opening handshake completed at some point.
     was_open: bool,
@@ -308,9 +304,7 @@ impl Link {
             engine,
             out: OutBuf::new(),
             high_water: DEFAULT_HIGH_WATER,
-            elsewhere: 0,
             handshake: Vec::new(),
-            scratch: Vec::new(),
             phase: Phase::Handshake,
             was_open: false,
             abort: false,
@@ -560,17 +554,6 @@ impl Link {
         self.out.capacity()
     }
 
-    /// Takes every queued byte at once, with the memory holding it, for a
-    /// backend that writes from it in the background (see
-    /// [`OutBuf::take`]); queueing goes on in `replacement`. Report the
-    /// bytes as the transport's own in [`Link::step`] until written.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    pub fn take_output(&mut self, replacement: Vec<u8>) -> (Vec<u8>, usize, usize) {
-        let (buf, start, end) = self.out.take(replacement);
-        self.elsewhere += end - start;
-        (buf, start, end)
-    }
-
     /// The transport took `n` bytes of [`Link::output`].
     pub fn written(&mut self, n: usize) {
         self.out.consume(n);
@@ -583,16 +566,6 @@ impl Link {
                 self.trim_at = Some(self.now.saturating_add(TRIM_MS));
             }
         }
-        if n > 0 && self.stalled_since.is_some() {
-            self.stalled_since = Some(self.now);
-        }
-    }
-
-    /// The transport took `n` bytes of output handed over by
-    /// [`Link::take_output`] (progress, for the write timeout).
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    pub fn written_elsewhere(&mut self, n: usize) {
-        self.elsewhere = self.elsewhere.saturating_sub(n);
         if n > 0 && self.stalled_since.is_some() {
             self.stalled_since = Some(self.now);
         }
@@ -631,7 +604,7 @@ impl Link {
                     };
                     return Step::ShutdownWrite;
                 }
-                if self.out.len() + self.elsewhere >= self.high_water {
+                if self.out.len() >= self.high_water {
                     return Step::Wait; // backpressure
                 }
                 Step::Read
@@ -799,18 +772,26 @@ impl Link {
     /// Feeds frames to the engine until `data` is used up, passing events
     /// to the handler and queueing the engine's own replies after each.
     fn frames<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {
-        if self.engine.compression_active() && self.scratch.is_empty() {
-            self.scratch = vec![0; INFLATE_SIZE];
+        // One buffer per thread (so per worker): a connection holds none of
+        // its own between reads, which matters with thousands of them.
+        thread_local! {
+            static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
         }
+        let mut scratch = SCRATCH.take();
+        if self.engine.compression_active() && scratch.is_empty() {
+            scratch = vec![0; INFLATE_SIZE];
+        }
+        self.frames_into(data, handler, &mut scratch);
+        SCRATCH.set(scratch);
+    }
+
+    fn frames_into<H: Handler>(&mut self, data: &mut [u8], handler: &mut H, scratch: &mut [u8]) {
         let mut pos = 0;
         // Called once more after the input is used up: a compressed
         // message's last chunk inflates from the tail the engine appends
         // itself (RFC 7692 section 7.2.2), with no new input.
         loop {
-            let (used, had_event) = match self
-                .engine
-                .receive_with(&mut data[pos..], &mut self.scratch)
-            {
+            let (used, had_event) = match self.engine.receive_with(&mut data[pos..], scratch) {
                 Ok((used, event)) => {
                     let had_event = event.is_some();
                     if let Some(event) = event {

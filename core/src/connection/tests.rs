@@ -757,6 +757,7 @@ fn inflater_keeps_context_even_when_the_offer_hinted_otherwise() {
         local_window_bits: 15,
         remote_window_bits: 15,
         level: 6,
+        memory: Default::default(),
     });
     let mut scratch = [0u8; 64];
     for _ in 0..3 {

@@ -1,32 +1,50 @@
 //! One connection's compressor and inflater, and when their state exists.
 //!
-//! Both are zlib-rs streams, allocated on first use. Without context
-//! takeover (section 7.1.1) a side's state is dropped when its message ends,
-//! so an idle connection holds no heap for it: the compressor after each
-//! message we send when we agreed to reset, the inflater after each message
-//! we receive when the peer's reset is part of the response.
+//! [`Memory::Large`]: zlib-rs streams both ways. [`Memory::Small`]: the
+//! fixed-code compressor of `lean` and the allocator-free inflater with a
+//! `2^bits` window. Either side's state is made on first use. Without
+//! context takeover (section 7.1.1) a side's state is dropped when its
+//! message ends, so an idle connection holds no heap for it: the compressor
+//! after each message we send when we agreed to reset, the inflater after
+//! each message we receive when the peer's reset is part of the response.
 
+use alloc::boxed::Box;
+use alloc::vec;
 use core::fmt;
 
 use zlib_rs::{
     Deflate, DeflateConfig, DeflateFlush, Inflate, InflateFlush, Method, Status, Strategy,
 };
 
-use super::{Agreed, TAIL};
+use super::inflate::Inflater;
+use super::lean::Lean;
+use super::{Agreed, Memory, TAIL};
 
 /// The compressed payload could not be inflated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CorruptData;
+
+enum Compressor {
+    Zlib(Deflate),
+    Lean(Lean),
+}
+
+enum Decompressor {
+    Zlib(Inflate),
+    /// The inflater's tables and its window, on the heap so that a
+    /// connection's inline size does not grow.
+    Lean(Box<Inflater>, Box<[u8]>),
+}
 
 /// One connection's compressor and decompressor.
 pub struct Codec {
     agreed: Agreed,
     /// `None` until a message is sent, and again after one without
     /// context takeover.
-    deflate: Option<Deflate>,
+    deflate: Option<Compressor>,
     /// `None` until a message arrives, and again after one when the peer
     /// agreed to reset.
-    inflate: Option<Inflate>,
+    inflate: Option<Decompressor>,
 }
 
 impl fmt::Debug for Codec {
@@ -73,15 +91,20 @@ impl Codec {
         out: &mut [u8],
     ) -> Result<usize, CorruptData> {
         let agreed = self.agreed;
-        let deflate = self.deflate.get_or_insert_with(|| new_deflate(&agreed));
-        let (in0, out0) = (deflate.total_in(), deflate.total_out());
-        let status = deflate.compress(input, out, DeflateFlush::SyncFlush);
-        let used = (deflate.total_in() - in0) as usize;
-        let mut n = (deflate.total_out() - out0) as usize;
-        if status.is_err() || used != input.len() || n == out.len() {
-            // Only a too-small `out` gets here, which callers rule out.
-            return Err(CorruptData);
-        }
+        let mut n = match self.deflate.get_or_insert_with(|| new_deflate(&agreed)) {
+            Compressor::Zlib(deflate) => {
+                let (in0, out0) = (deflate.total_in(), deflate.total_out());
+                let status = deflate.compress(input, out, DeflateFlush::SyncFlush);
+                let used = (deflate.total_in() - in0) as usize;
+                let n = (deflate.total_out() - out0) as usize;
+                if status.is_err() || used != input.len() || n == out.len() {
+                    // Only a too-small `out` gets here, which callers rule out.
+                    return Err(CorruptData);
+                }
+                n
+            }
+            Compressor::Lean(lean) => lean.compress(input, out).ok_or(CorruptData)?,
+        };
         if last {
             if n >= 4 && out[n - 4..n] == TAIL {
                 n -= 4;
@@ -106,20 +129,27 @@ impl Codec {
         out: &mut [u8],
     ) -> Result<(usize, usize), CorruptData> {
         let agreed = self.agreed;
-        let inflate = self.inflate.get_or_insert_with(|| new_inflate(&agreed));
-        let (in0, out0) = (inflate.total_in(), inflate.total_out());
-        let status = inflate.decompress(input, out, InflateFlush::SyncFlush);
-        let used = (inflate.total_in() - in0) as usize;
-        let wrote = (inflate.total_out() - out0) as usize;
-        match status {
-            Ok(Status::StreamEnd) => {
-                // The peer ended its stream with a final block (allowed
-                // without context takeover); start afresh for what follows.
-                self.inflate = None;
-                Ok((used, wrote))
+        match self.inflate.get_or_insert_with(|| new_inflate(&agreed)) {
+            Decompressor::Zlib(inflate) => {
+                let (in0, out0) = (inflate.total_in(), inflate.total_out());
+                let status = inflate.decompress(input, out, InflateFlush::SyncFlush);
+                let used = (inflate.total_in() - in0) as usize;
+                let wrote = (inflate.total_out() - out0) as usize;
+                match status {
+                    Ok(Status::StreamEnd) => {
+                        // The peer ended its stream with a final block
+                        // (allowed without context takeover); start afresh
+                        // for what follows.
+                        self.inflate = None;
+                        Ok((used, wrote))
+                    }
+                    Ok(_) => Ok((used, wrote)),
+                    Err(_) => Err(CorruptData),
+                }
             }
-            Ok(_) => Ok((used, wrote)),
-            Err(_) => Err(CorruptData),
+            Decompressor::Lean(inflater, window) => inflater
+                .inflate(window, input, out)
+                .map_err(|_| CorruptData),
         }
     }
 
@@ -129,6 +159,8 @@ impl Codec {
     pub fn received(&mut self) {
         if self.agreed.remote_no_context_takeover {
             self.inflate = None;
+        } else if let Some(Decompressor::Lean(inflater, _)) = self.inflate.as_mut() {
+            inflater.end_message(true);
         }
     }
 }
@@ -139,19 +171,29 @@ impl Codec {
 /// hundred symbols, slower and larger both ways.
 const MEM_LEVEL: i32 = 8;
 
-fn new_deflate(a: &Agreed) -> Deflate {
+fn new_deflate(a: &Agreed) -> Compressor {
     let bits = a.local_window_bits.clamp(9, 15);
-    Deflate::new_with_config(DeflateConfig {
-        level: i32::from(a.level.min(9)),
-        method: Method::Deflated,
-        window_bits: -i32::from(bits),
-        mem_level: MEM_LEVEL,
-        strategy: Strategy::Default,
-    })
+    match a.memory {
+        Memory::Large => Compressor::Zlib(Deflate::new_with_config(DeflateConfig {
+            level: i32::from(a.level.min(9)),
+            method: Method::Deflated,
+            window_bits: -i32::from(bits),
+            mem_level: MEM_LEVEL,
+            strategy: Strategy::Default,
+        })),
+        Memory::Small => Compressor::Lean(Lean::new(bits, a.level)),
+    }
 }
 
-fn new_inflate(a: &Agreed) -> Inflate {
-    Inflate::new(false, a.remote_window_bits.clamp(9, 15))
+fn new_inflate(a: &Agreed) -> Decompressor {
+    let bits = a.remote_window_bits.clamp(9, 15);
+    match a.memory {
+        Memory::Large => Decompressor::Zlib(Inflate::new(false, bits)),
+        Memory::Small => Decompressor::Lean(
+            Box::default(),
+            vec![0u8; Inflater::window_len(bits)].into_boxed_slice(),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -169,6 +211,7 @@ mod tests {
             local_window_bits: bits,
             remote_window_bits: bits,
             level: 6,
+            memory: Default::default(),
         }
     }
 

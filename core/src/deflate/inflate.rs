@@ -50,12 +50,17 @@ const CLEN_ORDER: [u8; CLEN_CODES] = [
     16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
 ];
 
-/// A canonical Huffman code: how many codes of each length, and the
-/// symbols in code order.
+/// Codes this long or shorter (most of them) decode with one look-up.
+const FAST_BITS: u32 = 9;
+
+/// A canonical Huffman code: how many codes of each length, the symbols in
+/// code order, and a table indexed by the next `FAST_BITS` input bits
+/// giving `symbol << 4 | length` for the short codes (0: longer code).
 #[derive(Clone, Copy, Debug)]
 struct Huffman<const N: usize> {
     counts: [u16; MAX_BITS + 1],
     symbols: [u16; N],
+    fast: [u16; 1 << FAST_BITS],
 }
 
 impl<const N: usize> Huffman<N> {
@@ -63,6 +68,7 @@ impl<const N: usize> Huffman<N> {
         Huffman {
             counts: [0; MAX_BITS + 1],
             symbols: [0; N],
+            fast: [0; 1 << FAST_BITS],
         }
     }
 
@@ -91,6 +97,29 @@ impl<const N: usize> Huffman<N> {
                 let slot = &mut offsets[usize::from(l)];
                 self.symbols[usize::from(*slot)] = symbol as u16;
                 *slot += 1;
+            }
+        }
+        // Section 3.2.2: the first code of each length, then each symbol's
+        // code in order; short ones fill every table slot they prefix.
+        self.fast = [0; 1 << FAST_BITS];
+        let mut next = [0u32; MAX_BITS + 1];
+        let mut code = 0u32;
+        for (slot, &count) in next.iter_mut().skip(1).zip(&self.counts) {
+            code = (code + u32::from(count)) << 1;
+            *slot = code;
+        }
+        for (symbol, &l) in lengths.iter().enumerate() {
+            let len = u32::from(l);
+            if l == 0 || len > FAST_BITS {
+                continue;
+            }
+            let c = next[usize::from(l)];
+            next[usize::from(l)] += 1;
+            // Codes go in most significant bit first (section 3.1.1).
+            let mut i = (c.reverse_bits() >> (32 - len)) as usize;
+            while i < 1 << FAST_BITS {
+                self.fast[i] = (symbol as u16) << 4 | l as u16;
+                i += 1 << len;
             }
         }
         Ok(())
@@ -134,6 +163,12 @@ impl Bits {
     /// Decodes one symbol, or `Ok(None)` when more input is needed (no bit
     /// is used then).
     fn decode<const N: usize>(&mut self, h: &Huffman<N>) -> Result<Option<u16>, InflateError> {
+        let entry = h.fast[(self.buf & ((1 << FAST_BITS) - 1)) as usize];
+        let len = u32::from(entry & 15);
+        if entry != 0 && len <= self.count {
+            self.drop_bits(len);
+            return Ok(Some(entry >> 4));
+        }
         let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
         for len in 1..=MAX_BITS {
             if self.count < len as u32 {
@@ -640,7 +675,7 @@ mod tests {
     #[test]
     fn state_is_small() {
         assert!(
-            core::mem::size_of::<Inflater>() <= 1152,
+            core::mem::size_of::<Inflater>() <= 3200,
             "{}",
             core::mem::size_of::<Inflater>()
         );

@@ -18,6 +18,8 @@ use crate::handshake::HandshakeError;
 #[cfg(feature = "deflate")]
 mod codec;
 pub mod inflate;
+#[cfg(feature = "deflate")]
+mod lean;
 
 #[cfg(feature = "deflate")]
 pub use codec::{Codec, CorruptData};
@@ -51,6 +53,23 @@ pub struct Options {
     /// window. Client: the largest window our compressor uses; the offer
     /// always carries `client_max_window_bits` so the server may lower it.
     pub client_max_window_bits: u8,
+    /// What the codec spends memory on (the operator's knob).
+    pub memory: Memory,
+}
+
+/// How a connection's compressor and inflater spend memory. Heap per
+/// server connection after a message each way is measured for each by
+/// `examples/deflate_report.rs` and held to `core/deflate-heap.budget`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Memory {
+    /// zlib-rs both ways: the best ratio and speed, about 300-420 KiB per
+    /// connection with context takeover (fixed-size tables).
+    #[default]
+    Large,
+    /// A fixed-code compressor whose tables follow its window (capped at
+    /// 14 bits) and the allocator-free inflater with a `2^bits` window:
+    /// about 5 KiB at 9 bits, a larger ratio and slower inflating.
+    Small,
 }
 
 impl Options {
@@ -62,6 +81,7 @@ impl Options {
             client_no_context_takeover: false,
             server_max_window_bits: 15,
             client_max_window_bits: 15,
+            memory: Memory::Large,
         }
     }
 }
@@ -90,6 +110,8 @@ pub struct Agreed {
     pub remote_window_bits: u8,
     /// Our compression level.
     pub level: u8,
+    /// Which codec spends how much memory.
+    pub memory: Memory,
 }
 
 /// The parameters of one offer or response, as parsed (section 7.1).
@@ -294,6 +316,7 @@ pub fn negotiate<'a>(
                 local_window_bits: local_window,
                 remote_window_bits: remote_window,
                 level: options.level.min(9),
+                memory: options.memory,
             };
             return Some((agreed, HeaderValue(text)));
         }
@@ -357,6 +380,7 @@ pub fn accept_response(value: &[u8], options: &Options) -> Result<Agreed, Handsh
         local_window_bits: local_window,
         remote_window_bits: remote_window,
         level: options.level.min(9),
+        memory: options.memory,
     })
 }
 

@@ -5,7 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use websock_core::deflate::Options;
+use websock_core::deflate::{Memory, Options};
 use websock_core::{Accept, Config, Connection, DataKind};
 
 struct Counting;
@@ -39,23 +39,30 @@ pub struct Case {
     pub client: Options,
 }
 
-/// Every configuration the report shows and the budget holds: windows of
-/// 9 to 15 bits both ways with context takeover, and both
-/// `no_context_takeover` parameters agreed at 15 bits.
+/// Every configuration the report shows and the budget holds for the
+/// server's `memory` choice: windows of 9 to 15 bits both ways with
+/// context takeover, and both `no_context_takeover` parameters agreed at
+/// 15 bits.
 pub fn cases(server: Options) -> Vec<Case> {
+    // Large keeps the names the budget had before there was a choice.
+    let prefix = match server.memory {
+        Memory::Large => "",
+        Memory::Small => "small_",
+    };
     let mut cases: Vec<Case> = (9..=15u8)
         .map(|bits| Case {
-            name: format!("w{bits}"),
+            name: format!("{prefix}w{bits}"),
             server,
             client: Options {
                 server_max_window_bits: bits,
                 client_max_window_bits: bits,
+                memory: server.memory,
                 ..Options::new()
             },
         })
         .collect();
     cases.push(Case {
-        name: "no_context_takeover".into(),
+        name: format!("{prefix}no_context_takeover"),
         server: Options {
             server_no_context_takeover: true,
             client_no_context_takeover: true,
@@ -64,6 +71,7 @@ pub fn cases(server: Options) -> Vec<Case> {
         client: Options {
             server_no_context_takeover: true,
             client_no_context_takeover: true,
+            memory: server.memory,
             ..Options::new()
         },
     });

@@ -1,0 +1,412 @@
+//! A small DEFLATE compressor whose memory follows its window: greedy
+//! LZ77 over hash chains, coded with the fixed Huffman codes (RFC 1951
+//! section 3.2.6), so there is no block buffer and no tree to build. It
+//! costs `2^bits` bytes of history twice over, `2^bits` chain links and at
+//! most 4096 hash heads: about 4 KiB at 9 bits, against zlib-rs's fixed
+//! 200 KiB of tables.
+//!
+//! The ratio is what fixed codes give (zlib's level 1 makes the same kind of
+//! blocks); for the best ratio use zlib-rs ([`super::Memory::Large`]).
+
+use alloc::boxed::Box;
+use alloc::vec;
+
+/// The largest window the compressor uses: positions in its doubled
+/// buffer must fit a `u16`. A compressor may always use less than the
+/// agreed window (RFC 7692 section 7.1.2.1 sets a maximum).
+const MAX_BITS: u8 = 14;
+const MIN_MATCH: usize = 3;
+const MAX_MATCH: usize = 258;
+
+/// Length codes 257..285: base length (section 3.2.5).
+const LEN_BASE: [u16; 29] = [
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
+    163, 195, 227, 258,
+];
+const LEN_EXTRA: [u8; 29] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+];
+const DIST_BASE: [u16; 30] = [
+    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+];
+const DIST_EXTRA: [u8; 30] = [
+    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
+    13,
+];
+
+/// Reverses the low `len` bits: Huffman codes go out most significant
+/// bit first into a stream packed least significant first (section 3.1.1).
+const fn reverse(code: u16, len: u8) -> u16 {
+    let mut r = 0;
+    let mut i = 0;
+    while i < len {
+        r |= ((code >> i) & 1) << (len - 1 - i);
+        i += 1;
+    }
+    r
+}
+
+/// The fixed literal/length code of `symbol` (section 3.2.6): (bits, length).
+const fn fixed_code(symbol: u16) -> (u16, u8) {
+    match symbol {
+        0..=143 => (reverse(0x30 + symbol, 8), 8),
+        144..=255 => (reverse(0x190 + symbol - 144, 9), 9),
+        256..=279 => (reverse(symbol - 256, 7), 7),
+        _ => (reverse(0xc0 + symbol - 280, 8), 8),
+    }
+}
+
+const FIXED: [(u16, u8); 288] = {
+    let mut t = [(0u16, 0u8); 288];
+    let mut s = 0;
+    while s < 288 {
+        t[s] = fixed_code(s as u16);
+        s += 1;
+    }
+    t
+};
+
+/// The length code index (0..29) of each match length 3..=258, by
+/// `length - 3`.
+const LEN_CODE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut code = 0;
+    let mut len = 3;
+    while len <= 258 {
+        while code + 1 < LEN_BASE.len() && LEN_BASE[code + 1] as usize <= len {
+            code += 1;
+        }
+        t[len - 3] = code as u8;
+        len += 1;
+    }
+    t
+};
+
+fn len_code(len: usize) -> usize {
+    usize::from(LEN_CODE[(len - MIN_MATCH) & 0xff])
+}
+
+/// The distance code of `dist` (1..=32768): the position of its highest
+/// bit, refined by the next one (section 3.2.5's table, computed).
+fn dist_code(dist: usize) -> usize {
+    let d = dist - 1;
+    if d < 4 {
+        return d;
+    }
+    let top = usize::BITS as usize - 1 - d.leading_zeros() as usize;
+    2 * top + ((d >> (top - 1)) & 1)
+}
+
+/// How many leading bytes of `a` and `b` agree, eight at a time.
+fn common(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_le_bytes(a[i..i + 8].try_into().unwrap_or([0; 8]));
+        let y = u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        if x != y {
+            return i + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+/// Bits for the output, least significant first.
+struct Writer<'a> {
+    out: &'a mut [u8],
+    len: usize,
+    acc: u64,
+    count: u32,
+}
+
+impl Writer<'_> {
+    fn bits(&mut self, value: u32, n: u8) {
+        self.acc |= u64::from(value) << self.count;
+        self.count += u32::from(n);
+        while self.count >= 8 {
+            if self.len < self.out.len() {
+                self.out[self.len] = self.acc as u8;
+            }
+            self.len += 1;
+            self.acc >>= 8;
+            self.count -= 8;
+        }
+    }
+
+    fn symbol(&mut self, s: usize) {
+        let (code, n) = FIXED[s];
+        self.bits(u32::from(code), n);
+    }
+
+    /// Pads to a byte boundary with zero bits.
+    fn align(&mut self) {
+        if self.count > 0 {
+            self.bits(0, (8 - self.count) as u8);
+        }
+    }
+}
+
+/// The compressor's state: history, hash heads and chains.
+pub struct Lean {
+    /// History and input, `2 * window` bytes; `end` is where input goes.
+    buf: Box<[u8]>,
+    end: usize,
+    window: usize,
+    /// Position + 1 of the latest 3-byte prefix with each hash (0: none).
+    head: Box<[u16]>,
+    /// Position + 1 of the previous one with the same hash, per position
+    /// modulo the window.
+    prev: Box<[u16]>,
+    hash_bits: u32,
+    /// How many candidates a match search tries (from the level).
+    chain: u16,
+}
+
+impl Lean {
+    /// A compressor for a window of up to `2^bits` bytes at `level` (0:
+    /// no matching at all, 9: longest searches).
+    pub fn new(bits: u8, level: u8) -> Self {
+        let bits = bits.clamp(9, MAX_BITS);
+        let window = 1usize << bits;
+        // Beyond 4096 heads, chains do the work; the table stays 8 KiB.
+        let hash_bits = u32::from(bits).min(12);
+        Lean {
+            buf: vec![0u8; 2 * window].into_boxed_slice(),
+            end: 0,
+            window,
+            head: vec![0u16; 1 << hash_bits].into_boxed_slice(),
+            prev: vec![0u16; window].into_boxed_slice(),
+            hash_bits,
+            chain: match level {
+                0 => 0,
+                1 => 4,
+                2..=3 => 8,
+                4..=6 => 32,
+                _ => 128,
+            },
+        }
+    }
+
+    fn hash(&self, p: usize) -> usize {
+        let v = u32::from(self.buf[p])
+            | u32::from(self.buf[p + 1]) << 8
+            | u32::from(self.buf[p + 2]) << 16;
+        (v.wrapping_mul(0x9E37_79B1) >> (32 - self.hash_bits)) as usize
+    }
+
+    fn insert(&mut self, p: usize) {
+        let h = self.hash(p);
+        self.prev[p & (self.window - 1)] = self.head[h];
+        self.head[h] = (p + 1) as u16;
+    }
+
+    /// Moves the upper half of the buffer down, so input has room.
+    fn slide(&mut self) {
+        let w = self.window;
+        self.buf.copy_within(w.., 0);
+        self.end -= w;
+        let w16 = w as u16;
+        for v in self.head.iter_mut().chain(self.prev.iter_mut()) {
+            *v = v.saturating_sub(w16);
+        }
+    }
+
+    /// The longest match for position `p` (which has `avail` bytes ahead):
+    /// (length, distance), or length 0.
+    fn longest(&self, p: usize, avail: usize) -> (usize, usize) {
+        let limit = avail.min(MAX_MATCH);
+        if limit < MIN_MATCH || self.chain == 0 {
+            return (0, 0);
+        }
+        let mut best = (0, 0);
+        let mut cand = self.head[self.hash(p)];
+        // The peer's window holds the last `window` bytes.
+        let oldest = p.saturating_sub(self.window);
+        for _ in 0..self.chain {
+            if cand == 0 {
+                break;
+            }
+            let c = usize::from(cand) - 1;
+            if c >= p || c < oldest {
+                break;
+            }
+            if self.buf[c + best.0] == self.buf[p + best.0] {
+                let n = common(&self.buf[c..c + limit], &self.buf[p..p + limit]);
+                if n > best.0 {
+                    best = (n, p - c);
+                    if n == limit {
+                        break;
+                    }
+                }
+            }
+            cand = self.prev[c & (self.window - 1)];
+        }
+        if best.0 < MIN_MATCH {
+            (0, 0)
+        } else {
+            best
+        }
+    }
+
+    /// Compresses `input` as one fixed-code block and ends with a sync
+    /// flush (an empty stored block), so the output ends on `TAIL`.
+    /// Returns the bytes written, or `None` if `out` is too small (at
+    /// most `len + len / 8 + 16` bytes are needed).
+    pub fn compress(&mut self, input: &[u8], out: &mut [u8]) -> Option<usize> {
+        let mut w = Writer {
+            out,
+            len: 0,
+            acc: 0,
+            count: 0,
+        };
+        if !input.is_empty() {
+            // BFINAL 0, BTYPE 01.
+            w.bits(0b010, 3);
+        }
+        let mut rest = input;
+        while !rest.is_empty() {
+            if self.end == self.buf.len() {
+                self.slide();
+            }
+            let n = rest.len().min(self.buf.len() - self.end);
+            let start = self.end;
+            self.buf[start..start + n].copy_from_slice(&rest[..n]);
+            self.end += n;
+            rest = &rest[n..];
+            let mut p = start;
+            while p < self.end {
+                let (len, dist) = self.longest(p, self.end - p);
+                if len == 0 {
+                    w.symbol(usize::from(self.buf[p]));
+                    if self.end - p >= MIN_MATCH {
+                        self.insert(p);
+                    }
+                    p += 1;
+                    continue;
+                }
+                let lc = len_code(len);
+                w.symbol(257 + lc);
+                w.bits((len - usize::from(LEN_BASE[lc])) as u32, LEN_EXTRA[lc]);
+                let dc = dist_code(dist);
+                w.bits(u32::from(reverse(dc as u16, 5)), 5);
+                w.bits((dist - usize::from(DIST_BASE[dc])) as u32, DIST_EXTRA[dc]);
+                for q in p..p + len {
+                    if self.end - q >= MIN_MATCH {
+                        self.insert(q);
+                    }
+                }
+                p += len;
+            }
+        }
+        if !input.is_empty() {
+            w.symbol(256);
+        }
+        // Sync flush: an empty stored block, LEN 0 and NLEN 0xffff.
+        w.bits(0, 3);
+        w.align();
+        w.bits(0xffff_0000, 32);
+        (w.len <= w.out.len()).then_some(w.len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec::Vec;
+
+    use super::super::inflate::Inflater;
+    use super::*;
+
+    fn round_trip(bits: u8, level: u8, messages: &[&[u8]]) -> usize {
+        let mut c = Lean::new(bits, level);
+        let mut window = vec![0u8; 1 << bits];
+        let mut inflater = Inflater::new();
+        let mut total = 0;
+        for m in messages {
+            let mut out = vec![0u8; m.len() + m.len() / 8 + 16];
+            let n = c.compress(m, &mut out).unwrap();
+            assert_eq!(&out[n - 4..n], &[0, 0, 0xff, 0xff]);
+            total += n;
+            let mut plain = vec![0u8; m.len() + 1];
+            let (used, wrote) = inflater
+                .inflate(&mut window, &out[..n], &mut plain)
+                .unwrap();
+            assert_eq!((used, &plain[..wrote]), (n, *m));
+            inflater.end_message(true);
+        }
+        total
+    }
+
+    #[test]
+    fn round_trips_and_compresses() {
+        let text: Vec<u8> = b"the quick brown fox jumps over the lazy dog; "
+            .iter()
+            .cycle()
+            .take(20_000)
+            .copied()
+            .collect();
+        for bits in 9..=15 {
+            for level in [0, 1, 6, 9] {
+                let n = round_trip(bits, level, &[&text, b"", &text[..100], b"x"]);
+                if level > 0 {
+                    assert!(n < text.len() / 10, "bits {bits} level {level}: {n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_length_and_distance_code_round_trips() {
+        let mut data = Vec::new();
+        let mut seed = 1u32;
+        for len in 3..=258usize {
+            for dist in [1usize, 2, 5, 100, 511, 4000] {
+                for _ in 0..dist {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    data.push((seed >> 24) as u8);
+                }
+                let from = data.len() - dist;
+                for i in 0..len {
+                    data.push(data[from + i]);
+                }
+            }
+        }
+        round_trip(15, 9, &[&data]);
+        round_trip(9, 9, &[&data[..30_000], &data[30_000..60_000]]);
+    }
+
+    #[test]
+    fn code_tables_match_the_rfc_bases() {
+        for len in MIN_MATCH..=MAX_MATCH {
+            let slow = LEN_BASE
+                .iter()
+                .rposition(|&b| usize::from(b) <= len)
+                .unwrap();
+            assert_eq!(len_code(len), slow, "length {len}");
+        }
+        for dist in 1..=32768usize {
+            let slow = DIST_BASE
+                .iter()
+                .rposition(|&b| usize::from(b) <= dist)
+                .unwrap();
+            assert_eq!(dist_code(dist), slow, "distance {dist}");
+        }
+        assert_eq!(common(b"abcdefghijk", b"abcdefghiXk"), 9);
+        assert_eq!(common(b"abc", b"abd"), 2);
+    }
+
+    #[test]
+    fn fixed_codes_are_rfc_1951s() {
+        // Section 3.2.6: literal 0 is 00110000, 144 is 110010000, 256 is
+        // 0000000, 280 is 11000000 (sent most significant bit first).
+        assert_eq!(FIXED[0], (reverse(0b0011_0000, 8), 8));
+        assert_eq!(FIXED[144], (reverse(0b1_1001_0000, 9), 9));
+        assert_eq!(FIXED[256], (0, 7));
+        assert_eq!(FIXED[280], (reverse(0b1100_0000, 8), 8));
+    }
+}
