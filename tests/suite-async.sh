@@ -3,6 +3,9 @@
 #   - core's io_async (feature async) over tokio sockets through
 #     embedded-io-adapters (core/examples/async_echo.rs): echo server and
 #     client driver, sections 1 to 10 (no deflate: the adapter is no-alloc);
+#   - websock-tokio (tokio/examples/echo_server.rs, echo_client.rs
+#     autobahn): the whole suite, 517 cases each way, deflate on, four
+#     cases at a time against the server.
 # Each direction of a pair runs at the same time (one kosoku each, two
 # cores). The adapters' own tests (core/tests/io_async.rs) run with the
 # Rust checks in tests/run.sh, and here too when this suite runs alone.
@@ -21,10 +24,14 @@ step() {
 
 if [ -z "$standalone" ]; then
     step "cargo test (core, async)" cargo test --quiet -p websock-core --features async
+    step "cargo test (websock-tokio)" cargo test --quiet -p websock-tokio
 fi
 step "build core async example" \
     cargo build --quiet --release -p websock-core --features async --example async_echo
 core_bin="$WEBSOCK_ROOT/target/release/examples/async_echo"
+step "build websock-tokio examples" cargo build --quiet --release -p websock-tokio --examples
+tokio_server="$WEBSOCK_ROOT/target/release/examples/echo_server"
+tokio_client="$WEBSOCK_ROOT/target/release/examples/echo_client"
 
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
@@ -56,6 +63,12 @@ for s in 1 2 3 4 5 6 7 9 10; do sections_1_10+=(-i "$s.*"); done
 step "autobahn 1-10: core io_async server and client" both_ways core-async 301 600 \
     "${sections_1_10[@]}" -- "$core_bin" serve '127.0.0.1:{port}' \
     -- "$core_bin" autobahn 'ws://127.0.0.1:{port}'
+
+all_sections=()
+for s in 1 2 3 4 5 6 7 9 10 12 13; do all_sections+=(-i "$s.*"); done
+step "autobahn 1-13: websock-tokio server and client" both_ways tokio 517 1500 \
+    "${all_sections[@]}" -- "$tokio_server" '127.0.0.1:{port}' \
+    -- "$tokio_client" autobahn 'ws://127.0.0.1:{port}'
 
 echo "suite-async: $failed failed"
 [ "$failed" -eq 0 ]

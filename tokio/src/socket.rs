@@ -1,0 +1,658 @@
+//! The WebSocket: the engine driven straight from `poll_*` calls, as a
+//! `Stream` of messages and a `Sink` for them.
+//!
+//! Reading: bytes are read into the read buffer, unmasked there by the
+//! engine, and copied once into the message (or inflated into it). Owed
+//! replies (pong, close reply) go into the write buffer as the engine
+//! produces them and are written while reading, so a stream that is only
+//! read still answers pings.
+//!
+//! Writing: `start_send` encodes a frame into the write buffer;
+//! `poll_flush` writes it. `poll_ready` is pending while the write buffer
+//! holds more than the configured limit, and reading stops at the same
+//! point, so a peer that does not read slows us instead of growing memory.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_sink::Sink;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
+use websock_core::{
+    Accept, CloseCode, Connection, DataKind, Event, State, Transport, MAX_CONTROL_FRAME,
+};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::message::{CloseFrame, Message, Utf8Bytes};
+
+/// A WebSocket over a stream `S`: a [`Stream`] of received messages and a
+/// [`Sink`] of messages to send. [`WebSocket::split`] gives two halves for
+/// two tasks.
+///
+/// Dropping it before the closing handshake is done finishes the handshake
+/// in a task of its own (close code 1001, bounded by the close timeout),
+/// when a tokio runtime is running.
+pub struct WebSocket<S> {
+    inner: Option<Inner<S>>,
+    /// Finishes the closing handshake of a dropped socket (made where the
+    /// stream is known to be `Send + 'static`).
+    closer: fn(Inner<S>),
+}
+
+pub(crate) struct Inner<S> {
+    io: S,
+    conn: Connection,
+    config: Config,
+    /// "Now" for the engine is milliseconds since this.
+    origin: Instant,
+    rx: Vec<u8>,
+    rx_start: usize,
+    rx_end: usize,
+    /// Where compressed messages inflate to.
+    scratch: Vec<u8>,
+    /// The data message being received.
+    msg: Vec<u8>,
+    /// Output: `tx[tx_start..tx_end]` waits to be written. The vector only
+    /// grows (to the largest frame so far plus the backlog).
+    tx: Vec<u8>,
+    tx_start: usize,
+    tx_end: usize,
+    timer: Option<Pin<Box<Sleep>>>,
+    /// Bounds the wait for the peer's last bytes after we shut down.
+    drain: Option<Pin<Box<Sleep>>>,
+    /// End of stream, or the transport was closed: nothing more to read.
+    eof: bool,
+    /// The write side has been shut down.
+    shut: bool,
+    /// The stream has ended (`None` given).
+    done: bool,
+    /// An error has been returned for this connection's end.
+    reported: bool,
+    /// A deadline of the engine passed (handshake or close timeout).
+    timed_out: bool,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
+    pub(crate) fn new(io: S, conn: Connection, config: Config, origin: Instant) -> Self {
+        Inner {
+            io,
+            conn,
+            config,
+            origin,
+            rx: vec![0; config.read_buffer_size.max(1024)],
+            rx_start: 0,
+            rx_end: 0,
+            scratch: Vec::new(),
+            msg: Vec::new(),
+            tx: Vec::new(),
+            tx_start: 0,
+            tx_end: 0,
+            timer: None,
+            drain: None,
+            eof: false,
+            shut: false,
+            done: false,
+            reported: false,
+            timed_out: false,
+        }
+    }
+
+    /// Reads more of a handshake; an error at end of stream.
+    async fn fill_handshake(&mut self) -> Result<(), Error> {
+        match std::future::poll_fn(|cx| self.poll_fill(cx)).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::ConnectionReset),
+            Err(e) => Err(Error::Io(e)),
+        }
+    }
+
+    async fn write_all(&mut self) -> Result<(), Error> {
+        std::future::poll_fn(|cx| self.poll_flush_out(cx)).await?;
+        Ok(())
+    }
+
+    /// Server: reads the upgrade request and answers it (a bad request
+    /// gets its HTTP error before the error is returned).
+    pub(crate) async fn accept(&mut self) -> Result<(), Error> {
+        loop {
+            self.fill_handshake().await?;
+            self.reserve(1024);
+            let end = self.tx_end;
+            let input = &self.rx[self.rx_start..self.rx_end];
+            match self.conn.accept(input, &[], &mut self.tx[end..])? {
+                Accept::Incomplete => continue,
+                Accept::Accepted { request, written } => {
+                    self.rx_start += request.len;
+                    self.tx_end += written;
+                    return self.write_all().await;
+                }
+                Accept::Rejected { error, written } => {
+                    self.tx_end += written;
+                    self.write_all().await?;
+                    let _ =
+                        std::future::poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx)).await;
+                    return Err(Error::Ws(error.into()));
+                }
+            }
+        }
+    }
+
+    /// Client: sends the upgrade request and checks the response.
+    pub(crate) async fn connect(&mut self, host: &str, path: &str) -> Result<(), Error> {
+        self.reserve(4096);
+        let end = self.tx_end;
+        let n = self
+            .conn
+            .write_request(host, path, &[], &mut self.tx[end..])?;
+        self.tx_end += n;
+        self.write_all().await?;
+        loop {
+            self.fill_handshake().await?;
+            let input = &self.rx[self.rx_start..self.rx_end];
+            if let Some(response) = self.conn.read_response(input, &[])? {
+                self.rx_start += response.len;
+                return Ok(());
+            }
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.origin.elapsed().as_millis() as u64
+    }
+
+    /// Gives the engine the time, so that the deadlines it sets count from
+    /// now and those that passed fire.
+    fn tick(&mut self) {
+        let state = self.conn.state();
+        self.conn.tick(self.now());
+        if self.conn.state() == State::Failed && state != State::Failed {
+            self.timed_out = true;
+        }
+    }
+
+    fn pending_out(&self) -> usize {
+        self.tx_end - self.tx_start
+    }
+
+    /// Makes room for `n` more bytes of output at `tx_end`.
+    fn reserve(&mut self, n: usize) {
+        if self.tx_start == self.tx_end {
+            self.tx_start = 0;
+            self.tx_end = 0;
+        }
+        let need = self.tx_end + n;
+        if self.tx.len() < need {
+            self.tx.resize(need, 0);
+        }
+    }
+
+    /// Moves the engine's owed replies into the write buffer.
+    fn queue_owed(&mut self) {
+        while self.conn.has_output() {
+            self.reserve(MAX_CONTROL_FRAME * 2);
+            let end = self.tx_end;
+            let n = self.conn.poll_output(&mut self.tx[end..]);
+            self.tx_end += n;
+            if n == 0 {
+                break;
+            }
+        }
+    }
+
+    /// Writes buffered output until done or the transport pushes back.
+    pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.tx_start < self.tx_end {
+            let n = ready!(
+                Pin::new(&mut self.io).poll_write(cx, &self.tx[self.tx_start..self.tx_end])
+            )?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.tx_start += n;
+        }
+        self.tx_start = 0;
+        self.tx_end = 0;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Output written and flushed.
+    pub(crate) fn poll_flush_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.queue_owed();
+        ready!(self.poll_write_out(cx))?;
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    /// Reads more input; `Ready(Ok(false))` at end of stream.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+        if self.rx_start > 0 {
+            self.rx.copy_within(self.rx_start..self.rx_end, 0);
+            self.rx_end -= self.rx_start;
+            self.rx_start = 0;
+        }
+        if self.rx_end == self.rx.len() {
+            // Only a handshake larger than the buffer gets here; the
+            // engine's size limit answers first.
+            return Poll::Ready(Err(io::ErrorKind::InvalidData.into()));
+        }
+        let mut buf = ReadBuf::new(&mut self.rx[self.rx_end..]);
+        ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
+        let n = buf.filled().len();
+        self.rx_end += n;
+        Poll::Ready(Ok(n > 0))
+    }
+
+    /// Arms the timer for the engine's deadline and polls it; ticks the
+    /// engine when it has passed. `Ready` when the engine's state moved.
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(deadline) = self.conn.deadline() else {
+            self.timer = None;
+            return Poll::Pending;
+        };
+        let at = tokio::time::Instant::from_std(
+            self.origin + std::time::Duration::from_millis(deadline),
+        );
+        match &mut self.timer {
+            Some(t) if t.deadline() == at => {}
+            _ => self.timer = Some(Box::pin(tokio::time::sleep_until(at))),
+        }
+        let Some(timer) = self.timer.as_mut() else {
+            return Poll::Pending;
+        };
+        ready!(timer.as_mut().poll(cx));
+        self.timer = None;
+        self.tick();
+        Poll::Ready(())
+    }
+
+    /// The engine wants the transport closed: write what is left, shut the
+    /// write side down. `Ready` once done.
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_flush_out(cx))?;
+        if !self.shut {
+            // A reset peer makes shutdown fail; the connection ends anyway.
+            let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+            self.shut = true;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The next message, pings, pongs and closes included.
+    pub(crate) fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        let r = self.poll_next_inner(cx);
+        if let Poll::Ready(Some(Err(_))) = r {
+            self.reported = true;
+        }
+        r
+    }
+
+    fn poll_next_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        self.tick();
+        loop {
+            if self.done {
+                return Poll::Ready(None);
+            }
+            self.queue_owed();
+            if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
+                self.finish();
+                return Poll::Ready(Some(Err(Error::Io(e))));
+            }
+            if self.conn.transport() == Transport::Close || self.eof {
+                return self.poll_end(cx);
+            }
+            // Backpressure: a peer that does not read our replies is not
+            // read either (the write above registered the wake-up).
+            if self.pending_out() > self.config.write_buffer_limit {
+                return Poll::Pending;
+            }
+            match self.step() {
+                Err(e) => return Poll::Ready(Some(Err(e))),
+                Ok(Some(m)) => return Poll::Ready(Some(Ok(m))),
+                Ok(None) => {}
+            }
+            if self.rx_start < self.rx_end && self.conn.has_output() {
+                // Held back until the pong is out: loop to write it.
+                if self.pending_out() == 0 {
+                    continue;
+                }
+                return Poll::Pending;
+            }
+            match self.poll_fill(cx) {
+                Poll::Ready(Ok(true)) => {}
+                Poll::Ready(Ok(false)) => {
+                    self.eof = true;
+                }
+                Poll::Ready(Err(e)) => {
+                    self.conn.transport_closed();
+                    self.finish();
+                    return Poll::Ready(Some(Err(Error::Io(e))));
+                }
+                Poll::Pending => {
+                    ready!(self.poll_deadline(cx));
+                }
+            }
+        }
+    }
+
+    /// Feeds the engine what is buffered: a message when one completes,
+    /// `None` when it needs more input.
+    fn step(&mut self) -> Result<Option<Message>, Error> {
+        loop {
+            if self.conn.compression_active() && self.scratch.is_empty() {
+                self.scratch = vec![0; self.rx.len()];
+            }
+            let (used, event) = match self
+                .conn
+                .receive_with(&mut self.rx[self.rx_start..self.rx_end], &mut self.scratch)
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    self.msg = Vec::new();
+                    self.queue_owed();
+                    return Err(Error::Ws(e));
+                }
+            };
+            let message = match event {
+                Some(Event::Data { kind, chunk, last }) => {
+                    if !last {
+                        self.msg.extend_from_slice(chunk);
+                        None
+                    } else {
+                        let bytes = if self.msg.is_empty() {
+                            chunk.to_vec()
+                        } else {
+                            self.msg.extend_from_slice(chunk);
+                            std::mem::take(&mut self.msg)
+                        };
+                        Some(match kind {
+                            DataKind::Text => {
+                                Message::Text(Utf8Bytes::from_checked(Bytes::from(bytes)))
+                            }
+                            DataKind::Binary => Message::Binary(Bytes::from(bytes)),
+                        })
+                    }
+                }
+                Some(Event::Ping(p)) => Some(Message::Ping(Bytes::copy_from_slice(p.as_bytes()))),
+                Some(Event::Pong(p)) => Some(Message::Pong(Bytes::copy_from_slice(p.as_bytes()))),
+                Some(Event::Close { code, reason }) => {
+                    self.queue_owed();
+                    Some(Message::Close(close_frame(code, reason.as_bytes())))
+                }
+                None if used == 0 => {
+                    self.rx_start += used;
+                    return Ok(None);
+                }
+                None => None,
+            };
+            self.rx_start += used;
+            if message.is_some() {
+                return Ok(message);
+            }
+        }
+    }
+
+    /// The engine is done with the transport, or the peer ended it: write
+    /// what is owed, shut the write side down, let the peer's last bytes
+    /// arrive (closing with unread input would reset TCP), end the stream.
+    fn poll_end(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        let _ = ready!(self.poll_shutdown(cx));
+        while !self.eof {
+            self.rx_start = 0;
+            self.rx_end = 0;
+            match self.poll_fill(cx) {
+                Poll::Ready(Ok(true)) => {}
+                Poll::Ready(Ok(false)) | Poll::Ready(Err(_)) => self.eof = true,
+                Poll::Pending => {
+                    let limit = self.config.close_timeout;
+                    let timer = self
+                        .drain
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                    ready!(timer.as_mut().poll(cx));
+                    self.eof = true;
+                }
+            }
+        }
+        let closure = self.conn.transport_closed();
+        self.finish();
+        if closure.clean || self.reported {
+            Poll::Ready(None)
+        } else if self.timed_out {
+            Poll::Ready(Some(Err(Error::Timeout)))
+        } else {
+            Poll::Ready(Some(Err(Error::ConnectionReset)))
+        }
+    }
+
+    fn finish(&mut self) {
+        self.done = true;
+        self.eof = true;
+        self.timer = None;
+        self.drain = None;
+        self.msg = Vec::new();
+    }
+
+    /// Encodes a message into the write buffer.
+    pub(crate) fn start_send(&mut self, item: Message) -> Result<(), Error> {
+        self.tick();
+        self.queue_owed();
+        let r = match &item {
+            Message::Text(t) => self.encode(
+                |c, out| c.send(DataKind::Text, t.as_bytes(), true, out),
+                t.len(),
+            ),
+            Message::Binary(b) => {
+                self.encode(|c, out| c.send(DataKind::Binary, b, true, out), b.len())
+            }
+            Message::Ping(p) => self.encode(|c, out| c.ping(p, out), p.len()),
+            Message::Pong(p) => self.encode(|c, out| c.pong(p, out), p.len()),
+            Message::Close(frame) => {
+                if self.conn.state() != State::Open {
+                    // Closing already began; the engine replies by itself.
+                    return Ok(());
+                }
+                let (code, reason) = match frame {
+                    Some(f) => (f.code, f.reason.as_str()),
+                    None => (CloseCode::NORMAL, ""),
+                };
+                self.encode(|c, out| c.close(code, reason, out), reason.len())
+            }
+        };
+        match r {
+            Err(Error::Ws(websock_core::Error::InvalidState)) => Err(Error::AlreadyClosed),
+            r => r,
+        }
+    }
+
+    fn encode(
+        &mut self,
+        f: impl FnOnce(&mut Connection, &mut [u8]) -> Result<usize, websock_core::Error>,
+        len: usize,
+    ) -> Result<(), Error> {
+        let need = self.conn.max_frame_len(len).max(MAX_CONTROL_FRAME);
+        self.reserve(need);
+        let end = self.tx_end;
+        let n = f(&mut self.conn, &mut self.tx[end..end + need])?;
+        self.tx_end += n;
+        Ok(())
+    }
+
+    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.pending_out() > self.config.write_buffer_limit {
+            ready!(self.poll_write_out(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Sends our close (if the handshake has not begun), writes everything
+    /// and, when the engine says so (a server once both closes crossed),
+    /// shuts the write side down.
+    pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.conn.state() == State::Open {
+            self.start_send(Message::Close(None))?;
+        }
+        ready!(self.poll_flush_out(cx))?;
+        if self.conn.transport() == Transport::Close {
+            ready!(self.poll_shutdown(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Whether the closing handshake still has work to do.
+    fn unfinished(&self) -> bool {
+        !self.done && (self.conn.state() != State::Closed || self.pending_out() > 0 || !self.shut)
+    }
+}
+
+fn close_frame(code: CloseCode, reason: &[u8]) -> Option<CloseFrame> {
+    if code == CloseCode::NO_STATUS {
+        return None;
+    }
+    // The engine checked the reason is UTF-8.
+    let reason = Utf8Bytes::from_checked(Bytes::copy_from_slice(reason));
+    Some(CloseFrame { code, reason })
+}
+
+/// Drives a dropped socket's closing handshake to its end, bounded by the
+/// close timeout.
+pub(crate) async fn finish_dropped<S: AsyncRead + AsyncWrite + Unpin>(mut inner: Inner<S>) {
+    let limit = inner.config.close_timeout;
+    let _ = tokio::time::timeout(limit, async {
+        if inner.conn.state() == State::Open {
+            let _ = inner.start_send(Message::Close(Some(CloseFrame {
+                code: CloseCode::GOING_AWAY,
+                reason: Utf8Bytes::from_static(""),
+            })));
+        }
+        std::future::poll_fn(|cx| loop {
+            match ready!(inner.poll_next(cx)) {
+                None | Some(Err(_)) => return Poll::Ready(()),
+                Some(Ok(_)) => {}
+            }
+        })
+        .await;
+    })
+    .await;
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    pub(crate) fn from_inner(inner: Inner<S>, closer: fn(Inner<S>)) -> Self {
+        WebSocket {
+            inner: Some(inner),
+            closer,
+        }
+    }
+
+    /// The engine, for what this type does not wrap.
+    pub fn connection(&self) -> Option<&Connection> {
+        self.inner.as_ref().map(|i| &i.conn)
+    }
+
+    /// Whether permessage-deflate is in force.
+    pub fn compression(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|i| i.conn.compression_active())
+    }
+
+    /// The stream underneath.
+    pub fn get_ref(&self) -> Option<&S> {
+        self.inner.as_ref().map(|i| &i.io)
+    }
+
+    /// Splits into a sink and a stream half, for two tasks (the halves share
+    /// the socket through a lock held only inside each `poll`).
+    #[allow(clippy::type_complexity)]
+    pub fn split(
+        self,
+    ) -> (
+        futures_util::stream::SplitSink<Self, Message>,
+        futures_util::stream::SplitStream<Self>,
+    ) {
+        futures_util::StreamExt::split(self)
+    }
+
+    /// Closes: sends a close frame with `frame` (1000 when `None`) and
+    /// writes it. Read on to see the peer's close.
+    pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Err(Error::AlreadyClosed);
+        };
+        if inner.conn.state() == State::Open {
+            inner.start_send(Message::Close(frame))?;
+        }
+        std::future::poll_fn(|cx| inner.poll_close(cx)).await
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.get_mut().inner.as_mut() {
+            Some(inner) => inner.poll_next(cx),
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.get_mut().inner.as_mut() {
+            Some(inner) => inner.poll_ready(cx),
+            None => Poll::Ready(Err(Error::AlreadyClosed)),
+        }
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        match self.get_mut().inner.as_mut() {
+            Some(inner) => inner.start_send(item),
+            None => Err(Error::AlreadyClosed),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.get_mut().inner.as_mut() {
+            Some(inner) => inner.poll_flush_out(cx).map_err(Error::Io),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.get_mut().inner.as_mut() {
+            Some(inner) => inner.poll_close(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl<S> Drop for WebSocket<S> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            (self.closer)(inner);
+        }
+    }
+}
+
+/// The closer for `Send + 'static` streams: a task finishes the handshake
+/// when a runtime is there to run it.
+pub(crate) fn spawn_closer<S>(inner: Inner<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    if !inner.unfinished() {
+        return;
+    }
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        handle.spawn(finish_dropped(inner));
+    }
+}
