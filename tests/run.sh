@@ -52,6 +52,9 @@ rust_checks() {
         --target thumbv7em-none-eabihf
     sub "core async on thumbv7em (no std, no alloc)" \
         cargo build --quiet -p websock-core --no-default-features --features async --target thumbv7em-none-eabihf
+    sub "embassy example on thumbv7em (no std, no alloc)" \
+        cargo build --quiet -p websock-core --no-default-features --features async \
+        --example embassy_sensor --target thumbv7em-none-eabihf
     return "$failed"
 }
 
