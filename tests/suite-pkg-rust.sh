@@ -104,12 +104,15 @@ msrv_toolchain() {
 }
 
 # With Cargo.lock's versions; a target folder of its own so that the
-# current toolchain's builds are not thrown away.
+# current toolchain's builds are not thrown away. Every feature but
+# `async`: through embassy-sync it needs heapless 0.9, which needs Rust
+# 1.88 (0.9.1 claims 1.85 but does not build with it); core's README
+# says so. The async feature is built by the current toolchain only.
 msrv_check() {
     local check=(cargo "+$msrv" check --quiet --target-dir target/msrv)
     "${check[@]}" -p websock-core &&
         "${check[@]}" -p websock-core --features std &&
-        "${check[@]}" -p websock-core --all-features &&
+        "${check[@]}" -p websock-core --features std,deflate,inflate &&
         "${check[@]}" -p websock-core --target thumbv7em-none-eabihf &&
         "${check[@]}" -p websock-ffi &&
         "${check[@]}" -p websock-ffi --no-default-features --target thumbv7em-none-eabihf
@@ -120,7 +123,7 @@ step "cargo package, built from the tarball" package
 step "docs as docs.rs builds them (all features), and without features, -D warnings" docs_rs
 step "cargo doc --workspace, -D warnings" workspace_docs
 step "Rust $msrv toolchain (the declared rust-version)" msrv_toolchain
-step "cargo +$msrv check: core (no features, std, all; thumbv7em), ffi (default; thumbv7em)" msrv_check
+step "cargo +$msrv check: core (no features, std, std+deflate+inflate; thumbv7em), ffi (default; thumbv7em)" msrv_check
 
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "suite-pkg-rust: $passed passed, $failed failed"

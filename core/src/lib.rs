@@ -13,7 +13,7 @@
 //!   each in one place, usable on their own.
 //! - [`io`] wraps a connection around any blocking `embedded-io`
 //!   transport: `WebSocket::accept(socket, &mut buf)`.
-//! - [`io_async`] (feature `async`) does the same over any
+//! - `io_async` (feature `async`) does the same over any
 //!   `embedded-io-async` transport (embassy-net, or tokio through
 //!   `embedded-io-adapters`), with split halves for two tasks.
 //!
