@@ -309,8 +309,8 @@ static int pump(struct conn_io *io, io_event_fn on_event, void *ctx)
         room = io_out_room(io, need);
         if (room < need)
             return 0;
-        /* Even with no input: a ping held back for an unwritten pong may
-         * come out now. */
+        /* Even with no new input: a control frame held back for an
+         * unwritten pong may come out now. */
         st = websock_receive_with(&io->ws, io->in + io->in_start, available, io->scratch,
                                   io->scratch ? IO_SCRATCH_CAP : 0, &used, &ev);
         io->in_start += used;

@@ -17,8 +17,9 @@
 //!   connection) wait inside it until [`Connection::poll_output`] writes
 //!   them; give it at least [`MAX_CONTROL_FRAME`](crate::MAX_CONTROL_FRAME) bytes and it always makes
 //!   progress. Call it after every `receive`.
-//! - **Backpressure.** The engine holds one pending pong. If another ping
-//!   arrives before that pong has been written, `receive` stops consuming
+//! - **Backpressure.** The engine holds one pending pong, in the buffer it
+//!   gathers control payloads in. If another control frame arrives before
+//!   that pong has been written, `receive` stops consuming at its payload
 //!   and returns no event until `poll_output` has run: replies are never
 //!   dropped or overwritten, and memory stays fixed.
 //! - **Transport.** [`Connection::transport`] says when to close the
@@ -128,12 +129,15 @@ impl DataKind {
 #[derive(Clone, Copy)]
 pub struct ControlPayload {
     bytes: [u8; MAX_CONTROL_PAYLOAD],
+    /// Where the payload starts: a close frame's reason follows its code.
+    start: u8,
     len: u8,
 }
 
 impl ControlPayload {
     const EMPTY: ControlPayload = ControlPayload {
         bytes: [0; MAX_CONTROL_PAYLOAD],
+        start: 0,
         len: 0,
     };
 
@@ -147,7 +151,9 @@ impl ControlPayload {
 
     /// The payload bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len as usize]
+        self.bytes
+            .get(self.start as usize..self.len as usize)
+            .unwrap_or_default()
     }
 }
 
@@ -280,12 +286,12 @@ pub struct Connection {
     message: Option<DataKind>,
     message_len: u64,
     utf8: utf8::Validator,
-    /// A control frame's payload, gathered across reads.
+    /// A control frame's payload, gathered across reads; while `pong` is
+    /// set, the payload of the pong owed.
     control: ControlPayload,
-    /// A complete ping waiting for the previous pong to be written.
-    ping_held: bool,
-
-    pong: Option<ControlPayload>,
+    /// A pong is owed (its payload is `control`): the next control frame
+    /// is not read until [`Connection::poll_output`] has written it.
+    pong: bool,
     close_out: Option<CloseOut>,
     /// An outgoing fragmented message is in progress.
     sending: bool,
@@ -316,8 +322,7 @@ impl Connection {
             message_len: 0,
             utf8: utf8::Validator::new(),
             control: ControlPayload::EMPTY,
-            ping_held: false,
-            pong: None,
+            pong: false,
             close_out: None,
             sending: false,
             peer_close: None,

@@ -353,8 +353,8 @@ impl Session {
                     false
                 }
             };
-            // After every call, as the engine asks: a held-back ping only
-            // moves once the previous pong is out.
+            // After every call, as the engine asks: a control frame held
+            // back for an unwritten pong only moves once that pong is out.
             let wrote = flush_replies(conn, output);
             if whole_message || (!progressed && !wrote) {
                 break;

@@ -83,7 +83,7 @@ impl Connection {
         }
         self.drop_transport = true;
         self.deadline = None;
-        self.pong = None;
+        self.pong = false;
         self.close_out = None;
         Closure { clean, code }
     }

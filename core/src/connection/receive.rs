@@ -58,14 +58,6 @@ impl Connection {
         let _ = scratch;
         let mut pos = 0;
         loop {
-            if self.ping_held {
-                if self.pong.is_some() {
-                    return Ok((pos, None));
-                }
-                self.ping_held = false;
-                self.pong = Some(self.control);
-                return Ok((pos, Some(Event::Ping(self.control))));
-            }
             #[cfg(feature = "deflate")]
             if self.inflate.finishing {
                 let kind = self.message.unwrap_or(DataKind::Binary);
@@ -92,6 +84,11 @@ impl Connection {
                     }
                 }
             };
+            // Backpressure: one buffer holds control payloads, so while a
+            // pong is owed the next control frame's payload stays unread.
+            if self.pong && frame.opcode.is_control() {
+                return Ok((pos, None));
+            }
             let available = (input.len() - pos) as u64;
             let n = frame.remaining.min(available) as usize;
             let start = pos;
@@ -118,16 +115,30 @@ impl Connection {
                 ..frame
             });
             if frame.opcode.is_control() {
-                let have = self.control.len as usize;
+                let have = if frame.offset == 0 {
+                    0
+                } else {
+                    self.control.len as usize
+                };
                 self.control.bytes[have..have + n].copy_from_slice(&input[start..pos]);
-                self.control.len += n as u8;
+                self.control.len = (have + n) as u8;
+                self.control.start = 0;
                 if remaining > 0 {
                     return Ok((pos, None));
                 }
-                match self.end_control(frame.opcode).map_err(|v| self.fail(v))? {
-                    Some(event) => return Ok((pos, Some(event))),
-                    None => continue,
-                }
+                let code = self.end_control(frame.opcode).map_err(|v| self.fail(v))?;
+                // Built here, straight into the result: a control event is
+                // 128 bytes, and each copy on the way out costs stack.
+                let payload = self.control;
+                let event = match frame.opcode {
+                    Opcode::Ping => Event::Ping(payload),
+                    Opcode::Pong => Event::Pong(payload),
+                    _ => Event::Close {
+                        code,
+                        reason: payload,
+                    },
+                };
+                return Ok((pos, Some(event)));
             }
             let kind = self.message.unwrap_or(DataKind::Binary);
             #[cfg(feature = "deflate")]
@@ -230,7 +241,6 @@ impl Connection {
             if h.len > MAX_CONTROL_PAYLOAD as u64 {
                 return Err(Violation::ControlTooLong);
             }
-            self.control.len = 0;
         } else {
             // Section 5.4: fragments of one message, not interleaved.
             match (h.opcode, self.message) {
@@ -267,26 +277,18 @@ impl Connection {
         Ok(frame)
     }
 
-    /// Acts on a complete control frame (sections 5.5.1 to 5.5.3).
-    fn end_control(&mut self, opcode: Opcode) -> Result<Option<Event<'static>>, Violation> {
-        let payload = self.control;
+    /// Acts on a complete control frame (sections 5.5.1 to 5.5.3), whose
+    /// payload is in `control`. For a close frame, returns the code and
+    /// leaves only the reason in `control`.
+    fn end_control(&mut self, opcode: Opcode) -> Result<CloseCode, Violation> {
         match opcode {
-            Opcode::Ping => {
-                if self.state != State::Open {
-                    // A pong after our close frame would be data after Close.
-                    return Ok(Some(Event::Ping(payload)));
-                }
-                if self.pong.is_some() {
-                    self.ping_held = true;
-                    return Ok(None);
-                }
-                self.pong = Some(payload);
-                Ok(Some(Event::Ping(payload)))
-            }
-            Opcode::Pong => Ok(Some(Event::Pong(payload))),
+            // A pong after our close frame would be data after Close.
+            Opcode::Ping => self.pong = self.state == State::Open,
+            Opcode::Pong => {}
             _ => {
-                let (code, reason) = close::parse_payload(payload.as_bytes())?;
-                let reason = ControlPayload::new(reason).unwrap_or(ControlPayload::EMPTY);
+                let (code, reason) = close::parse_payload(self.control.as_bytes())?;
+                let (len, reason_len) = (self.control.len as usize, reason.len());
+                self.control.start = (len - reason_len) as u8;
                 self.peer_close = Some(code);
                 self.frame = None;
                 if self.state == State::Open {
@@ -298,8 +300,9 @@ impl Connection {
                 } else {
                     self.closed();
                 }
-                Ok(Some(Event::Close { code, reason }))
+                return Ok(code);
             }
         }
+        Ok(CloseCode::NO_STATUS)
     }
 }

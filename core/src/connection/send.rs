@@ -33,7 +33,7 @@ impl MaskRng {
 impl Connection {
     /// Whether the engine has replies waiting for [`Connection::poll_output`].
     pub fn has_output(&self) -> bool {
-        self.pong.is_some() || self.close_out.is_some()
+        self.pong || self.close_out.is_some()
     }
 
     /// Writes the engine's queued replies (pong, then close) into `out` and
@@ -41,11 +41,12 @@ impl Connection {
     /// `out` of [`MAX_CONTROL_FRAME`](crate::MAX_CONTROL_FRAME) bytes or more always takes the next.
     pub fn poll_output(&mut self, out: &mut [u8]) -> usize {
         let mut n = 0;
-        if let Some(pong) = self.pong {
+        if self.pong {
+            let pong = self.control;
             match self.write_frame(Opcode::Pong, true, pong.as_bytes(), &mut out[n..]) {
                 Ok(k) => {
                     n += k;
-                    self.pong = None;
+                    self.pong = false;
                 }
                 Err(_) => return n,
             }
