@@ -9,6 +9,8 @@
 #   bash bench/run.sh [-n REPS] [-s SECONDS] [-c "100 1000"] [-z "20 1024 16384 65536"]
 #                     [--only name,name] [--server 'NAME=COMMAND {addr}']...
 #
+# websock runs twice: on its default backend (io_uring on Linux where the
+# kernel allows it) and forced onto epoll (the fallback), as websock-epoll.
 # --server adds a server built elsewhere, e.g. another project's example:
 # its command gets the listen address (host:port) where {addr} is, or
 # {port} for the port alone. Needs taskset and two cores.
@@ -36,6 +38,7 @@ b="$root/bench/target/release"
 # One line per server: NAME=COMMAND, with {addr} for where to listen.
 servers=(
     "websock=$websock serve --workers 1 --no-wss --ws {addr}"
+    "websock-epoll=env WEBSOCK_IO=epoll $websock serve --workers 1 --no-wss --ws {addr}"
     "fastwebsockets=$b/fastwebsockets-echo {addr}"
     "tokio-tungstenite=$b/tungstenite-echo {addr}"
     "tcp-echo=$b/tcp-echo {addr}"

@@ -213,6 +213,17 @@ bare_metal_run() {
     [ "$rc" -eq 0 ] && grep -qx 'bare-metal echo ok' <<<"$log"
 }
 
+# A packager's staged install: files under DESTDIR, paths without it.
+staged_install() {
+    local stage="$work/stage"
+    make --no-print-directory -s install PREFIX=/usr DESTDIR="$stage" || return 1
+    [ -f "$stage/usr/lib/libwebsock.so.$version" ] && [ -f "$stage/usr/include/websock.h" ] ||
+        { echo "nothing under $stage/usr"; return 1; }
+    grep -qx 'prefix=/usr' "$stage/usr/lib/pkgconfig/websock.pc" &&
+        grep -q '"/usr/lib/libwebsock.a"' "$stage/usr/lib/cmake/websock/websockConfig.cmake" ||
+        { echo "the staged files record the staging path"; return 1; }
+}
+
 uninstall_empties_prefix() {
     make --no-print-directory -s uninstall PREFIX="$prefix" || return 1
     local left
@@ -233,6 +244,7 @@ step "run: static client -> CMake-built server" echo_lines "$work/cmake/echo_ser
 step "run: CMake-built client -> static server" echo_lines "$work/static/echo_server" "$work/cmake/client"
 step "autobahn: pkg-config-built (shared) echo server, sections 1-10" autobahn_pkg_config_server
 step "make uninstall empties the prefix" uninstall_empties_prefix
+step "make install PREFIX=/usr DESTDIR=<stage>" staged_install
 step "arm-none-eabi-gcc and qemu-system-arm" need_cross_tools
 step "bare-metal: ws_echo for thumbv7em, freestanding C, -nostdlib, no_std libwebsock.a" bare_metal_build
 step "bare-metal: scripted session on a Cortex-M4 in QEMU" bare_metal_run

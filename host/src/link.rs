@@ -191,6 +191,9 @@ pub struct Link {
     out: OutBuf,
     /// Stop reading while this much output is queued.
     high_water: usize,
+    /// Output handed to the backend by [`Link::take_output`] and not yet
+    /// reported written: it counts toward the high-water mark.
+    elsewhere: usize,
     /// A handshake split across reads (dropped once it completes).
     handshake: Vec<u8>,
     phase: Phase,
@@ -304,6 +307,7 @@ impl Link {
             engine,
             out: OutBuf::new(),
             high_water: DEFAULT_HIGH_WATER,
+            elsewhere: 0,
             handshake: Vec::new(),
             phase: Phase::Handshake,
             was_open: false,
@@ -554,6 +558,17 @@ impl Link {
         self.out.capacity()
     }
 
+    /// Takes every queued byte at once, with the memory holding it, for a
+    /// backend that writes from it in the background (see
+    /// [`OutBuf::take`]); queueing goes on in `replacement`. Report the
+    /// bytes as the transport's own in [`Link::step`] until written.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub fn take_output(&mut self, replacement: Vec<u8>) -> (Vec<u8>, usize, usize) {
+        let (buf, start, end) = self.out.take(replacement);
+        self.elsewhere += end - start;
+        (buf, start, end)
+    }
+
     /// The transport took `n` bytes of [`Link::output`].
     pub fn written(&mut self, n: usize) {
         self.out.consume(n);
@@ -566,6 +581,16 @@ impl Link {
                 self.trim_at = Some(self.now.saturating_add(TRIM_MS));
             }
         }
+        if n > 0 && self.stalled_since.is_some() {
+            self.stalled_since = Some(self.now);
+        }
+    }
+
+    /// The transport took `n` bytes of output handed over by
+    /// [`Link::take_output`] (progress, for the write timeout).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub fn written_elsewhere(&mut self, n: usize) {
+        self.elsewhere = self.elsewhere.saturating_sub(n);
         if n > 0 && self.stalled_since.is_some() {
             self.stalled_since = Some(self.now);
         }
@@ -604,7 +629,7 @@ impl Link {
                     };
                     return Step::ShutdownWrite;
                 }
-                if self.out.len() >= self.high_water {
+                if self.out.len() + self.elsewhere >= self.high_water {
                     return Step::Wait; // backpressure
                 }
                 Step::Read

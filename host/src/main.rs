@@ -19,6 +19,8 @@ mod serve;
 mod subprotocol;
 mod tls;
 mod transport;
+#[cfg(target_os = "linux")]
+mod uring;
 mod url;
 
 use std::process::ExitCode;

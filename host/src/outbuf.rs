@@ -80,6 +80,23 @@ impl OutBuf {
         }
     }
 
+    /// Hands the queue's memory over whole, for a backend that writes
+    /// from it while the link goes on queueing (io_uring holds the bytes
+    /// until the kernel is done with them): returns the buffer and the
+    /// range of it that is queued, and starts over in `replacement` (its
+    /// contents are room, not data).
+    pub fn take(&mut self, replacement: Vec<u8>) -> (Vec<u8>, usize, usize) {
+        let old = std::mem::replace(
+            self,
+            OutBuf {
+                buf: replacement,
+                start: 0,
+                end: 0,
+            },
+        );
+        (old.buf, old.start, old.end)
+    }
+
     /// Bytes allocated, for accounting.
     pub fn capacity(&self) -> usize {
         self.buf.len()
@@ -136,6 +153,19 @@ mod tests {
         q.consume(5000);
         q.release_if_larger(1000);
         assert_eq!(q.capacity(), 0);
+    }
+
+    #[test]
+    fn take_hands_over_the_queued_range_and_starts_over_in_the_replacement() {
+        let mut q = OutBuf::new();
+        push(&mut q, b"abcdef");
+        q.consume(2);
+        let (buf, start, end) = q.take(vec![9; 300]);
+        assert_eq!(&buf[start..end], b"cdef");
+        assert!(q.is_empty());
+        assert_eq!(q.capacity(), 300, "the replacement's room is reused");
+        push(&mut q, b"gh");
+        assert_eq!(q.pending(), b"gh");
     }
 
     #[test]

@@ -85,6 +85,18 @@ impl<H: Handler> Reactor<H> {
         self.slots.is_empty()
     }
 
+    /// When the loop next has work without any readiness event: at once
+    /// when a link asked to run again, else at its earliest deadline. For
+    /// an owner that waits on something else than [`Reactor::turn`] (the
+    /// io_uring backend waits in its ring, with this loop's poll inside).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub fn next_wake(&self) -> Option<u64> {
+        if !self.ready.is_empty() {
+            return Some(0);
+        }
+        self.timers.first().map(|&(at, _)| at)
+    }
+
     /// Keys of the live links.
     pub fn keys(&self) -> Vec<usize> {
         self.slots.iter().map(|(k, _)| k).collect()

@@ -143,6 +143,7 @@ pub fn run(options: &Options) -> Result<(), String> {
             .map(|p| &*String::leak(p.clone()))
             .collect(),
     );
+    let (io_uring, io) = choose_io();
     let clock = Clock::new();
     let stops = worker::stop_pipes(workers).map_err(|e| format!("cannot handle signals: {e}"))?;
     let written = tls.as_ref().and_then(|t| t.written.as_ref());
@@ -157,7 +158,7 @@ pub fn run(options: &Options) -> Result<(), String> {
         (None, Identity::SelfSigned) => String::new(),
     };
     let mut start = format!(
-        "websock: serving {} ({workers} workers){certificate}\n",
+        "websock: serving {} ({workers} workers, {io}){certificate}\n",
         serving.join(" and ")
     );
     // What a newcomer does next, on a second line (scripts read the first).
@@ -186,6 +187,7 @@ pub fn run(options: &Options) -> Result<(), String> {
                 page: options.page,
                 write_timeout_ms: options.write_timeout_ms,
                 idle_timeout_ms: options.idle_timeout_ms,
+                io_uring,
             };
             thread::Builder::new()
                 .name(format!("worker-{i}"))
@@ -205,6 +207,24 @@ pub fn run(options: &Options) -> Result<(), String> {
     // Removes the generated certificate's file.
     drop(tls);
     result
+}
+
+/// Chooses the workers' I/O backend once, at start: io_uring for plain
+/// connections where the kernel allows it (TLS connections stay on epoll
+/// either way), else epoll. `WEBSOCK_IO=epoll` asks for epoll (the tests
+/// use it to prove the fallback). Returns the choice and how to say it on
+/// the start line.
+fn choose_io() -> (bool, String) {
+    if std::env::var_os("WEBSOCK_IO").is_some_and(|v| v == "epoll") {
+        return (false, "epoll: io_uring off by WEBSOCK_IO=epoll".to_string());
+    }
+    #[cfg(target_os = "linux")]
+    return match crate::uring::probe() {
+        Ok(()) => (true, "io_uring".to_string()),
+        Err(e) => (false, format!("epoll: io_uring refused: {e}")),
+    };
+    #[cfg(not(target_os = "linux"))]
+    (false, "epoll".to_string())
 }
 
 fn resolve(spec: &str) -> Result<SocketAddr, String> {

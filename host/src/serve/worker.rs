@@ -24,6 +24,15 @@ use crate::reactor::Reactor;
 use crate::tls::explain::TlsFailure;
 use crate::tls::stream::TlsStream;
 use crate::transport::Transport;
+#[cfg(target_os = "linux")]
+use crate::uring::Ring;
+
+/// The io_uring loop for plain connections, where the worker has one.
+#[cfg(target_os = "linux")]
+type Uring = Option<Ring<Echo>>;
+/// No io_uring off Linux: every connection is on the epoll loop.
+#[cfg(not(target_os = "linux"))]
+type Uring = Option<std::convert::Infallible>;
 
 /// The stop pipe's token; listeners follow it.
 const STOP: Token = Token(0);
@@ -46,6 +55,8 @@ pub struct Limits {
     pub write_timeout_ms: u64,
     /// Ping after half of this in silence, close after all of it (0: never).
     pub idle_timeout_ms: u64,
+    /// Serve plain connections from an io_uring loop (Linux).
+    pub io_uring: bool,
 }
 
 /// One pipe per worker that SIGINT and SIGTERM write a byte into, so that
@@ -72,6 +83,18 @@ pub fn run(
     mut stop: UnixStream,
 ) -> io::Result<()> {
     let mut reactor = Reactor::<Echo>::new(clock)?;
+    let mut uring: Uring = None;
+    #[cfg(target_os = "linux")]
+    if limits.io_uring {
+        // The start line said io_uring after a probe; a worker that
+        // cannot have one after all says so and serves with epoll.
+        match Ring::new(clock) {
+            Ok(ring) => uring = Some(ring),
+            Err(e) => log::trouble(format_args!(
+                "io_uring refused ({e}); this worker uses epoll"
+            )),
+        }
+    }
     let mut sockets: Vec<(TcpListener, ListenerKind)> = listeners
         .into_iter()
         .map(|l| (TcpListener::from_std(l.socket), l.kind))
@@ -95,7 +118,13 @@ pub fn run(
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let fired = reactor.turn(cap)?;
+        let fired = match uring.as_mut() {
+            #[cfg(target_os = "linux")]
+            Some(ring) => ring.turn(&mut reactor, cap)?,
+            #[cfg(not(target_os = "linux"))]
+            Some(never) => match *never {},
+            None => reactor.turn(cap)?,
+        };
         log::flush_due();
         // Dropping finished links closes their sockets.
         reactor
@@ -118,6 +147,14 @@ pub fn run(
                     link.go_away(now, grace, "server shutting down");
                 });
             }
+            #[cfg(target_os = "linux")]
+            if let Some(ring) = uring.as_mut() {
+                for key in ring.keys() {
+                    ring.with_link(key, |link, _| {
+                        link.go_away(now, grace, "server shutting down");
+                    })?;
+                }
+            }
             reactor
                 .drain_finished()
                 .for_each(|slot| log_tls(&slot.link, &slot.transport));
@@ -128,7 +165,7 @@ pub fn run(
         }
         for (i, (socket, kind)) in sockets.iter().enumerate() {
             if retry_due || fired & (1 << (1 + i)) != 0 {
-                if let Err(e) = accept_all(socket, kind, &mut reactor, limits) {
+                if let Err(e) = accept_all(socket, kind, &mut reactor, &mut uring, limits) {
                     log::trouble(format_args!("accept failed: {e}"));
                     accept_retry = Some(now + ACCEPT_RETRY_MS);
                 }
@@ -141,7 +178,14 @@ pub fn run(
             .drain_finished()
             .for_each(|slot| log_tls(&slot.link, &slot.transport));
         if let Some(until) = stopping {
-            if reactor.is_empty() || now >= until {
+            let uring_empty = match uring.as_ref() {
+                #[cfg(target_os = "linux")]
+                Some(ring) => ring.is_empty(),
+                #[cfg(not(target_os = "linux"))]
+                Some(never) => match *never {},
+                None => true,
+            };
+            if (reactor.is_empty() && uring_empty) || now >= until {
                 return Ok(());
             }
         }
@@ -154,6 +198,7 @@ fn accept_all(
     socket: &TcpListener,
     kind: &ListenerKind,
     reactor: &mut Reactor<Echo>,
+    uring: &mut Uring,
     limits: Limits,
 ) -> io::Result<()> {
     loop {
@@ -177,6 +222,18 @@ fn accept_all(
                     .with_page(limits.page)
                     .with_write_timeout(limits.write_timeout_ms)
                     .with_idle_timeout(limits.idle_timeout_ms);
+                #[cfg(target_os = "linux")]
+                let (link, transport) = match (transport, uring.as_mut()) {
+                    (Transport::Plain(stream), Some(ring)) => {
+                        if let Err(e) = ring.insert(link, stream.into(), Echo::default()) {
+                            log::trouble(format_args!("cannot watch a new connection: {e}"));
+                        }
+                        continue;
+                    }
+                    other => (link, other.0),
+                };
+                #[cfg(not(target_os = "linux"))]
+                let _ = &uring;
                 if let Err(e) = reactor.insert(link, transport, Echo::default()) {
                     log::trouble(format_args!("cannot watch a new connection: {e}"));
                 }

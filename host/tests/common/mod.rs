@@ -22,15 +22,24 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
+    /// What it printed first (where it serves, with which I/O backend).
+    pub start_line: String,
 }
 
 impl Server {
     /// Starts `websock serve --ws 127.0.0.1:0 --no-wss` plus `args` and
     /// reads the address from its start line.
     pub fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
+        Server::start_with(args, |c| c)
+    }
+
+    /// [`Server::start`] with the command adjusted first (environment).
+    pub fn start_with(args: &[&str], adjust: impl FnOnce(&mut Command) -> &mut Command) -> Server {
+        let mut command = Command::new(BIN);
+        command
             .args(["serve", "--ws", "127.0.0.1:0", "--no-wss"])
-            .args(args)
+            .args(args);
+        let mut child = adjust(&mut command)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -46,7 +55,11 @@ impl Server {
             .unwrap_or_else(|| panic!("no ws:// address in start line {line:?}"))
             .parse()
             .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
-        Server { child, addr }
+        Server {
+            child,
+            addr,
+            start_line: line,
+        }
     }
 
     /// `ws://HOST:PORT/`.

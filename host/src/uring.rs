@@ -1,0 +1,636 @@
+//! The io_uring backend (Linux): drives [`Link`]s over plain TCP with one
+//! multishot receive per connection into a ring of buffers the loop
+//! provides (one set per loop, none per connection), and sends queued in
+//! the ring, so that one `io_uring_enter` submits every connection's sends
+//! and collects every connection's input of a turn: fewer system calls
+//! than one read and one write per message.
+//!
+//! Everything else (listeners, the stop pipe, TLS connections, whose
+//! records need a readable/writable socket) stays in an epoll
+//! [`Reactor`], whose poll descriptor this loop watches from its ring; so
+//! the owner keeps one loop to turn and the epoll backend keeps serving
+//! what it served before.
+
+use std::alloc::{self, Layout};
+use std::collections::BTreeSet;
+use std::io;
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::Duration;
+
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
+use slab::Slab;
+
+use crate::clock::Clock;
+use crate::link::{Handler, Link, Step};
+use crate::reactor::Reactor;
+
+/// Submission queue entries (the completion queue gets eight times as
+/// many: every connection's receive may complete in one turn).
+const ENTRIES: u32 = 1024;
+/// Buffers in the provided ring, and the size of each. Receives take a
+/// whole buffer each, but the kernel touches only the bytes it writes, so
+/// small messages keep little of this resident.
+const BUFFERS: u16 = 128;
+const BUFFER_SIZE: usize = 16 * 1024;
+/// The provided buffer group's id.
+const GROUP: u16 = 0;
+/// Send buffers kept for reuse by the loop (larger ones are freed): at
+/// most 1 MiB held while idle.
+const POOL: usize = 8;
+const POOL_MAX_BUFFER: usize = 128 * 1024;
+/// Never let the kernel raise SIGPIPE for a send to a reset connection
+/// (Linux's MSG_NOSIGNAL); the send fails with EPIPE instead.
+const MSG_NOSIGNAL: i32 = 0x4000;
+const ENOBUFS: i32 = 105;
+const ECANCELED: i32 = 125;
+const ETIME: i32 = 62;
+const EINTR: i32 = 4;
+const EBUSY: i32 = 16;
+
+/// What a completion is for: the low byte of its user data (the rest is
+/// the connection's key).
+const OP_RECV: u64 = 1;
+const OP_SEND: u64 = 2;
+/// The epoll loop's descriptor became readable.
+const OP_EPOLL: u64 = 3;
+/// Cancellations complete too; nothing waits for them.
+const OP_IGNORE: u64 = 4;
+
+fn user_data(key: usize, op: u64) -> u64 {
+    ((key as u64) << 8) | op
+}
+
+/// Whether io_uring is available here, with everything this backend
+/// needs (multishot receive into a provided buffer ring: Linux 6.0); the
+/// error says why not.
+pub fn probe() -> io::Result<()> {
+    Ring::<crate::echo::Echo>::new(Clock::new()).map(drop)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Recv {
+    Idle,
+    Armed,
+    Cancelling,
+}
+
+struct Sending {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+struct Conn<H> {
+    link: Link,
+    socket: TcpStream,
+    handler: H,
+    timer: Option<u64>,
+    recv: Recv,
+    sending: Option<Sending>,
+    /// A send is being cancelled (the link finished with it in flight).
+    send_cancelled: bool,
+    /// Input that arrived while the link could not take it (it is waiting
+    /// for its output to drain); fed to it first when it can.
+    held: Vec<u8>,
+}
+
+/// The provided buffer ring: `BUFFERS` entries the kernel picks receive
+/// buffers from, and the buffers themselves.
+struct Buffers {
+    ring: *mut types::BufRingEntry,
+    ring_layout: Layout,
+    data: *mut u8,
+    data_layout: Layout,
+    tail: u16,
+}
+
+impl Buffers {
+    fn new() -> io::Result<Buffers> {
+        let oom = || io::Error::from(io::ErrorKind::OutOfMemory);
+        let ring_layout = Layout::from_size_align(
+            usize::from(BUFFERS) * std::mem::size_of::<types::BufRingEntry>(),
+            4096,
+        )
+        .map_err(|_| oom())?;
+        // Small alignment on purpose: the allocator then gets the memory
+        // zeroed by the system (calloc, untouched pages), where a larger
+        // one is zeroed by hand, which would make every page resident.
+        let data_layout =
+            Layout::from_size_align(usize::from(BUFFERS) * BUFFER_SIZE, 16).map_err(|_| oom())?;
+        // SAFETY: both layouts have a non-zero size.
+        let ring = unsafe { alloc::alloc_zeroed(ring_layout) } as *mut types::BufRingEntry;
+        if ring.is_null() {
+            return Err(oom());
+        }
+        // SAFETY: as above; zeroed memory is untouched until the kernel
+        // writes into it, so unused buffers cost no resident memory.
+        let data = unsafe { alloc::alloc_zeroed(data_layout) };
+        if data.is_null() {
+            // SAFETY: allocated just above with this layout.
+            unsafe { alloc::dealloc(ring as *mut u8, ring_layout) };
+            return Err(oom());
+        }
+        let mut buffers = Buffers {
+            ring,
+            ring_layout,
+            data,
+            data_layout,
+            tail: 0,
+        };
+        for bid in 0..BUFFERS {
+            buffers.give_back(bid);
+        }
+        buffers.publish();
+        Ok(buffers)
+    }
+
+    /// Puts buffer `bid` back in the ring (visible to the kernel after
+    /// [`Buffers::publish`]).
+    fn give_back(&mut self, bid: u16) {
+        let index = usize::from(self.tail & (BUFFERS - 1));
+        // SAFETY: index < BUFFERS, inside the ring's allocation; the
+        // kernel reads entries only between its head and our published
+        // tail, and this one is past the tail.
+        let entry = unsafe { &mut *self.ring.add(index) };
+        // SAFETY: bid < BUFFERS, inside the data allocation.
+        entry.set_addr(unsafe { self.data.add(usize::from(bid) * BUFFER_SIZE) } as u64);
+        entry.set_len(BUFFER_SIZE as u32);
+        entry.set_bid(bid);
+        self.tail = self.tail.wrapping_add(1);
+    }
+
+    /// Makes the buffers given back visible to the kernel.
+    fn publish(&self) {
+        // SAFETY: the ring is page aligned and its first entry
+        // initialised; the tail field is a u16 the kernel reads
+        // atomically, so we write it as one with release order (the
+        // entries before it must be visible first).
+        unsafe {
+            let tail = types::BufRingEntry::tail(self.ring) as *const AtomicU16;
+            (*tail).store(self.tail, Ordering::Release);
+        }
+    }
+
+    /// The bytes the kernel received into buffer `bid`.
+    ///
+    /// # Safety
+    /// `bid` came from a completion and has not been given back yet (the
+    /// kernel does not write it until then), and `len` is that
+    /// completion's length.
+    unsafe fn get(&mut self, bid: u16, len: usize) -> &mut [u8] {
+        let len = len.min(BUFFER_SIZE);
+        std::slice::from_raw_parts_mut(self.data.add(usize::from(bid % BUFFERS) * BUFFER_SIZE), len)
+    }
+}
+
+impl Drop for Buffers {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with these layouts; the ring that
+        // used them was dropped first (field order in `Ring`).
+        unsafe {
+            alloc::dealloc(self.ring as *mut u8, self.ring_layout);
+            alloc::dealloc(self.data, self.data_layout);
+        }
+    }
+}
+
+/// The io_uring loop over plain TCP links.
+pub struct Ring<H> {
+    // Dropped before `buffers`: the kernel lets go of the buffer ring
+    // when the io_uring instance closes.
+    ring: IoUring,
+    buffers: Buffers,
+    conns: Slab<Conn<H>>,
+    /// (deadline, key): the earliest first.
+    timers: BTreeSet<(u64, usize)>,
+    /// Send buffers for reuse.
+    pool: Vec<Vec<u8>>,
+    /// The epoll loop's descriptor is watched (a one-shot poll is armed).
+    epoll_armed: bool,
+    /// Completions of this turn (kept to reuse the allocation).
+    completions: Vec<(u64, i32, u32)>,
+    clock: Clock,
+    /// The clock read once per turn: a turn is microseconds, deadlines
+    /// are milliseconds.
+    now: u64,
+}
+
+impl<H: Handler> Ring<H> {
+    /// A loop with its buffer ring registered; fails where io_uring is
+    /// refused or too old.
+    pub fn new(clock: Clock) -> io::Result<Self> {
+        let ring = IoUring::builder()
+            .setup_cqsize(ENTRIES * 8)
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .build(ENTRIES)
+            .or_else(|_| IoUring::builder().setup_cqsize(ENTRIES * 8).build(ENTRIES))?;
+        let buffers = Buffers::new()?;
+        // SAFETY: the ring memory lives as long as `buffers`, which
+        // outlives `ring` (field order).
+        unsafe {
+            ring.submitter()
+                .register_buf_ring_with_flags(buffers.ring as u64, BUFFERS, GROUP, 0)?
+        };
+        let mut probe = io_uring::Probe::new();
+        ring.submitter().register_probe(&mut probe)?;
+        if !probe.is_supported(opcode::RecvMulti::CODE) || !ring.params().is_feature_ext_arg() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "io_uring lacks multishot receive or timed waits",
+            ));
+        }
+        Ok(Ring {
+            ring,
+            buffers,
+            conns: Slab::new(),
+            timers: BTreeSet::new(),
+            pool: Vec::new(),
+            epoll_armed: false,
+            completions: Vec::new(),
+            clock,
+            now: 0,
+        })
+    }
+
+    /// Whether no link is live.
+    pub fn is_empty(&self) -> bool {
+        self.conns.is_empty()
+    }
+
+    /// Keys of the live links.
+    pub fn keys(&self) -> Vec<usize> {
+        self.conns.iter().map(|(k, _)| k).collect()
+    }
+
+    /// Adds a link on a connected, non-blocking socket and starts it.
+    pub fn insert(&mut self, link: Link, socket: TcpStream, handler: H) -> io::Result<usize> {
+        self.now = self.clock.now_ms();
+        let key = self.conns.insert(Conn {
+            link,
+            socket,
+            handler,
+            timer: None,
+            recv: Recv::Idle,
+            sending: None,
+            send_cancelled: false,
+            held: Vec::new(),
+        });
+        self.run(key, None)?;
+        Ok(key)
+    }
+
+    /// Lets the owner act on a link itself (e.g. [`Link::go_away`]), then
+    /// queues what it wrote.
+    pub fn with_link<R>(
+        &mut self,
+        key: usize,
+        f: impl FnOnce(&mut Link, &mut H) -> R,
+    ) -> io::Result<Option<R>> {
+        self.now = self.clock.now_ms();
+        let Some(conn) = self.conns.get_mut(key) else {
+            return Ok(None);
+        };
+        let r = f(&mut conn.link, &mut conn.handler);
+        self.run(key, None)?;
+        Ok(Some(r))
+    }
+
+    /// Waits for completions, readiness of `reactor`'s poll, or the next
+    /// deadline of either loop (at most `cap`); drives what is due in both
+    /// and returns the bit set of the owner's tokens that fired in
+    /// `reactor` (see [`Reactor::turn`]).
+    pub fn turn<R: Handler>(
+        &mut self,
+        reactor: &mut Reactor<R>,
+        cap: Option<Duration>,
+    ) -> io::Result<u64> {
+        if !self.epoll_armed {
+            let fd = reactor.registry().as_raw_fd();
+            let poll = opcode::PollAdd::new(types::Fd(fd), 0x001 /* POLLIN */)
+                .build()
+                .user_data(OP_EPOLL);
+            self.push(&poll)?;
+            self.epoll_armed = true;
+        }
+        let now = self.clock.now_ms();
+        let wake = [self.timers.first().map(|&(at, _)| at), reactor.next_wake()]
+            .into_iter()
+            .flatten()
+            .min();
+        let mut timeout = wake.map(|at| Duration::from_millis(at.saturating_sub(now)));
+        if let Some(cap) = cap {
+            timeout = Some(timeout.map_or(cap, |t| t.min(cap)));
+        }
+        let waited = match timeout {
+            Some(t) => {
+                let ts = types::Timespec::from(t);
+                let args = types::SubmitArgs::new().timespec(&ts);
+                self.ring.submitter().submit_with_args(1, &args)
+            }
+            None => self.ring.submit_and_wait(1),
+        };
+        match waited {
+            Ok(_) => {}
+            Err(e) if matches!(e.raw_os_error(), Some(ETIME | EINTR | EBUSY)) => {}
+            Err(e) => return Err(e),
+        }
+        let mut epoll_ready = false;
+        self.now = self.clock.now_ms();
+        let mut completions = std::mem::take(&mut self.completions);
+        loop {
+            completions.clear();
+            completions.extend(
+                self.ring
+                    .completion()
+                    .map(|c| (c.user_data(), c.result(), c.flags())),
+            );
+            if completions.is_empty() {
+                break;
+            }
+            for &(data, result, flags) in &completions {
+                match data & 0xff {
+                    OP_EPOLL => {
+                        self.epoll_armed = false;
+                        epoll_ready = true;
+                    }
+                    OP_RECV => self.received((data >> 8) as usize, result, flags)?,
+                    OP_SEND => self.sent((data >> 8) as usize, result)?,
+                    _ => {}
+                }
+            }
+            // Buffers go back to the kernel once per batch.
+            self.buffers.publish();
+        }
+        self.completions = completions;
+        let now = self.now;
+        while let Some(&(at, key)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            if let Some(conn) = self.conns.get_mut(key) {
+                conn.timer = None;
+                conn.link.tick(now);
+                self.run(key, None)?;
+            }
+        }
+        let reactor_due = reactor.next_wake().is_some_and(|at| at <= now);
+        if epoll_ready || reactor_due {
+            return reactor.turn(Some(Duration::ZERO));
+        }
+        Ok(0)
+    }
+
+    /// Queues a submission, making room by submitting when the queue is
+    /// full.
+    fn push(&mut self, entry: &squeue::Entry) -> io::Result<()> {
+        loop {
+            // SAFETY: every buffer an entry points to (send buffers, the
+            // buffer ring) stays alive and unmoved until its completion:
+            // send buffers live in their `Conn`'s `sending` and a `Conn`
+            // is removed only once nothing of it is in flight.
+            if unsafe { self.ring.submission().push(entry) }.is_ok() {
+                return Ok(());
+            }
+            self.ring.submit()?;
+        }
+    }
+
+    fn received(&mut self, key: usize, result: i32, flags: u32) -> io::Result<()> {
+        let bid = cqueue::buffer_select(flags);
+        let more = cqueue::more(flags);
+        let now = self.now;
+        let Some(conn) = self.conns.get_mut(key) else {
+            if let Some(bid) = bid {
+                self.buffers.give_back(bid);
+            }
+            return Ok(());
+        };
+        if !more {
+            conn.recv = Recv::Idle;
+        }
+        match (result, bid) {
+            (n, Some(bid)) if n > 0 => {
+                // SAFETY: the buffer came with this completion and is
+                // given back below, after the last use of the slice.
+                let data = unsafe { self.buffers.get(bid, n as usize) };
+                let r = run_conn(conn, &mut self.pool, now, Some(data));
+                self.buffers.give_back(bid);
+                return self.after_run(key, r);
+            }
+            (0, _) => conn.link.end_of_stream(now),
+            // The ring ran dry (buffers come back at the end of this
+            // batch) or we cancelled: `run` re-arms if the link reads.
+            (ENOBUFS_NEG, _) | (ECANCELED_NEG, _) => {}
+            (n, _) if n < 0 => conn.link.io_failure(io::Error::from_raw_os_error(-n)),
+            _ => {}
+        }
+        if let Some(bid) = bid {
+            self.buffers.give_back(bid);
+        }
+        self.run(key, None)
+    }
+
+    fn sent(&mut self, key: usize, result: i32) -> io::Result<()> {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return Ok(());
+        };
+        let Some(mut sending) = conn.sending.take() else {
+            return Ok(());
+        };
+        if result < 0 {
+            if !conn.send_cancelled {
+                conn.link.io_failure(io::Error::from_raw_os_error(-result));
+            }
+        } else if result == 0 && sending.start < sending.end {
+            conn.link.io_failure(io::ErrorKind::WriteZero.into());
+        } else {
+            sending.start += result as usize;
+            conn.link.written_elsewhere(result as usize);
+            if sending.start < sending.end && !conn.link.is_done() {
+                // A partial send: the rest goes first, before anything
+                // queued since.
+                conn.sending = Some(sending);
+                let entry = send_entry(key, conn);
+                self.push(&entry)?;
+                return Ok(());
+            }
+        }
+        conn.send_cancelled = false;
+        recycle(&mut self.pool, sending.buf);
+        self.run(key, None)?;
+        // Between messages a connection keeps no output buffer: the loop's
+        // pool holds them.
+        if let Some(conn) = self.conns.get_mut(key) {
+            if conn.sending.is_none() && conn.link.output_len() == 0 {
+                let (idle, _, _) = conn.link.take_output(Vec::new());
+                recycle(&mut self.pool, idle);
+            }
+        }
+        Ok(())
+    }
+
+    /// Drives one link as far as it goes now, then files it.
+    fn run(&mut self, key: usize, data: Option<&mut [u8]>) -> io::Result<()> {
+        let now = self.now;
+        let Some(conn) = self.conns.get_mut(key) else {
+            return Ok(());
+        };
+        let r = run_conn(conn, &mut self.pool, now, data);
+        self.after_run(key, r)
+    }
+
+    fn after_run(&mut self, key: usize, wants: Wants) -> io::Result<()> {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return Ok(());
+        };
+        let send = wants.send.then(|| send_entry(key, conn));
+        let recv = wants.recv.then(|| {
+            conn.recv = Recv::Armed;
+            opcode::RecvMulti::new(types::Fd(conn.socket.as_raw_fd()), GROUP)
+                .build()
+                .user_data(user_data(key, OP_RECV))
+        });
+        let cancel_recv = wants.cancel_recv.then(|| {
+            opcode::AsyncCancel::new(user_data(key, OP_RECV))
+                .build()
+                .user_data(OP_IGNORE)
+        });
+        let cancel_send = wants.cancel_send.then(|| {
+            opcode::AsyncCancel::new(user_data(key, OP_SEND))
+                .build()
+                .user_data(OP_IGNORE)
+        });
+        for entry in [send, recv, cancel_recv, cancel_send].iter().flatten() {
+            self.push(entry)?;
+        }
+        let Some(conn) = self.conns.get_mut(key) else {
+            return Ok(());
+        };
+        let done = conn.link.is_done();
+        let deadline = if done { None } else { conn.link.deadline() };
+        if deadline != conn.timer {
+            if let Some(old) = conn.timer {
+                self.timers.remove(&(old, key));
+            }
+            if let Some(new) = deadline {
+                self.timers.insert((new, key));
+            }
+            conn.timer = deadline;
+        }
+        // Freed only when the kernel holds nothing of it any more.
+        if done && conn.recv == Recv::Idle && conn.sending.is_none() {
+            let conn = self.conns.remove(key);
+            drop(conn);
+        }
+        Ok(())
+    }
+}
+
+const ENOBUFS_NEG: i32 = -ENOBUFS;
+const ECANCELED_NEG: i32 = -ECANCELED;
+
+/// What a connection needs submitted after [`run_conn`].
+#[derive(Default)]
+struct Wants {
+    send: bool,
+    recv: bool,
+    cancel_recv: bool,
+    cancel_send: bool,
+}
+
+fn send_entry<H>(key: usize, conn: &Conn<H>) -> squeue::Entry {
+    let sending = conn
+        .sending
+        .as_ref()
+        .expect("send_entry is called with a send in flight");
+    let bytes = &sending.buf[sending.start..sending.end];
+    opcode::Send::new(
+        types::Fd(conn.socket.as_raw_fd()),
+        bytes.as_ptr(),
+        u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+    )
+    .flags(MSG_NOSIGNAL)
+    .build()
+    .user_data(user_data(key, OP_SEND))
+}
+
+fn recycle(pool: &mut Vec<Vec<u8>>, buf: Vec<u8>) {
+    if pool.len() < POOL && buf.len() <= POOL_MAX_BUFFER && !buf.is_empty() {
+        pool.push(buf);
+    }
+}
+
+/// The io_uring counterpart of [`crate::reactor::drive`]: hands `data`
+/// (and input held earlier) to the link while it reads, starts a send of
+/// its output when none is in flight, and says what to submit.
+fn run_conn<H: Handler>(
+    conn: &mut Conn<H>,
+    pool: &mut Vec<Vec<u8>>,
+    now: u64,
+    mut data: Option<&mut [u8]>,
+) -> Wants {
+    let mut wants = Wants::default();
+    conn.link.tick(now);
+    loop {
+        if conn.sending.is_none() && conn.link.output_len() > 0 && !conn.link.is_done() {
+            let (buf, start, end) = conn.link.take_output(pool.pop().unwrap_or_default());
+            conn.sending = Some(Sending { buf, start, end });
+            wants.send = true;
+        }
+        match conn.link.step(now, conn.sending.is_none()) {
+            Step::Read => {
+                if !conn.held.is_empty() {
+                    let mut held = std::mem::take(&mut conn.held);
+                    conn.link.received(&mut held, &mut conn.handler);
+                    continue;
+                }
+                if let Some(data) = data.take() {
+                    conn.link.received(data, &mut conn.handler);
+                    continue;
+                }
+                if conn.recv == Recv::Idle {
+                    wants.recv = true;
+                }
+                break;
+            }
+            Step::Wait => {
+                // Backpressure: stop the receive; what is in flight
+                // already is held below.
+                if conn.recv == Recv::Armed {
+                    conn.recv = Recv::Cancelling;
+                    wants.cancel_recv = true;
+                }
+                break;
+            }
+            Step::ShutdownWrite => {
+                // An error means the peer is gone; the receive says so.
+                let _ = conn.socket.shutdown(Shutdown::Write);
+            }
+            Step::Close => {
+                let _ = conn.socket.shutdown(Shutdown::Write);
+                break;
+            }
+            Step::Done => break,
+        }
+    }
+    if let Some(data) = data {
+        if !conn.link.is_done() {
+            conn.held.extend_from_slice(data);
+        }
+    }
+    if conn.link.is_done() {
+        if conn.recv == Recv::Armed {
+            conn.recv = Recv::Cancelling;
+            wants.cancel_recv = true;
+        }
+        if conn.sending.is_some() && !conn.send_cancelled && !wants.send {
+            conn.send_cancelled = true;
+            wants.cancel_send = true;
+        }
+    }
+    wants
+}
