@@ -33,7 +33,7 @@ const connections = Number(values.connections);
 const window = Number(values.window);
 
 const servers = {
-  "websock-wasm": fileURLToPath(new URL("../examples/echo-server.mjs", import.meta.url)),
+  "websock-wasm": fileURLToPath(new URL("../../node/examples/echo-server.mjs", import.meta.url)),
   ws: fileURLToPath(new URL("./ws-echo-server.mjs", import.meta.url)),
 };
 const loads = deflate

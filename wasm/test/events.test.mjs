@@ -144,3 +144,15 @@ test("large messages cross intact", () => {
   assert.equal(event.data.length, big.length);
   assert.ok(event.data.every((b, i) => b === big[i]));
 });
+
+test("textAsBytes delivers text as its UTF-8 bytes; sendTextBytes sends bytes as text", () => {
+  const { client, server } = pair({ server: { textAsBytes: true, perMessageDeflate: false } });
+  client.sendText("héllo");
+  const [event] = receiveAll(server, client.takeOutput());
+  assert.equal(event.type, "text");
+  assert.ok(event.data instanceof Uint8Array);
+  assert.deepEqual(event.data, enc.encode("héllo"));
+  server.sendTextBytes(enc.encode("wörld"));
+  assert.deepEqual(receiveAll(client, server.takeOutput()), [{ type: "text", data: "wörld" }]);
+  assert.throws(() => new ServerConnection({ textAsBytes: 1 }), { code: "ERR_WEBSOCK_INVALID_ARGUMENT" });
+});

@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { link } from "../examples/link.mjs";
 import { ClientConnection, closeCodeOf, concat, dec, enc, frame, upgradeRequest } from "./helpers.mjs";
 
-const serverScript = fileURLToPath(new URL("../examples/echo-server.mjs", import.meta.url));
+// The echo server of the npm package (node/), on this engine under its ws-style adapter.
+const serverScript = fileURLToPath(new URL("../../node/examples/echo-server.mjs", import.meta.url));
 let server;
 let port;
 

@@ -35,6 +35,7 @@ export interface UpgradeResponse {
 #[wasm_bindgen]
 pub struct ClientConnection {
     session: Session,
+    text_as_bytes: bool,
 }
 
 #[wasm_bindgen]
@@ -46,6 +47,7 @@ impl ClientConnection {
         let entropy = globals::entropy()?;
         Ok(ClientConnection {
             session: Session::client(parsed.settings, parsed.now, entropy),
+            text_as_bytes: parsed.text_as_bytes,
         })
     }
 

@@ -15,6 +15,7 @@ const EVENT_TS: &str = r#"
  * reply, failing close) are already in `takeOutput()`.
  */
 export type WebSocketEvent =
+  /** (With the `textAsBytes` option, `data` is a `Uint8Array` of UTF-8 instead.) */
   | { type: "text"; data: string }
   | { type: "binary"; data: Uint8Array }
   | { type: "ping"; data: Uint8Array }
@@ -28,11 +29,15 @@ export type WebSocketEvent =
   | { type: "error"; error: WebSockError };
 "#;
 
-/// One [`Received`] as a `WebSocketEvent` object.
-pub fn event(received: Received<'_>) -> JsValue {
+/// One [`Received`] as a `WebSocketEvent` object; text as a string, or as
+/// its bytes when `text_as_bytes`.
+pub fn event(received: Received<'_>, text_as_bytes: bool) -> JsValue {
     with_names(|n| {
         let obj: JsValue = js_sys::Object::new().into();
         let (kind, data): (&JsValue, JsValue) = match received {
+            Received::Text(bytes) if text_as_bytes => {
+                (&n.text, js_sys::Uint8Array::from(bytes).into())
+            }
             Received::Text(bytes) => (&n.text, decode_utf8(bytes).into()),
             Received::Binary(bytes) => (&n.binary, js_sys::Uint8Array::from(bytes).into()),
             Received::Ping(bytes) => (&n.ping, js_sys::Uint8Array::from(bytes).into()),

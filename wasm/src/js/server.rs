@@ -49,6 +49,7 @@ export interface UpgradeRequest {
 #[wasm_bindgen]
 pub struct ServerConnection {
     session: Session,
+    text_as_bytes: bool,
 }
 
 #[wasm_bindgen]
@@ -59,6 +60,7 @@ impl ServerConnection {
         let parsed = parse(options)?;
         Ok(ServerConnection {
             session: Session::server(parsed.settings, parsed.now),
+            text_as_bytes: parsed.text_as_bytes,
         })
     }
 

@@ -30,9 +30,10 @@ macro_rules! shared_methods {
             #[wasm_bindgen(unchecked_return_type = "WebSocketEvent[]")]
             pub fn receive(&mut self, bytes: Option<Vec<u8>>) -> Result<js_sys::Array, JsValue> {
                 let events = js_sys::Array::new();
+                let text_as_bytes = self.text_as_bytes;
                 self.session
                     .receive(bytes.unwrap_or_default(), |r| {
-                        events.push(&crate::js::events::event(r));
+                        events.push(&crate::js::events::event(r, text_as_bytes));
                     })
                     .map_err(crate::js::errors::thrown)?;
                 Ok(events)
@@ -48,6 +49,21 @@ macro_rules! shared_methods {
                         text.as_bytes(),
                         last.unwrap_or(true),
                     )
+                    .map_err(crate::js::errors::thrown)
+            }
+
+            /// Sends a text message given as UTF-8 bytes (or a fragment of
+            /// one when `last` is false), for text that is already encoded.
+            /// The bytes are sent as they are: invalid UTF-8 makes the peer
+            /// fail the connection (1007).
+            #[wasm_bindgen(js_name = sendTextBytes)]
+            pub fn send_text_bytes(
+                &mut self,
+                data: &[u8],
+                last: Option<bool>,
+            ) -> Result<(), JsValue> {
+                self.session
+                    .send(websock_core::DataKind::Text, data, last.unwrap_or(true))
                     .map_err(crate::js::errors::thrown)
             }
 
