@@ -155,7 +155,9 @@ impl Connection {
                         }),
                     ));
                 }
-                if n == 0 && !self.inflate.finishing {
+                // Input ran out mid-frame. A frame that ended empty (an
+                // empty fragment) goes on to the next header instead.
+                if n == 0 && remaining > 0 {
                     return Ok((pos, None));
                 }
                 continue;

@@ -717,6 +717,26 @@ mod compressed {
         );
     }
 
+    /// Found by the client_receive fuzz target: an empty first fragment of
+    /// a compressed message made `receive_with` stop after its header with
+    /// no event and nothing owed, though the next frame was in the input.
+    #[test]
+    fn empty_compressed_fragment_does_not_stall() {
+        let (_, mut s, _) = pair(Options::new(), Options::new());
+        let mut wire = masked(0x41, &[]);
+        wire.extend(masked(0x80, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]));
+        let mut scratch = [0u8; 64];
+        let (used, event) = s.receive_with(&mut wire, &mut scratch).unwrap();
+        assert_eq!(used, 6 + 13, "stopped after the empty fragment");
+        let Some(Event::Data { chunk, .. }) = event else {
+            panic!("no data: {event:?}")
+        };
+        assert_eq!(chunk, b"Hello");
+        // The rest of the message is its end, from the inflater alone.
+        let seen = receive_all(&mut s, &[], &[], 64);
+        assert_eq!(seen, vec![Seen::Message(DataKind::Text, Vec::new())]);
+    }
+
     #[test]
     fn plain_receive_refuses_compressed_data_without_losing_it() {
         let (_, mut s, _) = pair(Options::new(), Options::new());
