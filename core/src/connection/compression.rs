@@ -18,6 +18,11 @@ pub(super) struct Inflating {
     pub(super) tail: u8,
     /// Inflated bytes of the incoming message, for the size limit.
     pub(super) len: u64,
+    /// The last inflate filled the caller's scratch, so the inflater may
+    /// hold output for input already consumed: it is drained before the
+    /// next frame is read, or a failure there would lose it (and the bytes
+    /// delivered would depend on where the input was split).
+    pub(super) pending: bool,
 }
 
 impl Connection {
@@ -101,8 +106,26 @@ impl Connection {
             let offset = frame.offset + used as u64;
             apply_mask(&mut payload[used..], key, (offset % 4) as usize);
         }
+        self.inflate.pending = wrote > 0 && wrote == scratch.len();
         self.check_inflated(&scratch[..wrote])?;
         Ok((used, wrote))
+    }
+
+    /// Takes output the inflater still holds for a frame whose payload is
+    /// all consumed (see [`Inflating::pending`]). Returns bytes in scratch.
+    #[cfg(feature = "deflate")]
+    pub(super) fn inflate_pending(&mut self, scratch: &mut [u8]) -> Result<usize, Error> {
+        self.inflate.pending = false;
+        let Some(codec) = self.inflate.codec.as_mut() else {
+            return Err(Error::InvalidState);
+        };
+        let wrote = match codec.decompress(&[], scratch) {
+            Ok((_, wrote)) => wrote,
+            Err(_) => return Err(self.fail(Violation::Compression)),
+        };
+        self.inflate.pending = wrote > 0 && wrote == scratch.len();
+        self.check_inflated(&scratch[..wrote])?;
+        Ok(wrote)
     }
 
     /// Feeds the tail a compressed message implicitly ends with (RFC 7692
@@ -129,6 +152,7 @@ impl Connection {
                 codec.received();
             }
             self.inflate.finishing = false;
+            self.inflate.pending = false;
             self.inflate.active = false;
             self.inflate.tail = 0;
             self.inflate.len = 0;

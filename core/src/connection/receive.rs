@@ -72,6 +72,23 @@ impl Connection {
                     }),
                 ));
             }
+            #[cfg(feature = "deflate")]
+            if self.frame.is_none() && self.inflate.pending {
+                let wrote = self.inflate_pending(scratch)?;
+                if wrote > 0 {
+                    let kind = self.message.unwrap_or(DataKind::Binary);
+                    let scratch: &'a [u8] = scratch;
+                    let chunk = &scratch[..wrote];
+                    return Ok((
+                        pos,
+                        Some(Event::Data {
+                            kind,
+                            chunk,
+                            last: false,
+                        }),
+                    ));
+                }
+            }
             let frame = match self.frame {
                 Some(f) => f,
                 None => {

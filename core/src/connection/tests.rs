@@ -737,6 +737,40 @@ mod compressed {
         assert_eq!(seen, vec![Seen::Message(DataKind::Text, Vec::new())]);
     }
 
+    /// Found by the client_receive fuzz target: with a small scratch, the
+    /// inflater's output for a frame's last bytes was lost when the next
+    /// frame failed, so what was delivered depended on the scratch size.
+    #[test]
+    fn inflated_output_is_delivered_before_the_next_frame_is_read() {
+        for scratch in [1, 2, 3, 64] {
+            let (_, mut s, _) = pair(Options::new(), Options::new());
+            // 40 times "a" (zlib, Z_BLOCK flush): a literal and a long
+            // match, all in the input while a small scratch takes a byte.
+            let mut wire = masked(0x41, &[74, 76, 36, 14, 0]);
+            // A continuation with RSV1 set: 1002 (RFC 7692 section 6.1).
+            wire.extend(masked(0xC0, b"x"));
+            let mut space = vec![0u8; scratch];
+            let mut got = Vec::new();
+            let mut pos = 0;
+            let failure = loop {
+                let mut rest = wire[pos..].to_vec();
+                match s.receive_with(&mut rest, &mut space) {
+                    Ok((used, Some(Event::Data { chunk, .. }))) => {
+                        got.extend_from_slice(chunk);
+                        pos += used;
+                    }
+                    Ok((used, other)) => {
+                        assert!(used > 0 || other.is_some(), "stalled");
+                        pos += used;
+                    }
+                    Err(e) => break e,
+                }
+            };
+            assert_eq!(failure, Error::Protocol(Violation::ReservedBits));
+            assert_eq!(got, [b'a'; 40], "scratch {scratch}");
+        }
+    }
+
     #[test]
     fn plain_receive_refuses_compressed_data_without_losing_it() {
         let (_, mut s, _) = pair(Options::new(), Options::new());
