@@ -43,16 +43,6 @@ step() {
     fi
 }
 
-# Debian packages for the commands missing. Other suites install theirs
-# at the same time, so wait for dpkg's lock rather than fail on it.
-apt_install() {
-    local sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo=sudo
-    $sudo apt-get -o DPkg::Lock::Timeout=300 update -qq &&
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
-            --no-install-recommends "$@" >/dev/null
-}
-
 need_tools() {
     command -v cmake >/dev/null && command -v pkg-config >/dev/null && return 0
     apt_install cmake pkg-config

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Echo throughput over ws:// and wss:// (not a test): one `websock serve`
 # with both listeners and one worker, then `websock bench` against each, in
-# turn, for 1 KiB and 64 KiB messages, ROUNDS times. Besides messages per
+# turn, for 1 KiB, 16 KiB and 64 KiB messages, ROUNDS times. Besides messages per
 # second it prints the CPU time each side spent per message (the server's
 # from /proc, the client's from time(1)): on a shared machine throughput
 # swings with the load, CPU per message much less.
@@ -17,13 +17,14 @@ work=$(mktemp -d)
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do [ -s "$work/start" ] && break; sleep 0.1; done
-ws=$(grep -o ' ws://127.0.0.1:[0-9]*' "$work/start" | tr -d ' ')
-wss=$(grep -o 'wss://127.0.0.1:[0-9]*' "$work/start")
-cert=$(sed 's/.*written to //' "$work/start")
+# The first line names both listeners; the second suggests a client.
+ws=$(head -1 "$work/start" | grep -o ' ws://127.0.0.1:[0-9]*' | tr -d ' ')
+wss=$(head -1 "$work/start" | grep -o 'wss://127.0.0.1:[0-9]*')
+cert=$(head -1 "$work/start" | sed 's/.*written to //')
 ticks=$(getconf CLK_TCK)
 server_cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 for round in $(seq "$rounds"); do
-    for size in 1024 65536; do
+    for size in 1024 16384 65536; do
         for url in "$ws" "$wss"; do
             before=$(server_cpu)
             /usr/bin/time -f "%U %S" -o "$work/time" "$bin" bench --ca "$cert" \
