@@ -161,6 +161,11 @@ enum Phase {
     /// The peer ended its stream; writing what is left (until the
     /// deadline, in case it does not read either), then done.
     Flushing { until: u64 },
+    /// Everything is written and our write side shut after the peer's;
+    /// waiting (until the deadline) for the transport to write what the
+    /// shutdown queued itself (a TLS close_notify), which dropping the
+    /// transport would lose.
+    Closing { until: u64 },
     /// Finished: the owner drops the link, which closes the socket.
     Done,
 }
@@ -176,10 +181,10 @@ pub enum Step {
     /// the transport takes more, then ask again.
     Wait,
     /// Shut down the transport's write side (over TLS a close_notify goes
-    /// first), then ask again: the link reads and discards from now on.
+    /// first), then ask again: the link reads and discards from now on
+    /// (or, when the peer had ended its stream first, waits for the
+    /// transport's own bytes to be written).
     ShutdownWrite,
-    /// Shut down the write side, then drop the transport: the link is done.
-    Close,
     /// Drop the transport: the link is done.
     Done,
 }
@@ -387,7 +392,9 @@ impl Link {
     /// When [`Link::tick`] must next be called.
     pub fn deadline(&self) -> Option<u64> {
         match self.phase {
-            Phase::Draining { until } | Phase::Flushing { until } => Some(until),
+            Phase::Draining { until } | Phase::Flushing { until } | Phase::Closing { until } => {
+                Some(until)
+            }
             Phase::Done => None,
             Phase::Handshake | Phase::Open => [
                 self.engine.deadline(),
@@ -426,7 +433,7 @@ impl Link {
             self.failure.get_or_insert(Failure::TimedOut(before));
         }
         match self.phase {
-            Phase::Draining { until } | Phase::Flushing { until } => {
+            Phase::Draining { until } | Phase::Flushing { until } | Phase::Closing { until } => {
                 if now >= until {
                     self.finish();
                 }
@@ -610,11 +617,16 @@ impl Link {
         }
         match self.phase {
             Phase::Done => Step::Done,
-            Phase::Flushing { .. } if all_written => {
-                self.phase = Phase::Done;
-                Step::Close
+            Phase::Flushing { until } if all_written => {
+                self.phase = Phase::Closing { until };
+                Step::ShutdownWrite
             }
             Phase::Flushing { .. } => Step::Wait,
+            Phase::Closing { .. } if transport_idle => {
+                self.phase = Phase::Done;
+                Step::Done
+            }
+            Phase::Closing { .. } => Step::Wait,
             Phase::Draining { .. } => Step::Read,
             Phase::Handshake | Phase::Open => {
                 if self.abort || self.engine.transport() == Wanted::Close {
@@ -647,7 +659,10 @@ impl Link {
         match self.phase {
             Phase::Handshake => self.handshake_input(data, handler),
             Phase::Open => self.frames(data, handler),
-            Phase::Draining { .. } | Phase::Flushing { .. } | Phase::Done => {}
+            Phase::Draining { .. }
+            | Phase::Flushing { .. }
+            | Phase::Closing { .. }
+            | Phase::Done => {}
         }
     }
 
@@ -668,7 +683,9 @@ impl Link {
     pub fn io_failure(&mut self, e: io::Error) {
         // While draining after our shutdown, an error is how some peers
         // end: the closing handshake already said how it went.
-        if !matches!(self.phase, Phase::Draining { .. }) {
+        // So is one writing what our late shutdown queued: the peer had
+        // ended its stream already.
+        if !matches!(self.phase, Phase::Draining { .. } | Phase::Closing { .. }) {
             self.failure.get_or_insert(Failure::Io(e));
         }
         self.finish();
@@ -891,7 +908,7 @@ fn status_line(buf: &[u8]) -> Option<String> {
 
 #[cfg(test)]
 #[path = "link_tests.rs"]
-mod trickle_tests;
+pub(crate) mod trickle_tests;
 
 #[cfg(test)]
 mod tests {

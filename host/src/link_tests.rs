@@ -79,10 +79,6 @@ fn pump<H: Handler>(
                 out.shut = true;
                 continue;
             }
-            Step::Close => {
-                out.shut = true;
-                return true;
-            }
         }
         match t.read(inp, &mut rbuf) {
             Ok(0) => {
@@ -99,18 +95,26 @@ fn pump<H: Handler>(
     moved
 }
 
-/// A client that sends a script of messages (some in fragments), records
-/// every message that comes back, and closes once all have.
+/// The ping a [`Script`] sends before its messages.
+pub(crate) const SCRIPT_PING: &[u8] = b"client ping";
+
+/// A client that pings, sends a script of messages (some in fragments),
+/// records every message and pong that comes back, and closes once all
+/// messages have (unless the server is to close).
 #[derive(Default)]
-struct Script {
-    messages: Vec<(DataKind, Vec<u8>)>,
-    received: Vec<(DataKind, Vec<u8>)>,
-    current: Vec<u8>,
-    closed_with: Option<CloseCode>,
+pub(crate) struct Script {
+    pub(crate) messages: Vec<(DataKind, Vec<u8>)>,
+    pub(crate) received: Vec<(DataKind, Vec<u8>)>,
+    pub(crate) current: Vec<u8>,
+    pub(crate) pongs: Vec<Vec<u8>>,
+    pub(crate) closed_with: Option<CloseCode>,
+    /// Leave the close to the peer.
+    pub(crate) server_closes: bool,
 }
 
 impl Handler for Script {
     fn opened(&mut self, tx: &mut Tx<'_>) {
+        tx.ping(SCRIPT_PING).unwrap();
         for (kind, payload) in &self.messages {
             // Larger messages go in three fragments of uneven size.
             if payload.len() > 1000 {
@@ -132,18 +136,22 @@ impl Handler for Script {
                 if last {
                     self.received
                         .push((kind, std::mem::take(&mut self.current)));
-                    if self.received.len() == self.messages.len() {
+                    if self.received.len() == self.messages.len() && !self.server_closes {
                         tx.close(CloseCode::NORMAL, "done").unwrap();
                     }
                 }
             }
+            Event::Pong(payload) => self.pongs.push(payload.as_bytes().to_vec()),
             Event::Close { code, .. } => self.closed_with = Some(code),
-            _ => {}
+            Event::Ping(_) => {}
         }
     }
 }
 
-fn script() -> Vec<(DataKind, Vec<u8>)> {
+/// Messages of many sizes: empty, short, at the frame header's length
+/// boundaries, text with multi-byte characters, and one of several TLS
+/// records (70,000 bytes, more than four 16 KiB records).
+pub(crate) fn script() -> Vec<(DataKind, Vec<u8>)> {
     let big: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
     vec![
         (DataKind::Text, Vec::new()),
@@ -203,6 +211,7 @@ fn echo_over_trickle(config: Config) {
         }
     }
     assert_eq!(script_handler.received, script_handler.messages);
+    assert_eq!(script_handler.pongs, [SCRIPT_PING]);
     assert_eq!(script_handler.closed_with, Some(CloseCode::NORMAL));
     assert!(client.closure().unwrap().clean, "{:?}", client.failure());
     assert!(server.closure().unwrap().clean, "{:?}", server.failure());
@@ -370,4 +379,32 @@ fn an_idle_connection_frees_its_output_buffer() {
     // The next message allocates again, and echoes as ever.
     link.received(&mut frame(true, 1, b"again"), &mut echo);
     assert_eq!(link.output(), b"\x81\x05again");
+}
+
+#[test]
+fn after_the_peer_ends_its_stream_the_transport_writes_its_last_bytes() {
+    let mut echo = Echo::default();
+    let mut link = open_server(Link::server(Config::new(), 0), 0, &mut echo);
+    link.end_of_stream(10);
+    // The transport still holds bytes of its own (a TLS record).
+    assert_eq!(link.step(10, false), Step::Wait);
+    assert_eq!(link.step(10, true), Step::ShutdownWrite);
+    // The shutdown queued more (a TLS close_notify): dropping the
+    // transport now would cut it, so the link waits for it.
+    assert_eq!(link.step(10, false), Step::Wait);
+    assert!(!link.is_done());
+    assert_eq!(link.step(10, true), Step::Done);
+    assert!(link.is_done());
+    assert!(link.failure().is_none());
+
+    // A peer that takes none of it holds the link until the linger time.
+    let mut link = open_server(Link::server(Config::new(), 0), 0, &mut echo);
+    link.end_of_stream(10);
+    assert_eq!(link.step(10, true), Step::ShutdownWrite);
+    assert_eq!(link.step(10, false), Step::Wait);
+    assert_eq!(link.deadline(), Some(10 + crate::link::LINGER_MS));
+    link.tick(9 + crate::link::LINGER_MS);
+    assert!(!link.is_done());
+    link.tick(10 + crate::link::LINGER_MS);
+    assert!(link.is_done());
 }

@@ -16,7 +16,7 @@ use slab::Slab;
 
 use crate::clock::Clock;
 use crate::link::{Handler, Link, Step, Tx, READ_SIZE};
-use crate::transport::Transport;
+use crate::transport::{Transport, Wire};
 
 /// Reads per turn before yielding to other connections, for fairness.
 const MAX_READS_PER_TURN: usize = 16;
@@ -265,9 +265,9 @@ impl<H: Handler> Reactor<H> {
 /// and hands input to the link while it asks for it, and closes when it
 /// says so. Call on every readiness event. True when it stopped with input
 /// possibly left (fairness): drive again soon even without an event.
-pub fn drive<H: Handler>(
+pub fn drive<H: Handler, W: Wire>(
     link: &mut Link,
-    transport: &mut Transport,
+    transport: &mut W,
     rbuf: &mut [u8],
     handler: &mut H,
     now: u64,
@@ -283,14 +283,10 @@ pub fn drive<H: Handler>(
             Step::Wait | Step::Done => return false, // writable events resume
             Step::ShutdownWrite => {
                 // An error means the peer is gone; the next read says so.
+                // After the peer's end of stream, over TLS, this sends our
+                // close_notify after the peer's (TLS 1.2 requires it).
                 let _ = transport.shutdown_write();
                 continue;
-            }
-            Step::Close => {
-                // Best effort: the peer may be gone. Over TLS this sends
-                // our close_notify after the peer's (TLS 1.2 requires it).
-                let _ = transport.shutdown_write();
-                return false;
             }
         }
         if reads == MAX_READS_PER_TURN {
@@ -311,7 +307,7 @@ pub fn drive<H: Handler>(
 
 /// Writes as much queued output as the transport takes. False when the
 /// transport failed (the link is then done).
-fn flush(link: &mut Link, transport: &mut Transport) -> bool {
+fn flush<W: Wire>(link: &mut Link, transport: &mut W) -> bool {
     while link.output_len() > 0 {
         match transport.write(link.output()) {
             Ok(0) => {

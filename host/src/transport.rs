@@ -9,7 +9,7 @@ use std::net::Shutdown;
 use mio::event::Source;
 use mio::{Interest, Registry, Token};
 
-use crate::tls::stream::TlsStream;
+use crate::tls::stream::{Socket, TlsStream};
 
 /// A non-blocking transport registered with a `mio` poll.
 #[derive(Debug)]
@@ -21,51 +21,89 @@ pub enum Transport {
     Tls(Box<TlsStream>),
 }
 
-impl Transport {
+/// What the event loop ([`crate::reactor::drive`]) needs of a byte stream:
+/// plaintext in and out without blocking, and the transport's own queue.
+pub trait Wire {
     /// Reads what is available; `WouldBlock` when nothing is, `Ok(0)` at
     /// the end of the peer's stream.
-    pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+
+    /// Writes what fits; `WouldBlock` when nothing does.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
+
+    /// Writes what the transport queued itself (TLS records written by a
+    /// read, or left over by a write); `Ok(true)` once nothing is left.
+    fn flush(&mut self) -> io::Result<bool>;
+
+    /// Whether the transport holds bytes of its own still to write.
+    fn has_pending(&self) -> bool;
+
+    /// Sends end-of-stream to the peer but keeps reading, so that closing
+    /// later does not discard (and reset over) bytes still in flight. Over
+    /// TLS a close_notify goes first.
+    fn shutdown_write(&mut self) -> io::Result<()>;
+}
+
+impl Wire for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => s.read(buf),
             Transport::Tls(s) => s.read(buf),
         }
     }
 
-    /// Writes what fits; `WouldBlock` when nothing does.
-    pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => s.write(buf),
             Transport::Tls(s) => s.write(buf),
         }
     }
 
-    /// Writes what the transport queued itself (TLS records written by a
-    /// read, or left over by a write); `Ok(true)` once nothing is left.
-    pub fn flush(&mut self) -> io::Result<bool> {
+    fn flush(&mut self) -> io::Result<bool> {
         match self {
             Transport::Plain(_) => Ok(true),
             Transport::Tls(s) => s.send_records(),
         }
     }
 
-    /// Whether the transport holds bytes of its own still to write.
-    pub fn has_pending(&self) -> bool {
+    fn has_pending(&self) -> bool {
         match self {
             Transport::Plain(_) => false,
             Transport::Tls(s) => s.has_pending(),
         }
     }
 
-    /// Sends end-of-stream to the peer but keeps reading, so that closing
-    /// later does not discard (and reset over) bytes still in flight. Over
-    /// TLS a close_notify goes first.
-    pub fn shutdown_write(&mut self) -> io::Result<()> {
+    fn shutdown_write(&mut self) -> io::Result<()> {
         match self {
             Transport::Plain(s) => s.shutdown(Shutdown::Write),
             Transport::Tls(s) => s.shutdown_write(),
         }
     }
+}
 
+impl<S: Socket> Wire for TlsStream<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        TlsStream::read(self, buf)
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        TlsStream::write(self, buf)
+    }
+
+    fn flush(&mut self) -> io::Result<bool> {
+        self.send_records()
+    }
+
+    fn has_pending(&self) -> bool {
+        TlsStream::has_pending(self)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        TlsStream::shutdown_write(self)
+    }
+}
+
+impl Transport {
     /// The TLS session, for wss://.
     pub fn tls(&self) -> Option<&TlsStream> {
         match self {

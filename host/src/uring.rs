@@ -610,10 +610,6 @@ fn run_conn<H: Handler>(
                 // An error means the peer is gone; the receive says so.
                 let _ = conn.socket.shutdown(Shutdown::Write);
             }
-            Step::Close => {
-                let _ = conn.socket.shutdown(Shutdown::Write);
-                break;
-            }
             Step::Done => break,
         }
     }

@@ -13,6 +13,9 @@ pub mod explain;
 pub mod server;
 pub mod stream;
 
+#[cfg(test)]
+mod trickle_tests;
+
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;

@@ -9,6 +9,10 @@
 //! record queue and sends it. The queue holds at most one write's worth
 //! of records: while it is not empty (`wants_write`) writes say
 //! `WouldBlock`, so backpressure reaches the link's own output queue.
+//!
+//! The socket is a type parameter ([`Socket`]) only so that tests can run
+//! a session over a transport that moves one byte at a time; the program
+//! uses `mio`'s [`TcpStream`].
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
@@ -18,10 +22,29 @@ use rustls::Connection;
 
 use super::explain::TlsFailure;
 
+/// What a [`TlsStream`] needs of the socket under it: non-blocking reads
+/// and writes (`WouldBlock` when they cannot move), and ending its stream.
+pub trait Socket: Read + Write {
+    /// Sends end-of-stream to the peer but keeps reading.
+    fn shutdown_write(&mut self) -> io::Result<()>;
+    /// Who is at the other end, when known.
+    fn peer_addr(&self) -> Option<SocketAddr>;
+}
+
+impl Socket for TcpStream {
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+
+    fn peer_addr(&self) -> Option<SocketAddr> {
+        TcpStream::peer_addr(self).ok()
+    }
+}
+
 /// One TLS session over one socket, either role.
 #[derive(Debug)]
-pub struct TlsStream {
-    sock: TcpStream,
+pub struct TlsStream<S = TcpStream> {
+    sock: S,
     conn: Connection,
     /// Who is at the other end (for log lines).
     peer: Option<SocketAddr>,
@@ -33,10 +56,10 @@ pub struct TlsStream {
     first_byte: Option<u8>,
 }
 
-impl TlsStream {
+impl<S: Socket> TlsStream<S> {
     /// Wraps a connected socket and a fresh rustls session.
-    pub fn new(sock: TcpStream, conn: impl Into<Connection>) -> TlsStream {
-        let peer = sock.peer_addr().ok();
+    pub fn new(sock: S, conn: impl Into<Connection>) -> TlsStream<S> {
+        let peer = sock.peer_addr();
         TlsStream {
             sock,
             conn: conn.into(),
@@ -48,7 +71,7 @@ impl TlsStream {
     }
 
     /// The socket, to register with a poll.
-    pub fn socket_mut(&mut self) -> &mut TcpStream {
+    pub fn socket_mut(&mut self) -> &mut S {
         &mut self.sock
     }
 
@@ -148,7 +171,7 @@ impl TlsStream {
             }
         }
         if std::mem::take(&mut self.shutdown_pending) {
-            self.sock.shutdown(Shutdown::Write)?;
+            self.sock.shutdown_write()?;
         }
         Ok(true)
     }
@@ -174,7 +197,7 @@ impl TlsStream {
             Content-Type: text/plain\r\nContent-Length: 50\r\n\r\n\
             This port speaks TLS: use a wss:// or https:// URL";
         let _ = self.sock.write(RESPONSE);
-        let _ = self.sock.shutdown(Shutdown::Write);
+        let _ = self.sock.shutdown_write();
     }
 }
 
@@ -185,12 +208,12 @@ fn looks_like_plain_text(byte: u8) -> bool {
 }
 
 /// The socket as rustls reads it, noting the first byte the peer sent.
-struct Recording<'a> {
-    sock: &'a mut TcpStream,
+struct Recording<'a, S> {
+    sock: &'a mut S,
     first_byte: &'a mut Option<u8>,
 }
 
-impl Read for Recording<'_> {
+impl<S: Read> Read for Recording<'_, S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.sock.read(buf)?;
         if self.first_byte.is_none() && n > 0 {

@@ -1,0 +1,327 @@
+//! wss:// over a test transport that takes one byte per write and gives
+//! one byte per read, with `WouldBlock` every other call: a real rustls
+//! session at each end (the server's self-signed configuration, the client
+//! trusting it through `--ca`), each [`TlsStream`] driven by the event
+//! loop's own [`drive`], so every partial write of a TLS record, every
+//! record split across reads and every queued-record path runs with no
+//! kernel in the way: the TLS handshake, the upgrade, pings each way,
+//! messages past a 16 KiB record, and the closing handshake from either
+//! end followed by close_notify each way.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, ServerConnection};
+use websock_core::{deflate, CloseCode, Config, DataKind, Event};
+
+use super::client::{self, ClientOptions};
+use super::server::{self, Identity};
+use super::stream::{Socket, TlsStream};
+use crate::echo::Echo;
+use crate::link::trickle_tests::{script, Script, SCRIPT_PING};
+use crate::link::{Handler, Link, Target, Tx};
+use crate::reactor::drive;
+
+/// One direction of a connection: bytes in flight and whether the writer
+/// ended its stream.
+#[derive(Debug, Default)]
+struct Pipe {
+    bytes: VecDeque<u8>,
+    shut: bool,
+}
+
+/// What crossed one end's socket, for the assertions.
+#[derive(Debug, Default)]
+struct Tally {
+    written: u64,
+    read: u64,
+    refused: u64,
+}
+
+/// One end of a connection that moves at most one byte per call and
+/// refuses every other read and every other write, as a congested socket
+/// might.
+#[derive(Debug)]
+struct TrickleSocket {
+    out: Rc<RefCell<Pipe>>,
+    inp: Rc<RefCell<Pipe>>,
+    /// Calls so far (reads, writes), each counted apart so that neither
+    /// kind can fall into step with the refusals.
+    calls: [u64; 2],
+    tally: Rc<RefCell<Tally>>,
+}
+
+impl TrickleSocket {
+    /// Every other call of a kind (0 read, 1 write) says `WouldBlock`.
+    fn refuse(&mut self, kind: usize) -> bool {
+        self.calls[kind] += 1;
+        let refuse = self.calls[kind] % 2 == 0;
+        if refuse {
+            self.tally.borrow_mut().refused += 1;
+        }
+        refuse
+    }
+}
+
+impl Write for TrickleSocket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.refuse(1) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let mut out = self.out.borrow_mut();
+        assert!(!out.shut, "a write after shutdown");
+        out.bytes.push_back(buf[0]);
+        self.tally.borrow_mut().written += 1;
+        Ok(1)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for TrickleSocket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.refuse(0) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let mut inp = self.inp.borrow_mut();
+        match inp.bytes.pop_front() {
+            Some(b) => {
+                buf[0] = b;
+                self.tally.borrow_mut().read += 1;
+                Ok(1)
+            }
+            None if inp.shut => Ok(0),
+            None => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+impl Socket for TrickleSocket {
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.out.borrow_mut().shut = true;
+        Ok(())
+    }
+
+    fn peer_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+}
+
+/// The server's application: echoes, pings the client once open, records
+/// pongs and the client's close, and closes itself after `close_after`
+/// messages if asked to.
+struct PingingEcho {
+    echo: Echo,
+    echoed: usize,
+    close_after: Option<usize>,
+    pongs: Vec<Vec<u8>>,
+    closed_with: Option<CloseCode>,
+}
+
+const SERVER_PING: &[u8] = b"server ping";
+
+impl Handler for PingingEcho {
+    fn opened(&mut self, tx: &mut Tx<'_>) {
+        tx.ping(SERVER_PING).unwrap();
+    }
+
+    fn event(&mut self, event: Event<'_>, tx: &mut Tx<'_>) {
+        match event {
+            Event::Pong(payload) => self.pongs.push(payload.as_bytes().to_vec()),
+            Event::Close { code, .. } => self.closed_with = Some(code),
+            Event::Data { last, .. } => {
+                self.echo.event(event, tx);
+                if last {
+                    self.echoed += 1;
+                    if self.close_after == Some(self.echoed) {
+                        tx.close(CloseCode::NORMAL, "server done").unwrap();
+                    }
+                }
+            }
+            Event::Ping(_) => {}
+        }
+    }
+}
+
+/// A client and a server stream over two pipes, with the host's own TLS
+/// configurations: the server's self-signed certificate, which the client
+/// trusts as a `--ca` file and checks against the name "localhost".
+fn tls_pair() -> (
+    TlsStream<TrickleSocket>,
+    TlsStream<TrickleSocket>,
+    Rc<RefCell<Tally>>,
+) {
+    let server_tls = server::configure(&Identity::SelfSigned).unwrap();
+    let ca = server_tls.written.as_ref().unwrap().path.clone();
+    let client_config = client::configure(&ClientOptions {
+        ca: vec![ca],
+        insecure: false,
+    })
+    .unwrap();
+    let (up, down) = (Rc::default(), Rc::default());
+    let tally = Rc::new(RefCell::new(Tally::default()));
+    let client_socket = TrickleSocket {
+        out: Rc::clone(&up),
+        inp: Rc::clone(&down),
+        calls: [0, 0],
+        tally: Rc::clone(&tally),
+    };
+    // Out of step with the client, so each sees both outcomes in turn.
+    let server_socket = TrickleSocket {
+        out: down,
+        inp: up,
+        calls: [1, 1],
+        tally: Rc::clone(&tally),
+    };
+    let name = ServerName::try_from("localhost").unwrap();
+    let client_conn = ClientConnection::new(client_config, name).unwrap();
+    let server_conn = ServerConnection::new(Arc::clone(&server_tls.config)).unwrap();
+    (
+        TlsStream::new(client_socket, client_conn),
+        TlsStream::new(server_socket, server_conn),
+        tally,
+    )
+}
+
+/// What the event loop does with a finished link's transport: drops it,
+/// and the kernel ends the stream (records still queued are lost).
+fn close(t: &mut TlsStream<TrickleSocket>) {
+    t.socket_mut().out.borrow_mut().shut = true;
+}
+
+fn echo_over_trickling_tls(config: Config, server_closes: bool) {
+    let messages = script();
+    let (mut client_tls, mut server_tls, tally) = tls_pair();
+    let target = Target {
+        host: "localhost",
+        resource: "/",
+        headers: "",
+    };
+    let mut client = Link::client(config, 0, [9; 32], &target, &[]).unwrap();
+    let mut server = Link::server(config, 0);
+    let mut script_handler = Script {
+        messages: messages.clone(),
+        server_closes,
+        ..Script::default()
+    };
+    let mut echo = PingingEcho {
+        echo: Echo::default(),
+        echoed: 0,
+        close_after: server_closes.then_some(messages.len()),
+        pongs: Vec::new(),
+        closed_with: None,
+    };
+    // As large as the event loop's, so that a read is never cut short by
+    // the buffer: the transport alone decides how little arrives.
+    let mut rbuf = vec![0u8; crate::link::READ_SIZE];
+    // Whether each end's transport is still there.
+    let (mut client_up, mut server_up) = (true, true);
+    let mut rounds = 0u64;
+    let mut idle = 0;
+    let mut last = (0, 0);
+    while !(client.is_done() && server.is_done()) {
+        rounds += 1;
+        assert!(rounds < 20_000_000, "no progress: stuck");
+        // Time stands still: nothing here may need a timeout to finish.
+        if client_up {
+            drive(
+                &mut client,
+                &mut client_tls,
+                &mut rbuf,
+                &mut script_handler,
+                1,
+            );
+            if client.is_done() {
+                close(&mut client_tls);
+                client_up = false;
+            }
+        }
+        if server_up {
+            drive(&mut server, &mut server_tls, &mut rbuf, &mut echo, 1);
+            if server.is_done() {
+                close(&mut server_tls);
+                server_up = false;
+            }
+        }
+        let now = {
+            let t = tally.borrow();
+            (t.written, t.read)
+        };
+        idle = if now != last { 0 } else { idle + 1 };
+        last = now;
+        assert!(
+            idle <= 4,
+            "stalled after {rounds} rounds ({:?}): client {:?}/{:?}, server {:?}/{:?}",
+            tally.borrow(),
+            client.state(),
+            client.failure(),
+            server.state(),
+            server.failure()
+        );
+    }
+    let t = tally.borrow();
+    assert_eq!(t.written, t.read, "every byte written was read");
+    assert!(
+        t.refused > t.written,
+        "half of all calls were refused: {t:?}"
+    );
+    if config.deflate.is_none() {
+        // Every message went out and came back, in one-byte writes.
+        let total: usize = messages.iter().map(|(_, m)| m.len()).sum();
+        assert!(t.written > 2 * total as u64, "{t:?}");
+    }
+
+    assert_eq!(script_handler.received, messages, "every message echoed");
+    assert_eq!(script_handler.pongs, [SCRIPT_PING]);
+    assert_eq!(echo.pongs, [SERVER_PING]);
+    assert_eq!(echo.echoed, messages.len());
+    assert_eq!(script_handler.closed_with, Some(CloseCode::NORMAL));
+    assert_eq!(echo.closed_with, Some(CloseCode::NORMAL));
+    assert!(client.closure().unwrap().clean, "{:?}", client.failure());
+    assert!(server.closure().unwrap().clean, "{:?}", server.failure());
+    assert!(client.failure().is_none() && server.failure().is_none());
+    // Each side saw the other's close_notify before its end of stream.
+    assert!(!client_tls.truncated(), "the server's close_notify was cut");
+    assert!(!server_tls.truncated(), "the client's close_notify was cut");
+    assert!(!client_tls.is_handshaking() && !server_tls.is_handshaking());
+}
+
+#[test]
+fn wss_echo_one_byte_per_call_client_closes() {
+    echo_over_trickling_tls(Config::new(), false);
+}
+
+#[test]
+fn wss_echo_one_byte_per_call_server_closes() {
+    echo_over_trickling_tls(Config::new(), true);
+}
+
+#[test]
+fn wss_echo_one_byte_per_call_compressed() {
+    let config = Config {
+        deflate: Some(deflate::Options::new()),
+        ..Config::new()
+    };
+    echo_over_trickling_tls(config, false);
+}
+
+/// The script's messages are what the assertions above count on.
+#[test]
+fn the_script_crosses_tls_records() {
+    let messages = script();
+    assert!(messages.iter().any(|(_, m)| m.len() > 4 * 16 * 1024));
+    assert!(messages.iter().any(|(kind, _)| *kind == DataKind::Text));
+}
