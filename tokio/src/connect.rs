@@ -164,7 +164,23 @@ pub(crate) async fn dial(
     }
     let name = ServerName::try_from(url.host.clone()).map_err(|e| Error::Tls(e.to_string()))?;
     let connector = TlsConnector::from(tls.unwrap_or_else(tls_config));
-    Ok(MaybeTlsStream::Tls(connector.connect(name, tcp).await?))
+    match connector.connect(name, tcp).await {
+        Ok(stream) => Ok(MaybeTlsStream::Tls(stream)),
+        Err(e) => Err(handshake_error(e)),
+    }
+}
+
+/// tokio-rustls reports rustls's verdict inside an `io::Error`; it comes
+/// out typed, so that a caller can tell an untrusted certificate from a
+/// network failure.
+fn handshake_error(e: io::Error) -> Error {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<tokio_rustls::rustls::Error>())
+    {
+        Some(tls) => Error::TlsHandshake(tls.clone()),
+        None => Error::Io(e),
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,12 @@ pub enum Error {
     Url(String),
     /// TLS setup (a host name that is not a valid server name).
     Tls(String),
+    /// The TLS handshake failed: for example the server's certificate is
+    /// not signed by a trusted authority
+    /// (`InvalidCertificate(CertificateError::UnknownIssuer)`) or is not
+    /// valid for the host name (`NotValidForName`), or the server sent an
+    /// alert.
+    TlsHandshake(tokio_rustls::rustls::Error),
     /// The opening or closing handshake took longer than its timeout.
     Timeout,
 }
@@ -33,6 +39,7 @@ impl fmt::Display for Error {
             Error::AlreadyClosed => f.write_str("the connection is closed"),
             Error::Url(u) => write!(f, "bad URL: {u}"),
             Error::Tls(e) => write!(f, "TLS: {e}"),
+            Error::TlsHandshake(e) => write!(f, "TLS handshake failed: {e}"),
             Error::Timeout => f.write_str("timed out"),
         }
     }
@@ -43,6 +50,7 @@ impl std::error::Error for Error {
         match self {
             Error::Io(e) => Some(e),
             Error::Ws(e) => Some(e),
+            Error::TlsHandshake(e) => Some(e),
             _ => None,
         }
     }

@@ -55,6 +55,9 @@ pub use connect::MaybeTlsStream;
 pub use error::Error;
 pub use message::{CloseFrame, Message, Utf8Bytes};
 pub use socket::WebSocket;
+/// The rustls that [`connect_with`] takes a configuration of and
+/// [`Error::TlsHandshake`] reports errors of.
+pub use tokio_rustls::rustls;
 pub use websock_core::CloseCode;
 
 use socket::Inner;
