@@ -2,8 +2,10 @@
 //! the client's upgrade request and writes the 101 response or an HTTP
 //! error; the client writes the request and checks the 101.
 //!
-//! Parsing is zero-copy over the caller's buffer with `httparse` and a fixed
-//! array of [`MAX_HEADERS`] headers on the stack; nothing is stored.
+//! Parsing is zero-copy over the caller's buffer: a line-by-line scan that
+//! checks the HTTP/1.1 syntax of the whole header block (RFC 9112 sections
+//! 3, 4 and 5) and then reads the fields it needs straight from the block,
+//! with no table of headers on the stack; nothing is stored.
 
 use core::fmt;
 
@@ -157,43 +159,45 @@ pub fn parse_request<'a>(
     protocols: &[&str],
     max_len: usize,
 ) -> Result<Option<Request<'a>>, HandshakeError> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
-    let Some(len) = header_block(req.parse(input), input.len(), max_len)? else {
+    let Some((len, mut lines)) = header_block(input, max_len, |l| request_line(l).is_some())?
+    else {
         return Ok(None);
     };
-    if req.method != Some("GET") {
+    let (method, path, version) = lines
+        .next_line()
+        .and_then(request_line)
+        .ok_or(HandshakeError::Malformed)?;
+    if method != b"GET" {
         return Err(HandshakeError::NotGet);
     }
-    if req.version != Some(1) {
+    if version != b"HTTP/1.1" {
         return Err(HandshakeError::OldHttpVersion);
     }
-    let path = req.path.unwrap_or("/");
+    // The target is visible ASCII (checked by `request_line`), so UTF-8.
+    let path = core::str::from_utf8(path).map_err(|_| HandshakeError::Malformed)?;
     let (mut host, mut origin, mut key) = (None, None, None);
     let (mut upgrade, mut connection, mut version) = (false, false, false);
     let mut chosen: Option<usize> = None;
     let mut extensions = ExtensionHeaders::default();
-    for h in req.headers.iter() {
-        let name = h.name;
-        let value = trim(h.value);
-        if name.eq_ignore_ascii_case("host") {
+    while let Some((name, value)) = lines.next_line().and_then(field) {
+        if name.eq_ignore_ascii_case(b"host") {
             host = Some(value);
-        } else if name.eq_ignore_ascii_case("origin") {
+        } else if name.eq_ignore_ascii_case(b"origin") {
             origin = Some(value);
-        } else if name.eq_ignore_ascii_case("upgrade") {
+        } else if name.eq_ignore_ascii_case(b"upgrade") {
             upgrade |= has_token(value, b"websocket");
-        } else if name.eq_ignore_ascii_case("connection") {
+        } else if name.eq_ignore_ascii_case(b"connection") {
             connection |= has_token(value, b"upgrade");
-        } else if name.eq_ignore_ascii_case("sec-websocket-version") {
+        } else if name.eq_ignore_ascii_case(b"sec-websocket-version") {
             version |= has_token(value, b"13");
-        } else if name.eq_ignore_ascii_case("sec-websocket-key") {
+        } else if name.eq_ignore_ascii_case(b"sec-websocket-key") {
             if key.is_some() {
                 return Err(HandshakeError::BadKey);
             }
             key = Some(check_key(value)?);
-        } else if name.eq_ignore_ascii_case("sec-websocket-extensions") {
+        } else if name.eq_ignore_ascii_case(b"sec-websocket-extensions") {
             extensions.push(value);
-        } else if name.eq_ignore_ascii_case("sec-websocket-protocol") {
+        } else if name.eq_ignore_ascii_case(b"sec-websocket-protocol") {
             // The header may repeat; prefer the server's order.
             for (i, p) in protocols.iter().enumerate() {
                 if has_token_exact(value, p.as_bytes()) && chosen.is_none_or(|c| i < c) {
@@ -367,12 +371,10 @@ pub fn parse_response<'a>(
     extensions_offered: bool,
     max_len: usize,
 ) -> Result<Option<Response<'a>>, HandshakeError> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut res = httparse::Response::new(&mut headers);
-    let Some(len) = header_block(res.parse(input), input.len(), max_len)? else {
+    let Some((len, mut lines)) = header_block(input, max_len, |l| status_line(l).is_some())? else {
         return Ok(None);
     };
-    match res.code {
+    match lines.next_line().and_then(status_line) {
         Some(101) => {}
         Some(code) => return Err(HandshakeError::Status(code)),
         None => return Err(HandshakeError::Malformed),
@@ -381,18 +383,17 @@ pub fn parse_response<'a>(
     let (mut upgrade, mut connection, mut accepted) = (false, false, false);
     let mut protocol = None;
     let mut extensions = None;
-    for h in res.headers.iter() {
-        let value = trim(h.value);
-        if h.name.eq_ignore_ascii_case("upgrade") {
+    while let Some((name, value)) = lines.next_line().and_then(field) {
+        if name.eq_ignore_ascii_case(b"upgrade") {
             upgrade |= has_token(value, b"websocket");
-        } else if h.name.eq_ignore_ascii_case("connection") {
+        } else if name.eq_ignore_ascii_case(b"connection") {
             connection |= has_token(value, b"upgrade");
-        } else if h.name.eq_ignore_ascii_case("sec-websocket-accept") {
+        } else if name.eq_ignore_ascii_case(b"sec-websocket-accept") {
             accepted = value == expected;
-        } else if h.name.eq_ignore_ascii_case("sec-websocket-protocol") {
+        } else if name.eq_ignore_ascii_case(b"sec-websocket-protocol") {
             let i = protocols.iter().position(|p| p.as_bytes() == value);
             protocol = Some(i.ok_or(HandshakeError::UnexpectedProtocol)?);
-        } else if h.name.eq_ignore_ascii_case("sec-websocket-extensions") {
+        } else if name.eq_ignore_ascii_case(b"sec-websocket-extensions") {
             if !extensions_offered {
                 return Err(HandshakeError::UnexpectedExtension);
             }
@@ -415,21 +416,126 @@ pub fn parse_response<'a>(
     }))
 }
 
-/// What httparse made of a header block: its length when complete, `None`
-/// while incomplete, and the size limit applied either way.
-fn header_block(
-    parsed: httparse::Result<usize>,
-    have: usize,
-    max_len: usize,
-) -> Result<Option<usize>, HandshakeError> {
-    match parsed {
-        Ok(httparse::Status::Complete(n)) if n <= max_len => Ok(Some(n)),
-        Ok(httparse::Status::Complete(_)) => Err(HandshakeError::TooLarge),
-        Ok(httparse::Status::Partial) if have >= max_len => Err(HandshakeError::TooLarge),
-        Ok(httparse::Status::Partial) => Ok(None),
-        Err(httparse::Error::TooManyHeaders) => Err(HandshakeError::TooManyHeaders),
-        Err(_) => Err(HandshakeError::Malformed),
+/// The lines of a header block, each without its line ending: CRLF, or a
+/// bare LF, which RFC 9112 section 2.2 lets a recipient accept.
+struct Lines<'a>(&'a [u8]);
+
+impl<'a> Lines<'a> {
+    /// The next complete line; `None` when no line end is left.
+    fn next_line(&mut self) -> Option<&'a [u8]> {
+        let end = self.0.iter().position(|&b| b == b'\n')?;
+        let (line, rest) = self.0.split_at(end);
+        self.0 = rest.get(1..).unwrap_or_default();
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
     }
+}
+
+/// Finds the header block at the start of `input` and checks its syntax:
+/// a first line that `first_line` accepts, at most [`MAX_HEADERS`] fields
+/// (see [`field`]), then an empty line. Returns the block's length and its
+/// lines, or `None` while it is incomplete. `max_len` bounds the block,
+/// complete or not. A line is checked as soon as it is complete, and bytes
+/// no line may hold are refused at once, so that a peer that does not
+/// speak HTTP is refused without waiting for more.
+fn header_block(
+    input: &[u8],
+    max_len: usize,
+    first_line: impl Fn(&[u8]) -> bool,
+) -> Result<Option<(usize, Lines<'_>)>, HandshakeError> {
+    let mut lines = Lines(input);
+    // Lines seen: the first line, then fields.
+    let mut seen = 0;
+    loop {
+        let line = match lines.next_line() {
+            Some(line) => line,
+            None => {
+                let tail = lines.0.strip_suffix(b"\r").unwrap_or(lines.0);
+                if !tail.iter().all(|&b| is_text(b)) {
+                    return Err(HandshakeError::Malformed);
+                }
+                if input.len() >= max_len {
+                    return Err(HandshakeError::TooLarge);
+                }
+                return Ok(None);
+            }
+        };
+        if seen == 0 {
+            if !first_line(line) {
+                return Err(HandshakeError::Malformed);
+            }
+        } else if line.is_empty() {
+            let len = input.len() - lines.0.len();
+            if len > max_len {
+                return Err(HandshakeError::TooLarge);
+            }
+            // The caller reads the fields again up to the empty line.
+            return Ok(Some((len, Lines(input))));
+        } else if seen > MAX_HEADERS {
+            return Err(HandshakeError::TooManyHeaders);
+        } else if field(line).is_none() {
+            return Err(HandshakeError::Malformed);
+        }
+        seen += 1;
+    }
+}
+
+/// A byte that may appear in a header line: visible ASCII, space, tab, and
+/// obs-text (RFC 9110 section 5.5); no other control characters.
+fn is_text(b: u8) -> bool {
+    b == b'\t' || !b.is_ascii_control()
+}
+
+/// A token character (RFC 9110 section 5.6.2): methods and field names.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn is_token(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+}
+
+/// Splits at the first `sep`, dropping it.
+fn split_at_byte(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
+    let i = s.iter().position(|&b| b == sep)?;
+    let (head, tail) = s.split_at(i);
+    Some((head, tail.get(1..).unwrap_or_default()))
+}
+
+/// HTTP/1.1 or HTTP/1.0: the versions a handshake can meet (an older one is
+/// refused by the caller, RFC 6455 section 4.2.1 item 1).
+fn is_http1(version: &[u8]) -> bool {
+    matches!(version, b"HTTP/1.1" | b"HTTP/1.0")
+}
+
+/// A request line (RFC 9112 section 3): method, target and version, one
+/// space apart; the target visible ASCII.
+fn request_line(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let (method, rest) = split_at_byte(line, b' ')?;
+    let (target, version) = split_at_byte(rest, b' ')?;
+    let target_ok = !target.is_empty() && target.iter().all(|b| b.is_ascii_graphic());
+    (is_token(method) && target_ok && is_http1(version)).then_some((method, target, version))
+}
+
+/// A status line (RFC 9112 section 4): version, a three-digit status, and
+/// an optional reason phrase; returns the status.
+fn status_line(line: &[u8]) -> Option<u16> {
+    let (version, rest) = split_at_byte(line, b' ')?;
+    let (code, reason) = rest.split_at_checked(3)?;
+    let reason_ok = reason.first().is_none_or(|&b| b == b' ') && reason.iter().all(|&b| is_text(b));
+    if !is_http1(version) || !reason_ok {
+        return None;
+    }
+    code.iter().try_fold(0u16, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + u16::from(d - b'0'))
+    })
+}
+
+/// A header field line (RFC 9112 section 5): a token, a colon with no space
+/// before it, and a value of text bytes; returns the name and the value
+/// without surrounding whitespace.
+fn field(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (name, value) = split_at_byte(line, b':')?;
+    (is_token(name) && value.iter().all(|&b| is_text(b))).then(|| (name, trim(value)))
 }
 
 /// A key must be base64 that decodes to exactly 16 bytes (section 4.1 item
@@ -624,6 +730,112 @@ mod tests {
                     assert_eq!(check_key(&key).is_ok(), strict, "{:?}", key);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn header_syntax_is_http_1_1() {
+        use HandshakeError::*;
+        // Bare LF line ends are accepted (RFC 9112 section 2.2).
+        let text = core::str::from_utf8(RFC_REQUEST)
+            .unwrap()
+            .replace("\r\n", "\n");
+        let req = parse_request(text.as_bytes(), &[], 4096).unwrap().unwrap();
+        assert_eq!(
+            (req.len, req.host),
+            (text.len(), &b"server.example.com"[..])
+        );
+        // Whitespace before the colon, an empty name, a name that is not a
+        // token, a control character in a value, a folded line, a stray CR.
+        assert_eq!(replace("Origin:", "Origin :"), Err(Malformed));
+        assert_eq!(replace("Origin", ""), Err(Malformed));
+        assert_eq!(replace("Origin", "Ori(gin"), Err(Malformed));
+        assert_eq!(
+            replace("example.com\r\nSec", "exa\x01mple.com\r\nSec"),
+            Err(Malformed)
+        );
+        assert_eq!(replace("\r\nOrigin", "\r\n more\r\nOrigin"), Err(Malformed));
+        assert_eq!(replace("Origin", "\rOrigin"), Err(Malformed));
+        // The request line: one space apart, a token method, HTTP/1.x.
+        assert_eq!(replace("GET /chat", "GET  /chat"), Err(Malformed));
+        assert_eq!(
+            replace("HTTP/1.1\r\nHost", "HTTP/2.0\r\nHost"),
+            Err(Malformed)
+        );
+        assert_eq!(
+            replace("HTTP/1.1\r\nHost", "HTTP/1.1 \r\nHost"),
+            Err(Malformed)
+        );
+        assert_eq!(replace("GET", "G\"T"), Err(Malformed));
+        // Values keep obs-text and inner whitespace; the ends are trimmed.
+        assert!(replace("http://example.com", " \t\u{e9}x y\t").is_ok());
+    }
+
+    #[test]
+    fn header_lines_are_counted_and_sized() {
+        let head = b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+            Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+        let mut buf = [0u8; 1024];
+        buf[..head.len()].copy_from_slice(head);
+        let mut n = head.len();
+        // Five fields, then filler up to MAX_HEADERS and one more.
+        for fields in 6..=MAX_HEADERS + 1 {
+            n += 6;
+            buf[n - 6..n].copy_from_slice(b"X: 1\r\n");
+            let end = n + 2;
+            buf[n..end].copy_from_slice(b"\r\n");
+            let parsed = parse_request(&buf[..end], &[], 4096);
+            if fields <= MAX_HEADERS {
+                assert_eq!(parsed.map(|r| r.map(|r| r.len)), Ok(Some(end)), "{fields}");
+            } else {
+                assert_eq!(parsed, Err(HandshakeError::TooManyHeaders), "{fields}");
+            }
+        }
+        // The size limit holds for a complete block and an incomplete one.
+        let full = RFC_REQUEST.len();
+        assert!(parse_request(RFC_REQUEST, &[], full).is_ok());
+        assert_eq!(
+            parse_request(RFC_REQUEST, &[], full - 1),
+            Err(HandshakeError::TooLarge)
+        );
+        assert_eq!(
+            parse_request(&RFC_REQUEST[..40], &[], 40),
+            Err(HandshakeError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn non_http_is_refused_before_the_block_ends() {
+        // A TLS ClientHello's first bytes, and a NUL in a header line that
+        // has not ended yet: no need to wait for more.
+        assert_eq!(
+            parse_request(&[0x16, 0x03, 0x01, 0x02, 0x00], &[], 4096),
+            Err(HandshakeError::Malformed)
+        );
+        assert_eq!(
+            parse_request(b"GET / HTTP/1.1\r\nHost: a\0", &[], 4096),
+            Err(HandshakeError::Malformed)
+        );
+        // Every prefix of a good request is merely incomplete.
+        for k in 0..RFC_REQUEST.len() {
+            assert_eq!(parse_request(&RFC_REQUEST[..k], &[], 4096), Ok(None), "{k}");
+        }
+    }
+
+    #[test]
+    fn status_lines() {
+        assert_eq!(status_line(b"HTTP/1.1 101 Switching Protocols"), Some(101));
+        assert_eq!(status_line(b"HTTP/1.0 404"), Some(404));
+        assert_eq!(status_line(b"HTTP/1.1 200 "), Some(200));
+        for bad in [
+            &b"HTTP/1.1 10"[..],
+            b"HTTP/1.1 1010",
+            b"HTTP/1.1 1x1 OK",
+            b"HTTP/2 101 OK",
+            b"HTTP/1.1  101 OK",
+            b"HTTP/1.1 101 O\x01K",
+        ] {
+            assert_eq!(status_line(bad), None, "{bad:?}");
         }
     }
 
