@@ -43,7 +43,7 @@ use crate::frame::{
     apply_mask, decode_header, encode_header, header_len, Decoded, Header, Opcode,
     MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
-use crate::handshake::{self, HandshakeError, Key, Request, Response};
+use crate::handshake::{self, HandshakeError, Request, Response};
 use crate::utf8;
 
 #[cfg(feature = "deflate")]
@@ -261,6 +261,11 @@ pub enum Accept<'a> {
     },
 }
 
+/// `Connection::deadline` when none is set. A deadline that far off (half
+/// a billion years of milliseconds) would never come anyway, so the value
+/// stands for "none" and the state does without `Option`'s 8 bytes.
+const NO_DEADLINE: u64 = u64::MAX;
+
 /// One WebSocket connection's protocol state. Plain data, no allocation
 /// (with permessage-deflate in force, plus zlib's state on the heap):
 /// `size_of::<Connection>()` is all it costs.
@@ -270,11 +275,13 @@ pub struct Connection {
     config: Config,
     state: State,
     now: u64,
-    deadline: Option<u64>,
+    /// When `tick` must next run; [`NO_DEADLINE`] for none.
+    deadline: u64,
     /// The engine wants the transport closed once its output is written.
     drop_transport: bool,
-    /// Client: the key we sent, to check the accept value.
-    key: Key,
+    /// Client: the 16 random bytes of the key we send, kept raw (the
+    /// base64 form is made when needed) to check the accept value.
+    key: [u8; 16],
     request_sent: bool,
     rng: MaskRng,
 
@@ -310,9 +317,9 @@ impl Connection {
                 Role::Client => State::AwaitingResponse,
             },
             now,
-            deadline: now.checked_add(config.handshake_timeout_ms),
+            deadline: now.saturating_add(config.handshake_timeout_ms),
             drop_transport: false,
-            key: [0; 24],
+            key: [0; 16],
             request_sent: false,
             rng: MaskRng::new(seed),
             header: [0; MAX_HEADER_LEN],
@@ -343,9 +350,7 @@ impl Connection {
         let mut seed = [0u8; 16];
         seed.copy_from_slice(&entropy[16..]);
         let mut conn = Connection::new(Role::Client, config, now, seed);
-        let mut random = [0u8; 16];
-        random.copy_from_slice(&entropy[..16]);
-        conn.key = handshake::client_key(random);
+        conn.key.copy_from_slice(&entropy[..16]);
         conn
     }
 

@@ -6,9 +6,13 @@ use super::*;
 
 /// The close frame the engine must send itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct CloseOut {
-    pub(super) code: Option<CloseCode>,
-    pub(super) reason: &'static str,
+pub(super) enum CloseOut {
+    /// The reply to the peer's close frame (section 5.5.1): its code
+    /// echoed, or no code when it sent none.
+    Reply(Option<CloseCode>),
+    /// The connection failed (section 7.1.7): the violation's code and
+    /// reason.
+    Fail(Violation),
 }
 
 impl Connection {
@@ -29,7 +33,7 @@ impl Connection {
         let len = close_body(Some(code), reason.as_bytes(), &mut body);
         let n = self.write_frame(Opcode::Close, true, &body[..len], out)?;
         self.state = State::CloseSent;
-        self.deadline = self.now.checked_add(self.config.close_timeout_ms);
+        self.deadline = self.now.saturating_add(self.config.close_timeout_ms);
         Ok(n)
     }
 
@@ -37,14 +41,11 @@ impl Connection {
     /// violation's code, stop reading, and ask for the transport to close.
     pub(super) fn fail(&mut self, v: Violation) -> Error {
         if self.state == State::Open {
-            self.close_out = Some(CloseOut {
-                code: Some(v.close_code()),
-                reason: v.reason(),
-            });
+            self.close_out = Some(CloseOut::Fail(v));
         }
         self.state = State::Failed;
         self.drop_transport = true;
-        self.deadline = None;
+        self.deadline = NO_DEADLINE;
         Error::Protocol(v)
     }
 
@@ -55,9 +56,9 @@ impl Connection {
         match self.role {
             Role::Server => {
                 self.drop_transport = true;
-                self.deadline = None;
+                self.deadline = NO_DEADLINE;
             }
-            Role::Client => self.deadline = self.now.checked_add(self.config.close_timeout_ms),
+            Role::Client => self.deadline = self.now.saturating_add(self.config.close_timeout_ms),
         }
     }
 
@@ -82,7 +83,7 @@ impl Connection {
             self.state = State::Failed;
         }
         self.drop_transport = true;
-        self.deadline = None;
+        self.deadline = NO_DEADLINE;
         self.pong = false;
         self.close_out = None;
         Closure { clean, code }

@@ -103,7 +103,7 @@ impl Connection {
             }
         };
         if let Some(key) = frame.mask {
-            let offset = frame.offset + used as u64;
+            let offset = frame.offset.wrapping_add(used as u8);
             apply_mask(&mut payload[used..], key, (offset % 4) as usize);
         }
         self.inflate.pending = wrote > 0 && wrote == scratch.len();

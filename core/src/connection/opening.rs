@@ -44,7 +44,7 @@ impl Connection {
                 let written = handshake::write_rejection(error, out).unwrap_or(0);
                 self.state = State::Failed;
                 self.drop_transport = true;
-                self.deadline = None;
+                self.deadline = NO_DEADLINE;
                 Ok(Accept::Rejected { error, written })
             }
         }
@@ -68,7 +68,8 @@ impl Connection {
         let extensions = offer.as_ref().map(|v| v.as_bytes());
         #[cfg(not(feature = "deflate"))]
         let extensions = None;
-        let n = handshake::write_request(host, path, &self.key, protocols, extensions, out)
+        let key = handshake::client_key(self.key);
+        let n = handshake::write_request(host, path, &key, protocols, extensions, out)
             .map_err(|needed| Error::BufferTooSmall { needed })?;
         self.request_sent = true;
         Ok(n)
@@ -91,7 +92,8 @@ impl Connection {
         let offered = self.config.deflate.is_some();
         #[cfg(not(feature = "deflate"))]
         let offered = false;
-        let parsed = handshake::parse_response(input, &self.key, protocols, offered, max);
+        let key = handshake::client_key(self.key);
+        let parsed = handshake::parse_response(input, &key, protocols, offered, max);
         #[cfg(feature = "deflate")]
         let parsed = parsed.and_then(|r| match (r, self.config.deflate) {
             (Some(response), Some(options)) => {
@@ -112,7 +114,7 @@ impl Connection {
             Err(e) => {
                 self.state = State::Failed;
                 self.drop_transport = true;
-                self.deadline = None;
+                self.deadline = NO_DEADLINE;
                 Err(Error::Handshake(e))
             }
         }
@@ -120,6 +122,6 @@ impl Connection {
 
     pub(super) fn open(&mut self) {
         self.state = State::Open;
-        self.deadline = None;
+        self.deadline = NO_DEADLINE;
     }
 }

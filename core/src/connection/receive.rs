@@ -13,8 +13,9 @@ pub(super) struct Incoming {
     pub(super) mask: Option<[u8; 4]>,
     /// Payload bytes still to come.
     pub(super) remaining: u64,
-    /// Payload bytes already seen (the masking offset).
-    pub(super) offset: u64,
+    /// Payload bytes already seen, modulo 256: the masking offset (modulo
+    /// 4), and in a control frame (at most 125 bytes) the count itself.
+    pub(super) offset: u8,
 }
 
 impl Connection {
@@ -128,7 +129,7 @@ impl Connection {
             let remaining = frame.remaining - n as u64;
             self.frame = (remaining > 0).then_some(Incoming {
                 remaining,
-                offset: frame.offset + n as u64,
+                offset: frame.offset.wrapping_add(n as u8),
                 ..frame
             });
             if frame.opcode.is_control() {
@@ -314,7 +315,7 @@ impl Connection {
                     // Section 5.5.1: reply with a close frame, echoing the
                     // code; no code in, no code out.
                     let code = (code != CloseCode::NO_STATUS).then_some(code);
-                    self.close_out = Some(CloseOut { code, reason: "" });
+                    self.close_out = Some(CloseOut::Reply(code));
                     self.state = State::CloseReceived;
                 } else {
                     self.closed();

@@ -53,7 +53,11 @@ impl Connection {
         }
         if let Some(c) = self.close_out {
             let mut body = [0u8; MAX_CONTROL_PAYLOAD];
-            let len = close_body(c.code, c.reason.as_bytes(), &mut body);
+            let (code, reason) = match c {
+                CloseOut::Reply(code) => (code, ""),
+                CloseOut::Fail(v) => (Some(v.close_code()), v.reason()),
+            };
+            let len = close_body(code, reason.as_bytes(), &mut body);
             match self.write_frame(Opcode::Close, true, &body[..len], &mut out[n..]) {
                 Ok(k) => {
                     n += k;

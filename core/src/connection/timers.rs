@@ -8,7 +8,7 @@ use super::*;
 impl Connection {
     /// The time at which [`Connection::tick`] must next be called, if any.
     pub fn deadline(&self) -> Option<u64> {
-        self.deadline
+        (self.deadline != NO_DEADLINE).then_some(self.deadline)
     }
 
     /// Advances the engine's clock. When a deadline has passed (opening
@@ -16,15 +16,12 @@ impl Connection {
     /// gives up and [`Connection::transport`] says to close.
     pub fn tick(&mut self, now: u64) {
         self.now = self.now.max(now);
-        match self.deadline {
-            Some(d) if self.now >= d => {
-                self.deadline = None;
-                self.drop_transport = true;
-                if self.state != State::Closed {
-                    self.state = State::Failed;
-                }
+        if self.deadline != NO_DEADLINE && self.now >= self.deadline {
+            self.deadline = NO_DEADLINE;
+            self.drop_transport = true;
+            if self.state != State::Closed {
+                self.state = State::Failed;
             }
-            _ => {}
         }
     }
 }
