@@ -43,6 +43,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod base64;
 pub mod close;
 pub mod connection;
 #[cfg(feature = "inflate")]
