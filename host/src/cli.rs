@@ -114,6 +114,8 @@ Exit status:
   4    the connection ended without a closing handshake, or the server
        broke the protocol
   5    a handshake (opening, TLS or closing) timed out
+  6    the server closed with a code other than 1000 or 1001 (e.g. 1011);
+       the closing handshake completed
   130  a second Ctrl-C
 
 Options:

@@ -365,6 +365,25 @@ fn client_exit_status_says_what_happened() {
     server.join().unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
 
+    // 6: the server closes cleanly, but with 1011; 0 for 1000 and 1001.
+    for (code, status) in [(1011u16, 6), (1000, 0), (1001, 0)] {
+        let (url, server) = fake_server("", move |mut s, _| {
+            let mut payload = code.to_be_bytes().to_vec();
+            payload.extend_from_slice(b"oops");
+            s.write_all(&server_frame(8, &payload)).unwrap();
+            let (opcode, reply) = client_frame(&mut s);
+            assert_eq!((opcode, &reply[..2]), (8, &code.to_be_bytes()[..]));
+        });
+        let out = run_websock(&["client", &url], b"");
+        server.join().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(status), "{code}: {stderr}");
+        assert!(
+            stderr.contains(&format!("the server closed the connection ({code} oops)")),
+            "{stderr}"
+        );
+    }
+
     // 3 for a refused handshake is in client.rs; 0 everywhere else here.
 }
 

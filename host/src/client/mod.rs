@@ -43,6 +43,10 @@ pub mod exit {
     pub const UNCLEAN: u8 = 4;
     /// A handshake (opening, TLS or closing) timed out.
     pub const TIMEOUT: u8 = 5;
+    /// The closing handshake completed, but the server started it with a
+    /// code that reports a failure: anything but 1000 (normal), 1001
+    /// (going away) or no code (RFC 6455 section 7.4.1), e.g. 1011.
+    pub const SERVER_ERROR: u8 = 6;
     /// A second Ctrl-C: exited without waiting (128 + SIGINT).
     pub const INTERRUPTED: u8 = 130;
 }
@@ -290,16 +294,30 @@ impl Session {
         if let Some(why) = dial::explain(url, &slot.link, &slot.transport) {
             return Err((status(&slot.link, &slot.transport), why));
         }
+        let mut outcome = Ok(());
         if let (false, Some((code, reason))) = (self.we_closed, &slot.handler.peer_close) {
             let sep = if reason.is_empty() { "" } else { " " };
-            eprintln!("websock: the server closed the connection ({code}{sep}{reason})");
+            let line = format!("the server closed the connection ({code}{sep}{reason})");
+            // A script running the client should not take a server's
+            // 1011 (internal error) for success.
+            let fine = [
+                CloseCode::NORMAL,
+                CloseCode::GOING_AWAY,
+                CloseCode::NO_STATUS,
+            ]
+            .map(|c| c.0);
+            if fine.contains(code) {
+                eprintln!("websock: {line}");
+            } else {
+                outcome = Err((exit::SERVER_ERROR, line));
+            }
         }
         // The WebSocket closing handshake completed, so nothing was cut
         // off; the TLS layer's lapse is worth a word all the same.
         if slot.transport.tls().is_some_and(|t| t.truncated()) {
             eprintln!("websock: note: the server ended TCP without a TLS close_notify");
         }
-        Ok(())
+        outcome
     }
 }
 
