@@ -11,8 +11,10 @@ pub struct Config {
     /// The largest message accepted (after inflating); a larger one fails
     /// the connection with 1009. Default 64 MiB.
     pub max_message_size: usize,
-    /// The read buffer: the most read from the transport at once. Default
-    /// 16 KiB.
+    /// The read buffer: the most read from the transport at once (at least
+    /// 1 KiB). Default 16 KiB. A connection starts with 1 KiB and takes
+    /// this size once a read fills that, so idle connections and small
+    /// messages hold little.
     pub read_buffer_size: usize,
     /// Backpressure: once this many bytes wait to be written, the sink is
     /// not ready and reading stops until the peer takes some. Default
@@ -50,11 +52,16 @@ impl Config {
         self
     }
 
+    /// The read buffer's full size.
+    pub(crate) fn read_buffer_limit(&self) -> usize {
+        self.read_buffer_size.max(1024)
+    }
+
     /// The engine's configuration.
     pub(crate) fn engine(&self) -> websock_core::Config {
         let mut c = websock_core::Config::new();
         c.max_message_size = self.max_message_size as u64;
-        c.max_handshake_len = c.max_handshake_len.min(self.read_buffer_size.max(1024));
+        c.max_handshake_len = c.max_handshake_len.min(self.read_buffer_limit());
         c.handshake_timeout_ms = self.handshake_timeout.as_millis() as u64;
         c.close_timeout_ms = self.close_timeout.as_millis() as u64;
         c.deflate = self.deflate;

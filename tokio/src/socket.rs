@@ -31,6 +31,10 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::message::{CloseFrame, Message, Utf8Bytes};
 
+/// The read buffer a connection starts with: room for an upgrade request
+/// or response, and for small messages without growing.
+const FIRST_READ_BUFFER: usize = 1024;
+
 /// A WebSocket over a stream `S`: a [`Stream`] of received messages and a
 /// [`Sink`] of messages to send. [`WebSocket::split`] gives two halves for
 /// two tasks.
@@ -51,6 +55,11 @@ pub(crate) struct Inner<S> {
     config: Config,
     /// "Now" for the engine is milliseconds since this.
     origin: Instant,
+    /// Input. It starts at [`FIRST_READ_BUFFER`] and takes its configured
+    /// size once a read fills it: an idle or chatty connection keeps a
+    /// small one (the memory of a zeroed buffer is all touched). At once,
+    /// not by doubling: each step would leave a freed block behind, which
+    /// the allocator keeps.
     rx: Vec<u8>,
     rx_start: usize,
     rx_end: usize,
@@ -85,7 +94,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             conn,
             config,
             origin,
-            rx: vec![0; config.read_buffer_size.max(1024)],
+            rx: vec![0; FIRST_READ_BUFFER.min(config.read_buffer_limit())],
             rx_start: 0,
             rx_end: 0,
             scratch: Vec::new(),
@@ -235,16 +244,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             self.rx_end -= self.rx_start;
             self.rx_start = 0;
         }
-        if self.rx_end == self.rx.len() {
+        if self.rx_end == self.rx.len() && !self.grow_rx() {
             // Only a handshake larger than the buffer gets here; the
             // engine's size limit answers first.
             return Poll::Ready(Err(io::ErrorKind::InvalidData.into()));
         }
+        let space = self.rx.len() - self.rx_end;
         let mut buf = ReadBuf::new(&mut self.rx[self.rx_end..]);
         ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
         let n = buf.filled().len();
         self.rx_end += n;
+        if n == space {
+            // More may be waiting: read more at once next time.
+            self.grow_rx();
+        }
         Poll::Ready(Ok(n > 0))
+    }
+
+    /// Gives the read buffer its configured size; false when it has it
+    /// already.
+    fn grow_rx(&mut self) -> bool {
+        let limit = self.config.read_buffer_limit();
+        if self.rx.len() >= limit {
+            return false;
+        }
+        self.rx.resize(limit, 0);
+        true
     }
 
     /// Arms the timer for the engine's deadline and polls it; ticks the
@@ -347,7 +372,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     fn step(&mut self) -> Result<Option<Message>, Error> {
         loop {
             if self.conn.compression_active() && self.scratch.is_empty() {
-                self.scratch = vec![0; self.rx.len()];
+                self.scratch = vec![0; self.config.read_buffer_limit()];
             }
             let (used, event) = match self
                 .conn
@@ -654,5 +679,56 @@ where
     }
     if let Ok(handle) = tokio::runtime::Handle::try_current() {
         handle.spawn(finish_dropped(inner));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::FIRST_READ_BUFFER;
+    use crate::{Config, Message};
+
+    fn rx_len<S>(ws: &super::WebSocket<S>) -> usize {
+        ws.inner.as_ref().map_or(0, |i| i.rx.len())
+    }
+
+    #[tokio::test]
+    async fn the_read_buffer_stays_small_until_a_read_fills_it() {
+        let (a, b) = tokio::io::duplex(1 << 20);
+        let (server, client) = tokio::join!(
+            crate::accept(a),
+            crate::client(b, "ws://127.0.0.1/", Config::default())
+        );
+        let (mut server, mut client) = (server.unwrap(), client.unwrap());
+        assert_eq!(rx_len(&server), FIRST_READ_BUFFER);
+        client.send(Message::text("small")).await.unwrap();
+        assert_eq!(
+            server.next().await.unwrap().unwrap(),
+            Message::text("small")
+        );
+        assert_eq!(rx_len(&server), FIRST_READ_BUFFER);
+        let big = Message::binary(vec![7; 100_000]);
+        client.send(big.clone()).await.unwrap();
+        assert_eq!(server.next().await.unwrap().unwrap(), big);
+        assert_eq!(rx_len(&server), Config::default().read_buffer_size);
+    }
+
+    #[tokio::test]
+    async fn a_handshake_larger_than_the_first_buffer_is_read_whole() {
+        let (a, mut b) = tokio::io::duplex(1 << 20);
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Cookie: {}\r\n\r\n",
+            "c".repeat(3 * FIRST_READ_BUFFER)
+        );
+        b.write_all(request.as_bytes()).await.unwrap();
+        let server = crate::accept(a).await.unwrap();
+        let mut response = [0u8; 12];
+        b.read_exact(&mut response).await.unwrap();
+        assert_eq!(&response, b"HTTP/1.1 101");
+        drop(server);
     }
 }
