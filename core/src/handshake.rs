@@ -478,8 +478,42 @@ fn is_text(b: u8) -> bool {
 
 /// A token character (RFC 9110 section 5.6.2): methods and field names.
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR
+        .get(usize::from(b / 32))
+        .is_some_and(|w| w >> (b % 32) & 1 != 0)
 }
+
+/// The token characters, a bit per ASCII code: letters, digits and
+/// ``!#$%&'*+-.^_`|~``. A table of 16 bytes is smaller than the code that
+/// searches a list of the punctuation.
+const TCHAR: [u32; 4] = {
+    let mut bits = [0u32; 4];
+    let mut b = 0u8;
+    while b < 128 {
+        let punctuation = matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        );
+        if b.is_ascii_alphanumeric() || punctuation {
+            bits[(b / 32) as usize] |= 1 << (b % 32);
+        }
+        b += 1;
+    }
+    bits
+};
 
 fn is_token(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| is_tchar(b))
@@ -811,6 +845,14 @@ mod tests {
         // Every prefix of a good request is merely incomplete.
         for k in 0..RFC_REQUEST.len() {
             assert_eq!(parse_request(&RFC_REQUEST[..k], &[], 4096), Ok(None), "{k}");
+        }
+    }
+
+    #[test]
+    fn token_characters_are_rfc_9110s() {
+        for b in 0..=255u8 {
+            let tchar = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            assert_eq!(is_tchar(b), tchar, "{b:#x}");
         }
     }
 
