@@ -34,6 +34,10 @@ use crate::message::{CloseFrame, Message, Utf8Bytes};
 /// The read buffer a connection starts with: room for an upgrade request
 /// or response, and for small messages without growing.
 const FIRST_READ_BUFFER: usize = 1024;
+/// An output buffer that grew past this (a large message, or a backlog)
+/// is freed once written, as the host's is; smaller ones are kept, so
+/// that a busy connection does not allocate per message.
+const RETAIN_OUTPUT: usize = 256 * 1024;
 
 /// A WebSocket over a stream `S`: a [`Stream`] of received messages and a
 /// [`Sink`] of messages to send. [`WebSocket::split`] gives two halves for
@@ -67,8 +71,9 @@ pub(crate) struct Inner<S> {
     scratch: Vec<u8>,
     /// The data message being received.
     msg: Vec<u8>,
-    /// Output: `tx[tx_start..tx_end]` waits to be written. The vector only
-    /// grows (to the largest frame so far plus the backlog).
+    /// Output: `tx[tx_start..tx_end]` waits to be written. The vector
+    /// grows to the largest frame so far plus the backlog, and is freed
+    /// once written when that passed [`RETAIN_OUTPUT`].
     tx: Vec<u8>,
     tx_start: usize,
     tx_end: usize,
@@ -227,6 +232,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
         self.tx_start = 0;
         self.tx_end = 0;
+        if self.tx.len() > RETAIN_OUTPUT {
+            // One large message does not hold its size for ever.
+            self.tx = Vec::new();
+        }
         Poll::Ready(Ok(()))
     }
 
@@ -713,6 +722,30 @@ mod tests {
         client.send(big.clone()).await.unwrap();
         assert_eq!(server.next().await.unwrap().unwrap(), big);
         assert_eq!(rx_len(&server), Config::default().read_buffer_size);
+    }
+
+    #[tokio::test]
+    async fn a_large_message_does_not_hold_its_output_buffer() {
+        let (a, b) = tokio::io::duplex(1 << 16);
+        let (server, client) = tokio::join!(
+            crate::accept(a),
+            crate::client(b, "ws://127.0.0.1/", Config::default())
+        );
+        let (mut server, mut client) = (server.unwrap(), client.unwrap());
+        let tx_len = |ws: &super::WebSocket<_>| ws.inner.as_ref().map_or(0, |i| i.tx.len());
+        let small = Message::binary(vec![1; 100_000]);
+        let large = Message::binary(vec![2; super::RETAIN_OUTPUT + 1]);
+        for m in [small.clone(), large.clone()] {
+            let (sent, got) = tokio::join!(server.send(m.clone()), client.next());
+            sent.unwrap();
+            assert_eq!(got.unwrap().unwrap(), m);
+            let kept = tx_len(&server);
+            if m == small {
+                assert!(kept > 100_000, "kept for the next message: {kept}");
+            } else {
+                assert_eq!(kept, 0, "freed once written");
+            }
+        }
     }
 
     #[tokio::test]
