@@ -98,39 +98,36 @@ pub enum Decoded {
 /// frame limits, reserved bits and masking direction are the connection's
 /// call, because an extension may own RSV bits and the role decides masking.
 pub fn decode_header(bytes: &[u8]) -> Result<Decoded, Violation> {
-    if bytes.len() < 2 {
+    // Slice patterns throughout: the lengths are checked once, and no
+    // indexing is left to check again (or to panic).
+    let [b0, b1, rest @ ..] = bytes else {
         return Ok(Decoded::Incomplete(2));
-    }
-    let (b0, b1) = (bytes[0], bytes[1]);
-    let opcode = Opcode::from_bits(b0)?;
+    };
+    let opcode = Opcode::from_bits(*b0)?;
     let masked = b1 & 0x80 != 0;
-    let (len_bytes, short) = match b1 & 0x7F {
-        126 => (2, None),
-        127 => (8, None),
-        n => (0, Some(n as u64)),
+    let len_bytes = match b1 & 0x7F {
+        126 => 2,
+        127 => 8,
+        _ => 0,
     };
     let total = 2 + len_bytes + if masked { 4 } else { 0 };
-    if bytes.len() < total {
+    let Some((ext, key)) = rest
+        .get(..total - 2)
+        .and_then(|r| r.split_at_checked(len_bytes))
+    else {
         return Ok(Decoded::Incomplete(total));
-    }
-    let len = match short {
-        Some(n) => n,
-        None if len_bytes == 2 => u16::from_be_bytes([bytes[2], bytes[3]]) as u64,
-        None => {
-            let mut be = [0u8; 8];
-            be.copy_from_slice(&bytes[2..10]);
-            let n = u64::from_be_bytes(be);
-            // Section 5.2: "the most significant bit MUST be 0".
-            if n >> 63 != 0 {
-                return Err(Violation::LengthOverflow);
-            }
-            n
-        }
     };
-    let mask = masked.then(|| {
-        let k = 2 + len_bytes;
-        [bytes[k], bytes[k + 1], bytes[k + 2], bytes[k + 3]]
-    });
+    let len = match *ext {
+        [a, b] => u16::from_be_bytes([a, b]) as u64,
+        [a, b, c, d, e, f, g, h] => u64::from_be_bytes([a, b, c, d, e, f, g, h]),
+        _ => (b1 & 0x7F) as u64,
+    };
+    // Section 5.2: "the most significant bit MUST be 0".
+    if len >> 63 != 0 {
+        return Err(Violation::LengthOverflow);
+    }
+    // Four bytes of key when masked, none otherwise.
+    let mask = <[u8; 4]>::try_from(key).ok();
     let header = Header {
         fin: b0 & 0x80 != 0,
         rsv: (b0 >> 4) & 0x07,
@@ -273,6 +270,29 @@ mod tests {
         assert_eq!(decode_header(&[]), Ok(Decoded::Incomplete(2)));
         assert_eq!(decode_header(&[0x82, 0xFF]), Ok(Decoded::Incomplete(14)));
         assert_eq!(decode_header(&[0x82, 0x7E, 1]), Ok(Decoded::Incomplete(4)));
+    }
+
+    #[test]
+    fn every_prefix_of_a_header_asks_for_the_rest() {
+        for len in [0u64, 125, 126, 0xFFFF, 0x1_0000, u64::MAX >> 1] {
+            for mask in [None, Some([9, 8, 7, 6])] {
+                let h = Header {
+                    fin: true,
+                    rsv: 0b010,
+                    opcode: Opcode::Binary,
+                    mask,
+                    len,
+                };
+                let mut out = [0u8; 14];
+                let n = encode_header(&h, &mut out).unwrap();
+                for k in 0..n {
+                    let want = if k < 2 { 2 } else { n };
+                    assert_eq!(decode_header(&out[..k]), Ok(Decoded::Incomplete(want)));
+                }
+                assert_eq!(decode_header(&out[..n]), Ok(Decoded::Complete(h, n)));
+                assert_eq!(decode_header(&out), Ok(Decoded::Complete(h, n)));
+            }
+        }
     }
 
     #[test]
