@@ -3,8 +3,11 @@
 # builds the probe in core/footprint (see its src/lib.rs for the session),
 # runs it under QEMU (mps2-an386, a Cortex-M4F) to measure each phase's
 # stack peak and check the transcript, and prints .text, .rodata, the
-# connection state and the wasm sizes. Fails, with the numbers, when a
-# figure is over its budget in core/footprint/budget.
+# connection state and the wasm sizes; then the same on the Cortex-M4 for
+# the probe's `inflate` feature (websock-core's allocator-free
+# permessage-deflate receive path, with a compressed message in the
+# session). Fails, with the numbers, when a figure is over its budget in
+# core/footprint/budget.
 #
 #   bash tests/footprint.sh            websock at opt-level z, checked against the budget
 #   bash tests/footprint.sh --compare  also opt-levels s and 3, and embedded-websocket
@@ -57,9 +60,10 @@ export RUSTFLAGS="--remap-path-prefix=$core_dir=websock-core --remap-path-prefix
 
 declare -A fig
 
-# measure ENGINE: fills fig[ENGINE.*] from the opt-level z builds.
-measure() {
-    local engine=$1 elf wasm log
+# measure_mcu ENGINE: fills fig[ENGINE.*] from the opt-level z Cortex-M
+# build: its sections, and the stack and state its session printed.
+measure_mcu() {
+    local engine=$1 elf log
     elf=$(build "$engine" release "$THUMB") || fail "$engine: the Cortex-M build failed"
     fig[$engine.text]=$(section "$elf" .text)
     fig[$engine.rodata]=$(section "$elf" .rodata)
@@ -74,6 +78,12 @@ measure() {
         fig[$engine.$k]=$(awk -v k="$k" '$1 == k { print $2 }' <<<"$log")
         [ -n "${fig[$engine.$k]}" ] || fail "$engine: the probe printed no $k"
     done
+}
+
+# measure ENGINE: fills fig[ENGINE.*] from the opt-level z builds.
+measure() {
+    local engine=$1 elf wasm
+    measure_mcu "$engine"
     wasm=$(build "$engine" release "$WASM") || fail "$engine: the wasm32 build failed"
     npx --yes -p "$BINARYEN" wasm-opt -Oz "$wasm" -o "target/$engine/probe.wasm" ||
         fail "$engine: wasm-opt failed"
@@ -95,6 +105,10 @@ measure() {
 }
 
 measure websock
+measure_mcu inflate
+for k in text rodata state stack_accept stack_messages stack_close; do
+    fig[websock.inflate_$k]=${fig[inflate.$k]}
+done
 $compare && measure ews
 
 row() { # label key goal
@@ -122,6 +136,12 @@ row "stack peak: messages" stack_messages 1024
 row "stack peak: close" stack_close 1024
 row "wasm32, wasm-opt -Oz: raw" wasm 12288
 row "wasm32, wasm-opt -Oz: gzip -9" wasm_gz 6144
+echo
+echo '| with the inflate receive path (feature inflate) |    bytes |   budget | more than without |'
+for k in text rodata state stack_accept stack_messages stack_close; do
+    printf '| %-47s | %8s | %8s | %17s |\n' "$k" "${fig[inflate.$k]}" "${budget[inflate_$k]:-}" \
+        "$((fig[inflate.$k] - fig[websock.$k]))"
+done
 
 over=0
 for key in "${!budget[@]}"; do

@@ -17,6 +17,14 @@
 //!   connection) wait inside it until [`Connection::poll_output`] writes
 //!   them; give it at least [`MAX_CONTROL_FRAME`](crate::MAX_CONTROL_FRAME) bytes and it always makes
 //!   progress. Call it after every `receive`.
+//! - **Compressed input.** With permessage-deflate in force, inflated
+//!   data goes to a scratch buffer the caller passes with each call
+//!   ([`Connection::receive_with`]). A connection with no inflater of its
+//!   own (the `inflate` feature alone, or `deflate::Memory::Caller`) also
+//!   borrows the inflater's state and history from the caller on every
+//!   call (`Connection::receive_inflating`), so its size does not grow by
+//!   the window: about 3 KiB plus `2^bits` bytes, in a `deflate::Window`
+//!   the caller keeps for the connection's life.
 //! - **Backpressure.** The engine holds one pending pong, in the buffer it
 //!   gathers control payloads in. If another control frame arrives before
 //!   that pong has been written, `receive` stops consuming at its payload
@@ -46,11 +54,15 @@ use crate::frame::{
 use crate::handshake::{self, HandshakeError, Request, Response};
 use crate::utf8;
 
+#[cfg(feature = "inflate")]
+use crate::deflate::inflate::Lent;
 #[cfg(feature = "deflate")]
-use crate::deflate::{self, Codec};
+use crate::deflate::Codec;
+#[cfg(feature = "inflate")]
+use crate::deflate::{self, Memory, Window};
 
 use closing::{close_body, CloseOut};
-#[cfg(feature = "deflate")]
+#[cfg(feature = "inflate")]
 use compression::Inflating;
 use receive::Incoming;
 use send::MaskRng;
@@ -81,7 +93,9 @@ pub struct Config {
     pub close_timeout_ms: u64,
     /// permessage-deflate: `Some` to accept offers (server) or make one
     /// (client) within these limits; `None` (the default) to go without.
-    #[cfg(feature = "deflate")]
+    /// With the `inflate` feature alone, see
+    /// [`deflate::Options::receive_only`].
+    #[cfg(feature = "inflate")]
     pub deflate: Option<deflate::Options>,
 }
 
@@ -94,7 +108,7 @@ impl Config {
             max_handshake_len: 8192,
             handshake_timeout_ms: 10_000,
             close_timeout_ms: 5_000,
-            #[cfg(feature = "deflate")]
+            #[cfg(feature = "inflate")]
             deflate: None,
         }
     }
@@ -303,7 +317,7 @@ pub struct Connection {
     /// An outgoing fragmented message is in progress.
     sending: bool,
     peer_close: Option<CloseCode>,
-    #[cfg(feature = "deflate")]
+    #[cfg(feature = "inflate")]
     inflate: Inflating,
 }
 
@@ -333,7 +347,7 @@ impl Connection {
             close_out: None,
             sending: false,
             peer_close: None,
-            #[cfg(feature = "deflate")]
+            #[cfg(feature = "inflate")]
             inflate: Inflating::default(),
         }
     }
@@ -371,15 +385,15 @@ impl Connection {
 
     /// Whether permessage-deflate is in force on this connection.
     pub fn compression_active(&self) -> bool {
-        #[cfg(feature = "deflate")]
-        return self.inflate.codec.is_some();
-        #[cfg(not(feature = "deflate"))]
+        #[cfg(feature = "inflate")]
+        return self.inflate.agreed().is_some();
+        #[cfg(not(feature = "inflate"))]
         false
     }
 }
 
 mod closing;
-#[cfg(feature = "deflate")]
+#[cfg(feature = "inflate")]
 mod compression;
 mod opening;
 mod receive;

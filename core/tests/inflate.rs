@@ -300,5 +300,436 @@ mod ours {
             let c = ours(bits, level, memory, &messages, fragment);
             prop_assert!(replay(&c, &cuts, &rooms).is_ok(), "{}", c.name);
         }
+
+        /// Our compressing client (either codec) and a server that lends
+        /// its window, negotiated over the wire, every window 9-15, with
+        /// and without context takeover.
+        #[test]
+        fn our_client_to_a_server_that_lends_its_window(
+            bits in 9u8..=15,
+            small in any::<bool>(),
+            reset in any::<bool>(),
+            fragment in 16usize..5000,
+            cuts in prop::collection::vec(1usize..3000, 1..8),
+            scratch in 1usize..3000,
+        ) {
+            use websock_core::deflate::Options;
+            use websock_core::{Accept, Connection, DataKind};
+            use super::through_a_connection::{config, receive_in};
+
+            let memory = if small { Memory::Small } else { Memory::Large };
+            let mut c = Connection::client(
+                config(Options { memory, client_no_context_takeover: reset, ..Options::new() }),
+                0,
+                [3; 32],
+            );
+            let lent = Options { client_no_context_takeover: reset, ..Options::receive_only(bits) };
+            let mut s = Connection::server(config(lent), 0);
+            let mut request = [0u8; 512];
+            let n = c.write_request("x", "/", &[], &mut request).unwrap();
+            let mut response = [0u8; 512];
+            let Ok(Accept::Accepted { written, .. }) = s.accept(&request[..n], &[], &mut response)
+            else {
+                panic!("not accepted")
+            };
+            c.read_response(&response[..written], &[]).unwrap().unwrap();
+            prop_assert!(c.compression_active() && s.compression_active());
+            let text: Vec<u8> = "κόσμε websock deflate ".repeat(400).into_bytes();
+            let binary: Vec<u8> = (0..9000u32).map(|i| (i * i % 251) as u8).collect();
+            let messages = [
+                (DataKind::Text, text.clone()),
+                (DataKind::Binary, binary),
+                (DataKind::Binary, Vec::new()),
+                (DataKind::Text, text),
+            ];
+            let mut wire = Vec::new();
+            for (kind, payload) in &messages {
+                let pieces: Vec<&[u8]> = if payload.is_empty() {
+                    vec![&[][..]]
+                } else {
+                    payload.chunks(fragment).collect()
+                };
+                for (i, piece) in pieces.iter().enumerate() {
+                    let mut out = vec![0u8; c.max_frame_len(piece.len())];
+                    let n = c.send(*kind, piece, i + 1 == pieces.len(), &mut out).unwrap();
+                    wire.extend_from_slice(&out[..n]);
+                }
+            }
+            prop_assert_eq!(wire[0] & 0x40, 0x40, "RSV1: the first message is compressed");
+            let got = receive_in(bits, &mut s, &wire, &cuts, scratch);
+            prop_assert!(got == Ok(messages.to_vec()), "{:?}", got.map(|m| m.len()));
+        }
+    }
+}
+
+/// The same streams through a [`Connection`] that has no inflater of its
+/// own: it negotiates the window the caller lends (RFC 7692 section
+/// 7.1.2) and inflates each message into scratch with it, fed in arbitrary
+/// splits with pings between fragments, as either role.
+mod through_a_connection {
+    use super::*;
+    use websock_core::deflate::{Options, Window};
+    use websock_core::frame::{apply_mask, encode_header, Header, Opcode};
+    use websock_core::{Accept, Config, Connection, DataKind, Error, Event, Violation};
+
+    pub(super) fn config(options: Options) -> Config {
+        let mut c = Config::new();
+        c.deflate = Some(options);
+        c
+    }
+
+    const REQUEST: &str = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n";
+
+    /// A server configured with `options` that answered `offer`, and its
+    /// Sec-WebSocket-Extensions answer ("" when it declined).
+    pub(super) fn server(options: Options, offer: &str) -> (Connection, String) {
+        let mut s = Connection::server(config(options), 0);
+        let request = format!("{REQUEST}Sec-WebSocket-Extensions: {offer}\r\n\r\n");
+        let mut out = [0u8; 512];
+        let Ok(Accept::Accepted { written, .. }) = s.accept(request.as_bytes(), &[], &mut out)
+        else {
+            panic!("{offer}: not accepted")
+        };
+        let response = String::from_utf8(out[..written].to_vec()).unwrap();
+        let answer = response
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Extensions: "))
+            .unwrap_or("")
+            .to_string();
+        (s, answer)
+    }
+
+    /// A client lending a window of `bits`, opened against our server.
+    fn client(bits: u8) -> Connection {
+        let mut c = Connection::client(config(Options::receive_only(bits)), 0, [5; 32]);
+        let mut request = [0u8; 512];
+        let n = c.write_request("x", "/", &[], &mut request).unwrap();
+        let mut s = Connection::server(config(Options::receive_only(15)), 0);
+        let mut response = [0u8; 512];
+        let Ok(Accept::Accepted { written, .. }) = s.accept(&request[..n], &[], &mut response)
+        else {
+            panic!("not accepted")
+        };
+        c.read_response(&response[..written], &[]).unwrap().unwrap();
+        assert!(c.compression_active());
+        c
+    }
+
+    fn frame(
+        wire: &mut Vec<u8>,
+        first: bool,
+        opcode: Opcode,
+        fin: bool,
+        payload: &[u8],
+        mask: bool,
+    ) {
+        let key = mask.then_some([0x37, 0xfa, 0x21, 0x3d]);
+        let header = Header {
+            fin,
+            rsv: if first && !opcode.is_control() {
+                0b100
+            } else {
+                0
+            },
+            opcode,
+            mask: key,
+            len: payload.len() as u64,
+        };
+        let mut head = [0u8; 14];
+        let n = encode_header(&header, &mut head).unwrap();
+        wire.extend_from_slice(&head[..n]);
+        let start = wire.len();
+        wire.extend_from_slice(payload);
+        if let Some(key) = key {
+            apply_mask(&mut wire[start..], key, 0);
+        }
+    }
+
+    /// The conversation's compressed messages as frames: text when the
+    /// plain bytes are UTF-8, cut into fragments of `fragment` bytes with
+    /// a ping after each fragment but the last.
+    pub(super) fn frames(c: &Conversation, fragment: usize, mask: bool) -> Vec<u8> {
+        let mut wire = Vec::new();
+        for (plain, payload) in &c.messages {
+            let kind = if std::str::from_utf8(plain).is_ok() {
+                Opcode::Text
+            } else {
+                Opcode::Binary
+            };
+            let pieces: Vec<&[u8]> = payload.chunks(fragment.max(1)).collect();
+            for (i, piece) in pieces.iter().enumerate() {
+                let last = i + 1 == pieces.len();
+                let opcode = if i == 0 { kind } else { Opcode::Continuation };
+                frame(&mut wire, i == 0, opcode, last, piece, mask);
+                if !last {
+                    frame(&mut wire, false, Opcode::Ping, true, b"p", mask);
+                }
+            }
+        }
+        wire
+    }
+
+    pub(super) fn expected(c: &Conversation) -> Vec<(DataKind, Vec<u8>)> {
+        c.messages
+            .iter()
+            .map(|(plain, _)| {
+                let kind = if std::str::from_utf8(plain).is_ok() {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                };
+                (kind, plain.clone())
+            })
+            .collect()
+    }
+
+    /// Feeds `wire` in pieces of the sizes in `cuts` (cycled), with
+    /// `scratch` bytes to inflate into, writing the engine's replies as a
+    /// transport would. Returns the messages, or the first error.
+    pub(super) fn receive<const N: usize>(
+        conn: &mut Connection,
+        window: &mut Window<N>,
+        wire: &[u8],
+        cuts: &[usize],
+        scratch: usize,
+    ) -> Result<Vec<(DataKind, Vec<u8>)>, Error> {
+        let mut messages = Vec::new();
+        let mut message = Vec::new();
+        let mut pending: Vec<u8> = Vec::new();
+        let mut space = vec![0u8; scratch];
+        let (mut fed, mut ci, mut calls) = (0, 0, 0);
+        loop {
+            let end = (fed + cuts[ci % cuts.len()].max(1)).min(wire.len());
+            ci += 1;
+            pending.extend_from_slice(&wire[fed..end]);
+            fed = end;
+            loop {
+                calls += 1;
+                assert!(calls < 1_000_000, "no progress");
+                let mut buf = pending.clone();
+                let (used, event) = conn.receive_inflating(&mut buf, &mut space, window)?;
+                let had_event = event.is_some();
+                if let Some(Event::Data { kind, chunk, last }) = event {
+                    message.extend_from_slice(chunk);
+                    if last {
+                        messages.push((kind, std::mem::take(&mut message)));
+                    }
+                }
+                pending.drain(..used);
+                let mut out = [0u8; 256];
+                conn.poll_output(&mut out);
+                if !had_event && used == 0 {
+                    break;
+                }
+            }
+            if fed == wire.len() {
+                assert!(pending.is_empty(), "{} bytes left unread", pending.len());
+                return Ok(messages);
+            }
+        }
+    }
+
+    /// [`receive`] with a fresh window of `2^bits` bytes.
+    pub(super) fn receive_in(
+        bits: u8,
+        conn: &mut Connection,
+        wire: &[u8],
+        cuts: &[usize],
+        scratch: usize,
+    ) -> Result<Vec<(DataKind, Vec<u8>)>, Error> {
+        fn go<const N: usize>(
+            conn: &mut Connection,
+            wire: &[u8],
+            cuts: &[usize],
+            scratch: usize,
+        ) -> Result<Vec<(DataKind, Vec<u8>)>, Error> {
+            receive(conn, &mut Box::new(Window::<N>::new()), wire, cuts, scratch)
+        }
+        match bits {
+            9 => go::<512>(conn, wire, cuts, scratch),
+            10 => go::<1024>(conn, wire, cuts, scratch),
+            11 => go::<2048>(conn, wire, cuts, scratch),
+            12 => go::<4096>(conn, wire, cuts, scratch),
+            13 => go::<8192>(conn, wire, cuts, scratch),
+            14 => go::<16384>(conn, wire, cuts, scratch),
+            _ => go::<32768>(conn, wire, cuts, scratch),
+        }
+    }
+
+    fn round(c: &Conversation, fragment: usize, cuts: &[usize], scratch: usize, as_client: bool) {
+        let mut conn = if as_client {
+            client(c.bits)
+        } else {
+            server(
+                Options::receive_only(c.bits),
+                "permessage-deflate; client_max_window_bits",
+            )
+            .0
+        };
+        let wire = frames(c, fragment, !as_client);
+        let got = receive_in(c.bits, &mut conn, &wire, cuts, scratch);
+        assert!(
+            got.as_ref() == Ok(&expected(c)),
+            "{} (client {as_client}, fragment {fragment}, scratch {scratch}): {:?}",
+            c.name,
+            got.map(|m| m.len())
+        );
+    }
+
+    #[test]
+    fn a_server_answers_with_the_window_it_holds() {
+        for bits in 9..=15u8 {
+            let o = Options::receive_only(bits);
+            let (s, answer) = server(o, "permessage-deflate; client_max_window_bits");
+            assert!(s.compression_active());
+            if bits < 15 {
+                assert_eq!(
+                    answer,
+                    format!("permessage-deflate; client_max_window_bits={bits}")
+                );
+            } else {
+                assert_eq!(answer, "permessage-deflate");
+            }
+            // Without client_max_window_bits the client may use 15 bits:
+            // only a caller's 32 KiB window takes that (section 7.1.2.2).
+            let (s, answer) = server(o, "permessage-deflate");
+            assert_eq!(s.compression_active(), bits == 15, "{bits}: {answer}");
+            // A next offer that allows it is taken instead.
+            let (s, _) = server(
+                o,
+                "permessage-deflate, permessage-deflate; client_max_window_bits=9",
+            );
+            assert!(s.compression_active());
+        }
+        // A smaller limit of the client's own is kept; a limit on our
+        // compressor, even 8, is kept by sending uncompressed.
+        let (_, answer) = server(
+            Options::receive_only(12),
+            "permessage-deflate; server_max_window_bits=8; client_max_window_bits=10",
+        );
+        assert_eq!(
+            answer,
+            "permessage-deflate; server_max_window_bits=8; client_max_window_bits=10"
+        );
+    }
+
+    #[test]
+    fn python_streams_through_a_server_whole_and_byte_by_byte() {
+        for c in python_streams() {
+            round(c, 1 << 20, &[1 << 20], 1 << 16, false);
+            round(c, 700, &[1], 37, false);
+        }
+    }
+
+    #[test]
+    fn python_streams_through_a_client() {
+        for c in python_streams() {
+            round(c, 1000, &[333, 1], 500, true);
+        }
+    }
+
+    /// The control: a 15-bit stream sent to a server that holds, and
+    /// negotiated, 9 bits fails the connection with 1007 instead of
+    /// inflating wrong bytes.
+    #[test]
+    fn a_stream_past_the_negotiated_window_fails_with_1007() {
+        let c = python_streams()
+            .iter()
+            .find(|c| c.name == "l9-w15")
+            .unwrap();
+        let mut window = Window::<512>::new();
+        let (mut s, answer) = server(
+            Options::receive_only(9),
+            "permessage-deflate; client_max_window_bits",
+        );
+        assert_eq!(answer, "permessage-deflate; client_max_window_bits=9");
+        let wire = frames(c, 4096, true);
+        let got = receive(&mut s, &mut window, &wire, &[4096], 4096);
+        assert_eq!(got, Err(Error::Protocol(Violation::Compression)));
+        let mut out = [0u8; 64];
+        let n = s.poll_output(&mut out);
+        assert_eq!(
+            (out[0], &out[2..4]),
+            (0x88, &[0x03, 0xef][..]),
+            "{:?}",
+            &out[..n]
+        );
+    }
+
+    /// With `client_no_context_takeover` in our answer the window's history
+    /// is dropped after each message, so a peer that keeps its context
+    /// anyway is caught at its first reference back.
+    #[test]
+    fn history_is_dropped_when_the_peer_agreed_to_reset() {
+        let c = python_streams()
+            .iter()
+            .find(|c| c.name == "l6-w15")
+            .unwrap();
+        let reset = Options {
+            client_no_context_takeover: true,
+            ..Options::receive_only(15)
+        };
+        let (mut s, answer) = server(reset, "permessage-deflate");
+        assert_eq!(answer, "permessage-deflate; client_no_context_takeover");
+        let mut window = Box::new(Window::<32768>::new());
+        let wire = frames(c, 1 << 20, true);
+        let got = receive(&mut s, &mut window, &wire, &[1 << 20], 1 << 16);
+        assert_eq!(got, Err(Error::Protocol(Violation::Compression)));
+    }
+
+    #[test]
+    fn the_buffer_contract_is_checked_before_anything_is_read() {
+        let c = &python_streams()[0];
+        let (mut s, _) = server(
+            Options::receive_only(12),
+            "permessage-deflate; client_max_window_bits",
+        );
+        let wire = frames(c, 1 << 20, true);
+        let mut input = wire.clone();
+        let mut scratch = [0u8; 64];
+        // No window, or one smaller than agreed: the size it needs.
+        assert_eq!(
+            s.receive_with(&mut input, &mut scratch),
+            Err(Error::BufferTooSmall { needed: 4096 })
+        );
+        let mut window = Window::<2048>::new();
+        assert_eq!(
+            s.receive_inflating(&mut input, &mut scratch, &mut window),
+            Err(Error::BufferTooSmall { needed: 4096 })
+        );
+        assert_eq!(
+            s.receive_inflating(&mut input, &mut [], &mut window),
+            Err(Error::BufferTooSmall { needed: 1 })
+        );
+        assert_eq!(input, wire, "nothing consumed or unmasked");
+        // A larger window than agreed is fine.
+        let mut window = Box::new(Window::<32768>::new());
+        assert_eq!(
+            receive(&mut s, &mut window, &wire, &[100], 64),
+            Ok(expected(c))
+        );
+        // What it sends is uncompressed (RSV1 clear), which section 6
+        // allows message by message.
+        let mut out = [0u8; 64];
+        let n = s.send(DataKind::Text, b"Hello", true, &mut out).unwrap();
+        assert_eq!(&out[..n], b"\x81\x05Hello");
+        assert_eq!(s.max_frame_len(5), 7);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn python_streams_through_a_connection_in_any_split(
+            which in 0usize..49,
+            fragment in 1usize..3000,
+            cuts in prop::collection::vec(1usize..300, 1..8),
+            scratch in 1usize..600,
+            as_client in any::<bool>(),
+        ) {
+            round(&python_streams()[which], fragment, &cuts, scratch, as_client);
+        }
     }
 }

@@ -7,6 +7,11 @@
 //!
 //! `src/main.rs` runs the phases on a Cortex-M4 (under QEMU) and measures
 //! each one's stack; on wasm32 the `session` export runs them all.
+//!
+//! With the `inflate` feature (websock-core's allocator-free receive path)
+//! the request also offers permessage-deflate and the binary message comes
+//! compressed (RFC 7692, with a 512-byte window lent by the probe); the
+//! echoes are the same.
 #![no_std]
 
 #[cfg(feature = "ews")]
@@ -19,15 +24,27 @@ mod websock;
 pub use websock::{new as new_engine, Engine, ENGINE};
 
 /// The client's upgrade request (RFC 6455 section 1.3, no subprotocol).
+#[cfg(not(feature = "inflate"))]
 pub const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\n\
     Upgrade: websocket\r\nConnection: Upgrade\r\n\
     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    Origin: http://example.com\r\nSec-WebSocket-Version: 13\r\n\r\n";
+/// The same request with a browser's permessage-deflate offer.
+#[cfg(feature = "inflate")]
+pub const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\n\
+    Upgrade: websocket\r\nConnection: Upgrade\r\n\
+    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
     Origin: http://example.com\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
 /// What the 101 must carry: the RFC's accept value for that key.
 pub const ACCEPT_LINE: &[u8] = b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n";
 
 const BINARY: &[u8] = &[0, 1, 2, 0xfe, 0xff];
+/// BINARY compressed by Python's zlib (raw, 9-bit window, sync flush, the
+/// 4-byte tail stripped: RFC 7692 section 7.2.1).
+#[cfg(feature = "inflate")]
+const BINARY_DEFLATED: &[u8] = &[0x62, 0x60, 0x64, 0xfa, 0xf7, 0x1f, 0x00];
 const CLOSE_BODY: &[u8] = &[0x03, 0xe8, b'b', b'y', b'e'];
 
 /// The client's frames after the handshake: (first header byte, payload).
@@ -36,9 +53,14 @@ const FRAMES_IN: [(u8, &[u8]); 5] = [
     (0x01, b"H\xc3"),
     (0x80, b"\xa9!"),
     (0x89, b"ping"),
-    (0x82, BINARY),
+    BINARY_IN,
     (0x88, CLOSE_BODY),
 ];
+#[cfg(not(feature = "inflate"))]
+const BINARY_IN: (u8, &[u8]) = (0x82, BINARY);
+/// RSV1: compressed (RFC 7692 section 6).
+#[cfg(feature = "inflate")]
+const BINARY_IN: (u8, &[u8]) = (0xc2, BINARY_DEFLATED);
 /// The frames of the messages phase: all but the close.
 pub const MESSAGE_FRAMES: usize = 4;
 
@@ -101,13 +123,19 @@ pub const ECHO_LEN: usize = frames_len(&FRAMES_OUT, false) - 4;
 /// The server's expected frames.
 pub static OUTPUT: [u8; ECHO_LEN + 4] = frames(&FRAMES_OUT, false);
 
+/// Room for the request (the longer one with an offer) and the frames.
+#[cfg(not(feature = "inflate"))]
+const INPUT_ROOM: usize = 256;
+#[cfg(feature = "inflate")]
+const INPUT_ROOM: usize = 320;
+
 /// The caller's side of the session: the engine's state and the buffers a
 /// transport would own.
 pub struct Probe {
     /// The engine's per-connection state (its size is the "state" figure).
     pub engine: Engine,
     /// Bytes read from the transport.
-    pub input: [u8; 256],
+    pub input: [u8; INPUT_ROOM],
     /// How many of them there are, and how many were used.
     pub input_len: usize,
     /// Bytes used so far.
@@ -116,6 +144,12 @@ pub struct Probe {
     pub out: [u8; 512],
     /// How many of them there are.
     pub out_len: usize,
+    /// What compressed messages inflate into.
+    #[cfg(feature = "inflate")]
+    pub scratch: [u8; 64],
+    /// The inflater's state and history, lent to the engine.
+    #[cfg(feature = "inflate")]
+    pub window: websock_core::deflate::Window<512>,
 }
 
 impl Probe {
@@ -123,11 +157,15 @@ impl Probe {
     pub fn new() -> Self {
         let mut p = Probe {
             engine: new_engine(),
-            input: [0; 256],
+            input: [0; INPUT_ROOM],
             input_len: 0,
             input_pos: 0,
             out: [0; 512],
             out_len: 0,
+            #[cfg(feature = "inflate")]
+            scratch: [0; 64],
+            #[cfg(feature = "inflate")]
+            window: websock_core::deflate::Window::new(),
         };
         p.fill(core::hint::black_box(REQUEST));
         p

@@ -6,8 +6,38 @@ use websock_core::{Accept, Config, Connection, DataKind, Event, Transport};
 pub type Engine = Connection;
 
 /// A server waiting for the request.
+#[cfg(not(feature = "inflate"))]
 pub fn new() -> Engine {
     Connection::server(Config::new(), 0)
+}
+
+/// A server waiting for the request, taking permessage-deflate offers
+/// that let it limit the client to the window it lends (512 bytes).
+#[cfg(feature = "inflate")]
+pub fn new() -> Engine {
+    let mut config = Config::new();
+    config.deflate = Some(websock_core::deflate::Options::receive_only(9));
+    Connection::server(config, 0)
+}
+
+/// Receives from the probe's input: the plain call, or with the inflate
+/// path the one that lends the window (every call, once compression is
+/// agreed).
+#[cfg(not(feature = "inflate"))]
+macro_rules! receive {
+    ($p:expr) => {
+        $p.engine.receive(&mut $p.input[$p.input_pos..$p.input_len])
+    };
+}
+#[cfg(feature = "inflate")]
+macro_rules! receive {
+    ($p:expr) => {
+        $p.engine.receive_inflating(
+            &mut $p.input[$p.input_pos..$p.input_len],
+            &mut $p.scratch,
+            &mut $p.window,
+        )
+    };
 }
 
 /// The session's driver.
@@ -27,10 +57,11 @@ impl Session for Websock {
         }
     }
 
+    #[cfg(not(feature = "inflate"))]
     fn messages(&self, p: &mut Probe) -> bool {
         let mut frames = 0;
         while frames < MESSAGE_FRAMES {
-            let Ok((used, event)) = p.engine.receive(&mut p.input[p.input_pos..p.input_len]) else {
+            let Ok((used, event)) = receive!(p) else {
                 return false;
             };
             p.input_pos += used;
@@ -55,8 +86,59 @@ impl Session for Websock {
         true
     }
 
+    /// The compressed binary message arrives as its inflated bytes and
+    /// then an empty end (the inflater finishes on the implied tail, RFC
+    /// 7692 section 7.2.2), so binary is gathered and echoed whole.
+    #[cfg(feature = "inflate")]
+    fn messages(&self, p: &mut Probe) -> bool {
+        let mut frames = 0;
+        let mut held = [0u8; 16];
+        let mut held_len = 0;
+        while frames < MESSAGE_FRAMES {
+            let Ok((used, event)) = receive!(p) else {
+                return false;
+            };
+            p.input_pos += used;
+            match event {
+                Some(Event::Data {
+                    kind: DataKind::Binary,
+                    chunk,
+                    last,
+                }) => {
+                    let Some(to) = held.get_mut(held_len..held_len + chunk.len()) else {
+                        return false;
+                    };
+                    to.copy_from_slice(chunk);
+                    held_len += chunk.len();
+                    if last {
+                        let out = &mut p.out[p.out_len..];
+                        let Ok(n) = p.engine.send(DataKind::Binary, &held[..held_len], true, out)
+                        else {
+                            return false;
+                        };
+                        p.out_len += n;
+                        frames += 1;
+                    }
+                }
+                Some(Event::Data { kind, chunk, last }) => {
+                    let Ok(n) = p.engine.send(kind, chunk, last, &mut p.out[p.out_len..]) else {
+                        return false;
+                    };
+                    p.out_len += n;
+                    frames += 1;
+                }
+                Some(Event::Ping(_)) => frames += 1,
+                Some(_) => return false,
+                None if used == 0 => return false,
+                None => {}
+            }
+            p.out_len += p.engine.poll_output(&mut p.out[p.out_len..]);
+        }
+        true
+    }
+
     fn close(&self, p: &mut Probe) -> bool {
-        let Ok((used, event)) = p.engine.receive(&mut p.input[p.input_pos..p.input_len]) else {
+        let Ok((used, event)) = receive!(p) else {
             return false;
         };
         p.input_pos += used;

@@ -1,15 +1,20 @@
 //! The glue to permessage-deflate (RFC 7692): RSV1 on a message's first
 //! frame (section 6), compressing outgoing fragments (7.2.1), inflating
 //! incoming ones into the caller's scratch with the 4-byte tail (7.2.2),
-//! and the size limit counted as it inflates (8.1).
+//! with our codec or in a window the caller lends, and the size limit
+//! counted as it inflates (8.1).
 
 use super::*;
 
 /// permessage-deflate state of one connection.
-#[cfg(feature = "deflate")]
 #[derive(Debug, Default)]
 pub(super) struct Inflating {
+    /// The codec (it holds what was agreed), or with `Memory::Caller` only
+    /// what was agreed.
+    #[cfg(feature = "deflate")]
     pub(super) codec: Option<Codec>,
+    #[cfg(not(feature = "deflate"))]
+    pub(super) agreed: Option<deflate::Agreed>,
     /// The incoming message is compressed.
     pub(super) active: bool,
     /// Its last frame is in; the 4-byte tail is being fed (section 7.2.2).
@@ -25,7 +30,79 @@ pub(super) struct Inflating {
     pub(super) pending: bool,
 }
 
+impl Inflating {
+    /// What was agreed, if permessage-deflate is in force.
+    pub(super) fn agreed(&self) -> Option<&deflate::Agreed> {
+        #[cfg(feature = "deflate")]
+        return self.codec.as_ref().map(Codec::agreed);
+        #[cfg(not(feature = "deflate"))]
+        self.agreed.as_ref()
+    }
+
+    pub(super) fn set(&mut self, agreed: deflate::Agreed) {
+        #[cfg(feature = "deflate")]
+        {
+            self.codec = Some(Codec::new(agreed));
+        }
+        #[cfg(not(feature = "deflate"))]
+        {
+            self.agreed = Some(agreed);
+        }
+    }
+
+    /// The caller lends the inflater: the window bits it must hold.
+    pub(super) fn lent_bits(&self) -> Option<u8> {
+        self.agreed()
+            .filter(|a| a.memory == Memory::Caller)
+            .map(|a| a.remote_window_bits)
+    }
+
+    /// Inflates with the caller's window or our codec.
+    fn decompress(
+        &mut self,
+        window: Option<&mut Lent<'_>>,
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, usize), ()> {
+        if self.lent_bits().is_some() {
+            return match window {
+                Some(w) => w.inflate(input, out).map_err(drop),
+                None => Err(()),
+            };
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(codec) = self.codec.as_mut() {
+            return codec.decompress(input, out).map_err(drop);
+        }
+        Err(())
+    }
+
+    /// A compressed message has been inflated to its end.
+    fn received(&mut self, window: Option<&mut Lent<'_>>) {
+        let lent = self.agreed().filter(|a| a.memory == Memory::Caller);
+        if let Some(keep) = lent.map(|a| !a.remote_no_context_takeover) {
+            if let Some(w) = window {
+                w.end_message(keep);
+            }
+        } else {
+            #[cfg(feature = "deflate")]
+            if let Some(codec) = self.codec.as_mut() {
+                codec.received();
+            }
+        }
+    }
+}
+
 impl Connection {
+    /// Our messages go out compressed: permessage-deflate is in force and
+    /// the connection has a compressor (not with `Memory::Caller`).
+    #[cfg(feature = "deflate")]
+    pub(super) fn compresses(&self) -> bool {
+        self.inflate
+            .agreed()
+            .is_some_and(|a| a.memory != Memory::Caller)
+    }
+
     /// Compresses a fragment into a frame (RFC 7692 section 7.2.1): RSV1 on
     /// the message's first frame only. The payload is compressed behind
     /// room for the longest header, then moved up to its real header.
@@ -71,24 +148,21 @@ impl Connection {
     /// Inflates an unmasked piece of a compressed frame into `scratch`.
     /// What the inflater did not take is masked again, so that it can be
     /// presented again. Returns (payload bytes used, bytes inflated).
-    #[cfg(feature = "deflate")]
     pub(super) fn inflate_payload(
         &mut self,
         payload: &mut [u8],
         frame: &Incoming,
         scratch: &mut [u8],
+        window: Option<&mut Lent<'_>>,
     ) -> Result<(usize, usize), Error> {
-        let Some(codec) = self.inflate.codec.as_mut() else {
-            return Err(Error::InvalidState);
-        };
         let result = if scratch.is_empty() && payload.is_empty() {
             Ok((0, 0))
         } else if scratch.is_empty() {
             Err(Error::BufferTooSmall { needed: 1 })
         } else {
-            codec
-                .decompress(payload, scratch)
-                .map_err(|_| Error::Protocol(Violation::Compression))
+            self.inflate
+                .decompress(window, payload, scratch)
+                .map_err(|()| Error::Protocol(Violation::Compression))
         };
         let (used, wrote) = match result {
             Ok(r) => r,
@@ -131,26 +205,28 @@ impl Connection {
     /// Feeds the tail a compressed message implicitly ends with (RFC 7692
     /// section 7.2.2) and drains the inflater. Returns (bytes in scratch,
     /// message complete).
-    #[cfg(feature = "deflate")]
-    pub(super) fn inflate_tail(&mut self, scratch: &mut [u8]) -> Result<(usize, bool), Error> {
+    pub(super) fn inflate_tail(
+        &mut self,
+        scratch: &mut [u8],
+        mut window: Option<&mut Lent<'_>>,
+    ) -> Result<(usize, bool), Error> {
         if scratch.is_empty() {
             return Err(Error::BufferTooSmall { needed: 1 });
         }
-        let Some(codec) = self.inflate.codec.as_mut() else {
-            return Err(Error::InvalidState);
-        };
         let fed = self.inflate.tail as usize;
-        let (used, wrote) = match codec.decompress(&deflate::TAIL[fed..], scratch) {
+        let tail = deflate::TAIL.get(fed..).unwrap_or_default();
+        let (used, wrote) = match self
+            .inflate
+            .decompress(window.as_deref_mut(), tail, scratch)
+        {
             Ok(r) => r,
-            Err(_) => return Err(self.fail(Violation::Compression)),
+            Err(()) => return Err(self.fail(Violation::Compression)),
         };
         self.inflate.tail += used as u8;
         let done = self.inflate.tail == 4 && wrote < scratch.len();
         self.check_inflated(&scratch[..wrote])?;
         if done {
-            if let Some(codec) = self.inflate.codec.as_mut() {
-                codec.received();
-            }
+            self.inflate.received(window);
             self.inflate.finishing = false;
             self.inflate.pending = false;
             self.inflate.active = false;
@@ -167,7 +243,6 @@ impl Connection {
     /// Rules for inflated data: UTF-8 for text, and the size limit counted
     /// as it inflates, so a small bomb cannot grow past it (RFC 7692
     /// section 8.1 leaves the limit to the implementation; 1009 here).
-    #[cfg(feature = "deflate")]
     fn check_inflated(&mut self, chunk: &[u8]) -> Result<(), Error> {
         if self.message == Some(DataKind::Text) && self.utf8.feed(chunk).is_err() {
             return Err(self.fail(Violation::InvalidUtf8));

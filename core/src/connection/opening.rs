@@ -22,20 +22,20 @@ impl Connection {
             Ok(None) => Ok(Accept::Incomplete),
             Ok(Some(request)) => {
                 let protocol = request.protocol.map(|i| protocols[i]);
-                #[cfg(feature = "deflate")]
+                #[cfg(feature = "inflate")]
                 let agreed = self
                     .config
                     .deflate
                     .and_then(|o| deflate::negotiate(request.extensions.iter(), &o));
-                #[cfg(feature = "deflate")]
+                #[cfg(feature = "inflate")]
                 let extensions = agreed.as_ref().map(|(_, value)| value.as_bytes());
-                #[cfg(not(feature = "deflate"))]
+                #[cfg(not(feature = "inflate"))]
                 let extensions = None;
                 let written = handshake::write_response(&request.key, protocol, extensions, out)
                     .map_err(|needed| Error::BufferTooSmall { needed })?;
-                #[cfg(feature = "deflate")]
+                #[cfg(feature = "inflate")]
                 if let Some((agreed, _)) = agreed {
-                    self.inflate.codec = Some(Codec::new(agreed));
+                    self.inflate.set(agreed);
                 }
                 self.open();
                 Ok(Accept::Accepted { request, written })
@@ -62,11 +62,11 @@ impl Connection {
         if self.state != State::AwaitingResponse || self.request_sent {
             return Err(Error::InvalidState);
         }
-        #[cfg(feature = "deflate")]
+        #[cfg(feature = "inflate")]
         let offer = self.config.deflate.map(|o| deflate::offer(&o));
-        #[cfg(feature = "deflate")]
+        #[cfg(feature = "inflate")]
         let extensions = offer.as_ref().map(|v| v.as_bytes());
-        #[cfg(not(feature = "deflate"))]
+        #[cfg(not(feature = "inflate"))]
         let extensions = None;
         let key = handshake::client_key(self.key);
         let n = handshake::write_request(host, path, &key, protocols, extensions, out)
@@ -88,18 +88,18 @@ impl Connection {
             return Err(Error::InvalidState);
         }
         let max = self.config.max_handshake_len;
-        #[cfg(feature = "deflate")]
+        #[cfg(feature = "inflate")]
         let offered = self.config.deflate.is_some();
-        #[cfg(not(feature = "deflate"))]
+        #[cfg(not(feature = "inflate"))]
         let offered = false;
         let key = handshake::client_key(self.key);
         let parsed = handshake::parse_response(input, &key, protocols, offered, max);
-        #[cfg(feature = "deflate")]
+        #[cfg(feature = "inflate")]
         let parsed = parsed.and_then(|r| match (r, self.config.deflate) {
             (Some(response), Some(options)) => {
                 if let Some(value) = response.extensions {
                     let agreed = deflate::accept_response(value, &options)?;
-                    self.inflate.codec = Some(Codec::new(agreed));
+                    self.inflate.set(agreed);
                 }
                 Ok(Some(response))
             }

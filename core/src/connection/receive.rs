@@ -37,10 +37,45 @@ impl Connection {
     /// [`Connection::receive`], with `scratch` for inflated data: chunks of
     /// compressed messages are slices of `scratch`, others of `input`. Any
     /// size of scratch works; larger means fewer, larger chunks.
+    ///
+    /// With `deflate::Memory::Caller` agreed, use
+    /// `Connection::receive_inflating` (feature `inflate`): this call then
+    /// returns [`Error::BufferTooSmall`] and consumes nothing.
     pub fn receive_with<'a>(
         &mut self,
         input: &'a mut [u8],
         scratch: &'a mut [u8],
+    ) -> Result<(usize, Option<Event<'a>>), Error> {
+        #[cfg(feature = "inflate")]
+        return self.receive_into(input, scratch, None);
+        #[cfg(not(feature = "inflate"))]
+        self.receive_into(input, scratch)
+    }
+
+    /// [`Connection::receive_with`], inflating in the caller's `window`
+    /// where the connection has no inflater of its own
+    /// ([`Memory::Caller`], the only kind
+    /// without the `deflate` feature); with our own codec, `window` is not
+    /// used. The window must be the same on every call for the whole
+    /// connection (it holds the history messages refer to) and hold the
+    /// peer's window as agreed: one smaller than that, like a missing
+    /// scratch, gets [`Error::BufferTooSmall`] with the bytes it needs,
+    /// before anything is consumed.
+    #[cfg(feature = "inflate")]
+    pub fn receive_inflating<'a, const N: usize>(
+        &mut self,
+        input: &'a mut [u8],
+        scratch: &'a mut [u8],
+        window: &mut Window<N>,
+    ) -> Result<(usize, Option<Event<'a>>), Error> {
+        self.receive_into(input, scratch, Some(&mut window.lend()))
+    }
+
+    fn receive_into<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        scratch: &'a mut [u8],
+        #[cfg(feature = "inflate")] mut window: Option<&mut Lent<'_>>,
     ) -> Result<(usize, Option<Event<'a>>), Error> {
         match self.state {
             State::Open | State::CloseSent => {}
@@ -51,18 +86,26 @@ impl Connection {
         }
         // Only compressed messages inflate into scratch; refuse before
         // touching any state, so that the same bytes can be given again.
-        #[cfg(feature = "deflate")]
-        if scratch.is_empty() && self.compression_active() {
-            return Err(Error::BufferTooSmall { needed: 1 });
+        #[cfg(feature = "inflate")]
+        {
+            if scratch.is_empty() && self.compression_active() {
+                return Err(Error::BufferTooSmall { needed: 1 });
+            }
+            if let Some(bits) = self.inflate.lent_bits() {
+                if window.as_ref().is_none_or(|w| w.bits() < bits) {
+                    let needed = deflate::inflate::Inflater::window_len(bits);
+                    return Err(Error::BufferTooSmall { needed });
+                }
+            }
         }
-        #[cfg(not(feature = "deflate"))]
+        #[cfg(not(feature = "inflate"))]
         let _ = scratch;
         let mut pos = 0;
         loop {
-            #[cfg(feature = "deflate")]
+            #[cfg(feature = "inflate")]
             if self.inflate.finishing {
                 let kind = self.message.unwrap_or(DataKind::Binary);
-                let (chunk, last) = self.inflate_tail(scratch)?;
+                let (chunk, last) = self.inflate_tail(scratch, window.as_deref_mut())?;
                 let scratch: &'a [u8] = scratch;
                 return Ok((
                     pos,
@@ -117,10 +160,14 @@ impl Connection {
                     (frame.offset % 4) as usize,
                 );
             }
-            #[cfg(feature = "deflate")]
+            #[cfg(feature = "inflate")]
             let (n, inflated) = if self.inflate.active && !frame.opcode.is_control() {
-                let (used, wrote) =
-                    self.inflate_payload(&mut input[start..start + n], &frame, scratch)?;
+                let (used, wrote) = self.inflate_payload(
+                    &mut input[start..start + n],
+                    &frame,
+                    scratch,
+                    window.as_deref_mut(),
+                )?;
                 (used, Some(wrote))
             } else {
                 (n, None)
@@ -159,7 +206,7 @@ impl Connection {
                 return Ok((pos, Some(event)));
             }
             let kind = self.message.unwrap_or(DataKind::Binary);
-            #[cfg(feature = "deflate")]
+            #[cfg(feature = "inflate")]
             if let Some(wrote) = inflated {
                 self.inflate.finishing = remaining == 0 && frame.fin;
                 if wrote > 0 {
@@ -273,7 +320,7 @@ impl Connection {
                     } else {
                         DataKind::Binary
                     });
-                    #[cfg(feature = "deflate")]
+                    #[cfg(feature = "inflate")]
                     {
                         self.inflate.active = compressed;
                     }

@@ -98,7 +98,7 @@ impl Connection {
             kind.opcode()
         };
         #[cfg(feature = "deflate")]
-        if self.compression_active() {
+        if self.compresses() {
             let n = self.write_compressed(opcode, last, payload, out)?;
             self.sending = !last;
             return Ok(n);
@@ -113,7 +113,7 @@ impl Connection {
     /// the worst case of deflate.
     pub fn max_frame_len(&self, payload_len: usize) -> usize {
         #[cfg(feature = "deflate")]
-        if self.compression_active() {
+        if self.compresses() {
             return MAX_HEADER_LEN.saturating_add(Codec::bound(payload_len));
         }
         header_len(payload_len as u64, self.role == Role::Client).saturating_add(payload_len)

@@ -181,7 +181,9 @@ fn new_deflate(a: &Agreed) -> Compressor {
             mem_level: MEM_LEVEL,
             strategy: Strategy::Default,
         })),
-        Memory::Small => Compressor::Lean(Lean::new(bits, a.level)),
+        // A connection with `Caller` neither compresses nor inflates with
+        // a codec; one used directly gets the small kind.
+        Memory::Small | Memory::Caller => Compressor::Lean(Lean::new(bits, a.level)),
     }
 }
 
@@ -189,7 +191,7 @@ fn new_inflate(a: &Agreed) -> Decompressor {
     let bits = a.remote_window_bits.clamp(9, 15);
     match a.memory {
         Memory::Large => Decompressor::Zlib(Inflate::new(false, bits)),
-        Memory::Small => Decompressor::Lean(
+        Memory::Small | Memory::Caller => Decompressor::Lean(
             Box::default(),
             vec![0u8; Inflater::window_len(bits)].into_boxed_slice(),
         ),

@@ -270,8 +270,19 @@ impl Inflater {
     /// agreed to reset its compressor, RFC 7692 section 7.1.1).
     pub fn end_message(&mut self, keep_history: bool) {
         if self.step == Step::End || !keep_history {
-            *self = Inflater::new();
+            self.restart();
         }
+    }
+
+    /// [`Inflater::new`] in place: a 3 KiB temporary would cost as much
+    /// stack in every caller that inlines this. The tables need no reset,
+    /// as each block's header builds them before they are used.
+    fn restart(&mut self) {
+        self.step = Step::Header;
+        self.last_block = false;
+        self.bits = Bits::default();
+        self.pos = 0;
+        self.filled = 0;
     }
 
     /// Inflates `input` into `out`, keeping history in `window`, whose
@@ -376,9 +387,7 @@ impl Inflater {
                     }
                     // The code length code is kept in the distance table's
                     // place until the real one is read.
-                    let mut h = Huffman::<DIST_CODES>::empty();
-                    h.build(&clen)?;
-                    self.dist = h;
+                    self.dist.build(&clen)?;
                     self.lengths = [0; LITLEN_CODES + DIST_CODES];
                     self.step = Step::DynLengths(0);
                 }
@@ -532,10 +541,114 @@ impl Inflater {
         if self.lengths[256] == 0 {
             return Err(InflateError);
         }
-        let lengths = self.lengths;
-        self.litlen.build(&lengths[..hlit])?;
-        self.dist.build(&lengths[hlit..hlit + hdist])?;
+        self.litlen.build(&self.lengths[..hlit])?;
+        self.dist.build(&self.lengths[hlit..hlit + hdist])?;
         Ok(())
+    }
+}
+
+/// The memory a receiver without an allocator lends its connection for
+/// permessage-deflate: the inflater's state (about 3 KiB) and a history
+/// window of `N` bytes, a power of two from 512 (2^9) to 32 KiB (2^15),
+/// checked when the program is compiled. Plain data: put it in a static,
+/// a struct field or on the stack. One per connection, for the
+/// connection's whole life, since the peer's messages refer back into
+/// earlier ones (RFC 7692 section 7.2.2): pass the same one to every
+/// [`Connection::receive_inflating`](crate::Connection::receive_inflating)
+/// of that connection, and a fresh one (or [`Window::reset`]) to the next.
+#[derive(Clone)]
+pub struct Window<const N: usize> {
+    inflater: Inflater,
+    history: [u8; N],
+}
+
+impl<const N: usize> Window<N> {
+    const VALID: () = assert!(
+        N.is_power_of_two()
+            && N >= Inflater::window_len(MIN_WINDOW_BITS)
+            && N <= Inflater::window_len(MAX_WINDOW_BITS),
+        "a window is a power of two from 512 to 32768 bytes"
+    );
+
+    /// The largest window a peer's compressor may use for this to hold its
+    /// history: the value to negotiate (see
+    /// [`Options::receive_only`](super::Options::receive_only)).
+    pub const BITS: u8 = N.trailing_zeros() as u8;
+
+    /// Empty history.
+    pub const fn new() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::VALID;
+        Window {
+            inflater: Inflater::new(),
+            history: [0; N],
+        }
+    }
+
+    /// [`Inflater::inflate`] with this window.
+    pub fn inflate(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, usize), InflateError> {
+        self.inflater.inflate(&mut self.history, input, out)
+    }
+
+    /// [`Inflater::end_message`].
+    pub fn end_message(&mut self, keep_history: bool) {
+        self.inflater.end_message(keep_history);
+    }
+
+    /// Forgets all history, for a new connection.
+    pub fn reset(&mut self) {
+        self.inflater.restart();
+    }
+
+    /// This window for one call, its size no longer in its type.
+    pub(crate) fn lend(&mut self) -> Lent<'_> {
+        Lent {
+            inflater: &mut self.inflater,
+            history: &mut self.history,
+        }
+    }
+}
+
+impl<const N: usize> Default for Window<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> core::fmt::Debug for Window<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Window")
+            .field("bits", &Self::BITS)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A [`Window`] lent to a connection for one call; the connection's code
+/// does not depend on `N`.
+pub(crate) struct Lent<'a> {
+    inflater: &'a mut Inflater,
+    history: &'a mut [u8],
+}
+
+impl Lent<'_> {
+    pub(crate) fn bits(&self) -> u8 {
+        self.history.len().trailing_zeros() as u8
+    }
+
+    pub(crate) fn inflate(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, usize), InflateError> {
+        self.inflater.inflate(self.history, input, out)
+    }
+
+    pub(crate) fn end_message(&mut self, keep_history: bool) {
+        self.inflater.end_message(keep_history);
     }
 }
 
@@ -670,6 +783,13 @@ mod tests {
         assert_eq!(h.build(&[1, 1, 1]), Err(InflateError));
         assert_eq!(h.build(&[1, 2, 2]), Ok(()));
         assert_eq!(h.build(&[1]), Ok(()), "one distance code is allowed");
+    }
+
+    #[test]
+    fn window_bits_follow_its_size() {
+        assert_eq!(Window::<512>::BITS, 9);
+        assert_eq!(Window::<4096>::new().lend().bits(), 12);
+        assert_eq!(Window::<32768>::BITS, 15);
     }
 
     #[test]

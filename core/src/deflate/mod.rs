@@ -3,8 +3,12 @@
 //!
 //! Negotiation is plain parsing and needs nothing. With the `inflate`
 //! feature alone there is also [`inflate::Inflater`], which needs no
-//! allocator: it keeps its history in a window the caller owns. With
-//! `deflate`, [`Codec`] compresses and inflates with zlib-rs, which
+//! allocator: it keeps its history in a window the caller owns, and a
+//! connection receives compressed messages with it when the caller lends an
+//! [`inflate::Window`] ([`Memory::Caller`], the only kind without `deflate`;
+//! such a connection sends uncompressed, which RFC 7692 section 6 allows
+//! message by message). With
+//! `deflate`, `Codec` compresses and inflates with zlib-rs, which
 //! allocates its window and hash tables on the heap. Window sizes are
 //! honoured for real: a peer that asks for a 9-bit window gets a compressor
 //! with a 512-byte window. zlib cannot make raw streams with an 8-bit window,
@@ -20,6 +24,8 @@ mod codec;
 pub mod inflate;
 #[cfg(feature = "deflate")]
 mod lean;
+
+pub use inflate::Window;
 
 #[cfg(feature = "deflate")]
 pub use codec::{Codec, CorruptData};
@@ -60,16 +66,39 @@ pub struct Options {
 /// How a connection's compressor and inflater spend memory. Heap per
 /// server connection after a message each way is measured for each by
 /// `examples/deflate_report.rs` and held to `core/deflate-heap.budget`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Memory {
     /// zlib-rs both ways: the best ratio and speed, about 300-420 KiB per
-    /// connection with context takeover (fixed-size tables).
-    #[default]
+    /// connection with context takeover (fixed-size tables). The default
+    /// with the `deflate` feature.
+    #[cfg(feature = "deflate")]
     Large,
     /// A fixed-code compressor whose tables follow its window (capped at
     /// 14 bits) and the allocator-free inflater with a `2^bits` window:
     /// about 5 KiB at 9 bits, a larger ratio and slower inflating.
+    #[cfg(feature = "deflate")]
     Small,
+    /// No heap, no compressor: the caller lends the inflater and its window
+    /// ([`inflate::Window`]) on each
+    /// [`Connection::receive_inflating`](crate::Connection::receive_inflating),
+    /// and messages are sent uncompressed. Negotiation asks the peer for a
+    /// window the caller's holds, and declines an offer that gives a server
+    /// no say (section 7.1.2.2). The only kind, and so the default, without
+    /// the `deflate` feature.
+    Caller,
+}
+
+impl Memory {
+    #[cfg(feature = "deflate")]
+    const DEFAULT: Memory = Memory::Large;
+    #[cfg(not(feature = "deflate"))]
+    const DEFAULT: Memory = Memory::Caller;
+}
+
+impl Default for Memory {
+    fn default() -> Self {
+        Memory::DEFAULT
+    }
 }
 
 impl Options {
@@ -81,7 +110,21 @@ impl Options {
             client_no_context_takeover: false,
             server_max_window_bits: 15,
             client_max_window_bits: 15,
-            memory: Memory::Large,
+            memory: Memory::DEFAULT,
+        }
+    }
+
+    /// Receiving only, into a caller's [`inflate::Window`] of `2^bits`
+    /// bytes ([`Memory::Caller`], see there): either role asks the peer's
+    /// compressor for a window of at most `bits` (9 to 15), a server with
+    /// `client_max_window_bits` (section 7.1.2.2), a client with
+    /// `server_max_window_bits` (7.1.2.1).
+    pub const fn receive_only(bits: u8) -> Self {
+        Options {
+            server_max_window_bits: bits,
+            client_max_window_bits: bits,
+            memory: Memory::Caller,
+            ..Options::new()
         }
     }
 }
@@ -275,7 +318,14 @@ pub fn negotiate<'a>(
     headers: impl IntoIterator<Item = &'a [u8]>,
     options: &Options,
 ) -> Option<(Agreed, HeaderValue)> {
-    let server_limit = options.server_max_window_bits.clamp(9, 15);
+    // The caller's window is a hard limit on the client's compressor, and
+    // without a compressor of ours any limit on it is kept by not using it.
+    let lent = options.memory == Memory::Caller;
+    let server_limit = if lent {
+        15
+    } else {
+        options.server_max_window_bits.clamp(9, 15)
+    };
     for header in headers {
         for element in split_list(header) {
             let Some(Ok(offer)) = parse_element(element) else {
@@ -285,7 +335,7 @@ pub fn negotiate<'a>(
             // Our compressor: the client's limit, if any, within ours. zlib
             // cannot honour a limit of 8, so such an offer is declined.
             let local_window = match offer.server_max_window_bits {
-                Some(8) => continue,
+                Some(8) if !lent => continue,
                 Some(asked) => asked.min(server_limit),
                 None => server_limit,
             };
@@ -300,15 +350,19 @@ pub fn negotiate<'a>(
             if options.client_no_context_takeover {
                 text.param(b"client_no_context_takeover", None);
             }
-            // The client's compressor: we may lower it only if it said so.
+            // The client's compressor: we may lower it only if it said so
+            // (section 7.1.2.2). A caller's window smaller than 32 KiB
+            // cannot take a client that did not, so its offer is declined.
+            let wanted = options.client_max_window_bits.clamp(9, 15);
             let mut remote_window = 15;
             if let Some(hint) = offer.client_max_window_bits {
-                let wanted = options.client_max_window_bits.clamp(9, 15);
                 let bits = hint.map_or(wanted, |h| h.min(wanted));
                 if bits < 15 {
                     text.param(b"client_max_window_bits", Some(bits));
                     remote_window = bits.max(9);
                 }
+            } else if lent && wanted < 15 {
+                continue;
             }
             let agreed = Agreed {
                 local_no_context_takeover: local_reset,
@@ -356,11 +410,14 @@ pub fn accept_response(value: &[u8], options: &Options) -> Result<Agreed, Handsh
         Some(Ok(p)) => p,
         _ => return Err(HandshakeError::UnexpectedExtension),
     };
+    let lent = options.memory == Memory::Caller;
     let ours = options.client_max_window_bits.clamp(9, 15);
     let local_window = match p.client_max_window_bits {
         None => ours,
-        // A response must carry a value, and we cannot go below 9.
-        Some(None) | Some(Some(8)) => return Err(HandshakeError::UnexpectedExtension),
+        // A response must carry a value, and zlib cannot go below 9 (with
+        // no compressor of ours, a limit of 8 is kept by not compressing).
+        Some(None) => return Err(HandshakeError::UnexpectedExtension),
+        Some(Some(8)) if !lent => return Err(HandshakeError::UnexpectedExtension),
         Some(Some(bits)) if bits <= ours => bits,
         Some(Some(_)) => return Err(HandshakeError::UnexpectedExtension),
     };
@@ -368,6 +425,10 @@ pub fn accept_response(value: &[u8], options: &Options) -> Result<Agreed, Handsh
     let remote_window = match p.server_max_window_bits {
         Some(bits) if bits > asked => return Err(HandshakeError::UnexpectedExtension),
         Some(bits) => bits.max(9),
+        // Section 7.1.2.1: a server accepts our limit by answering with
+        // one. Without it the server's window may be 32 KiB, more than a
+        // caller's smaller window holds.
+        None if lent && asked < 15 => return Err(HandshakeError::UnexpectedExtension),
         None => 15,
     };
     if options.server_no_context_takeover && !p.server_no_context_takeover {
@@ -433,16 +494,24 @@ mod tests {
         let (a, v) = negotiated("permessage-deflate; client_max_window_bits", &small).unwrap();
         assert_eq!(v, "permessage-deflate; client_max_window_bits=10");
         assert_eq!(a.remote_window_bits, 10);
-        // Without the client's permission the server may not limit it.
-        let (_, v) = negotiated("permessage-deflate", &small).unwrap();
-        assert_eq!(v, "permessage-deflate");
+        // Without the client's permission the server may not limit it: it
+        // takes a 15-bit window, or declines when it has only the caller's.
+        let answer = negotiated("permessage-deflate", &small).map(|(_, v)| v);
+        let expected = (small.memory != Memory::Caller).then(|| "permessage-deflate".into());
+        assert_eq!(answer, expected);
     }
 
     #[test]
     fn server_declines_bad_offers_and_takes_the_next() {
         let o = Options::new();
         assert!(negotiated("x-webkit-deflate-frame", &o).is_none());
-        assert!(negotiated("permessage-deflate; server_max_window_bits=8", &o).is_none());
+        // zlib cannot compress with a window of 8 bits (a server with no
+        // compressor keeps that limit by sending uncompressed).
+        let zlib = o.memory != Memory::Caller;
+        assert_eq!(
+            negotiated("permessage-deflate; server_max_window_bits=8", &o).is_none(),
+            zlib
+        );
         assert!(negotiated("permessage-deflate; server_max_window_bits", &o).is_none());
         assert!(negotiated("permessage-deflate; server_max_window_bits=16", &o).is_none());
         assert!(negotiated("permessage-deflate; foo", &o).is_none());
@@ -452,7 +521,7 @@ mod tests {
         )
         .is_none());
         let (a, v) = negotiated(
-            "permessage-deflate; server_max_window_bits=8, permessage-deflate; client_max_window_bits=\"12\"",
+            "permessage-deflate; server_max_window_bits=16, permessage-deflate; client_max_window_bits=\"12\"",
             &o,
         )
         .unwrap();
@@ -472,10 +541,39 @@ mod tests {
         assert_eq!(a.local_window_bits, 9);
         let a = accept_response(b"permessage-deflate; client_no_context_takeover", &o).unwrap();
         assert!(a.local_no_context_takeover);
-        assert!(accept_response(b"permessage-deflate; client_max_window_bits=8", &o).is_err());
+        assert_eq!(
+            accept_response(b"permessage-deflate; client_max_window_bits=8", &o).is_err(),
+            o.memory != Memory::Caller
+        );
         assert!(accept_response(b"permessage-deflate; client_max_window_bits", &o).is_err());
         assert!(accept_response(b"permessage-deflate; bogus", &o).is_err());
         assert!(accept_response(b"permessage-deflate, permessage-deflate", &o).is_err());
         assert!(accept_response(b"x-other", &o).is_err());
+    }
+
+    /// A client that lends its window asks the server for one it holds
+    /// (section 7.1.2.1) and fails a response that does not promise it.
+    #[test]
+    fn client_lending_its_window_holds_the_server_to_it() {
+        let o = Options::receive_only(10);
+        assert_eq!(
+            offer(&o).as_bytes(),
+            b"permessage-deflate; server_max_window_bits=10; client_max_window_bits=10"
+        );
+        let a = accept_response(b"permessage-deflate; server_max_window_bits=10", &o).unwrap();
+        assert_eq!((a.remote_window_bits, a.memory), (10, Memory::Caller));
+        let a = accept_response(b"permessage-deflate; server_max_window_bits=8", &o).unwrap();
+        assert_eq!(a.remote_window_bits, 9);
+        assert!(accept_response(b"permessage-deflate", &o).is_err());
+        assert!(accept_response(b"permessage-deflate; server_max_window_bits=11", &o).is_err());
+        // With no compressor, a limit of 8 on ours is kept by not using it.
+        assert!(accept_response(
+            b"permessage-deflate; server_max_window_bits=9; client_max_window_bits=8",
+            &o
+        )
+        .is_ok());
+        // A 32 KiB window takes a server that sets no limit.
+        let a = accept_response(b"permessage-deflate", &Options::receive_only(15)).unwrap();
+        assert_eq!(a.remote_window_bits, 15);
     }
 }

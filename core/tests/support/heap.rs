@@ -48,6 +48,7 @@ pub fn cases(server: Options) -> Vec<Case> {
     let prefix = match server.memory {
         Memory::Large => "",
         Memory::Small => "small_",
+        Memory::Caller => "caller_",
     };
     let mut cases: Vec<Case> = (9..=15u8)
         .map(|bits| Case {
