@@ -8,8 +8,10 @@
 pub(crate) struct Sha1 {
     h: [u32; 5],
     block: [u8; 64],
-    /// Bytes hashed so far.
-    len: u64,
+    /// Bytes hashed so far. `usize`, not the RFC's 64 bits: the handshake
+    /// hashes 60 bytes, and 32-bit targets are spared 64-bit arithmetic
+    /// on every byte.
+    len: usize,
 }
 
 impl Sha1 {
@@ -29,7 +31,7 @@ impl Sha1 {
 
     pub(crate) fn update(&mut self, data: &[u8]) {
         for &b in data {
-            self.block[(self.len % 64) as usize] = b;
+            self.block[self.len % 64] = b;
             self.len = self.len.wrapping_add(1);
             if self.len % 64 == 0 {
                 compress(&mut self.h, &self.block);
@@ -40,7 +42,7 @@ impl Sha1 {
     /// Pads (a 1 bit, zeros, the length in bits: RFC 3174 section 4) and
     /// returns the digest.
     pub(crate) fn digest(mut self) -> [u8; 20] {
-        let bits = self.len.wrapping_mul(8);
+        let bits = (self.len as u64).wrapping_mul(8);
         self.update(&[0x80]);
         while self.len % 64 != 56 {
             self.update(&[0]);
