@@ -316,7 +316,9 @@ pub struct Connection {
     close_out: Option<CloseOut>,
     /// An outgoing fragmented message is in progress.
     sending: bool,
-    peer_close: Option<CloseCode>,
+    /// The code of the peer's close frame once it came (1005 for none in
+    /// it); 1006 until then. `Closed` is only reached after it came.
+    peer_close: CloseCode,
     #[cfg(feature = "inflate")]
     inflate: Inflating,
 }
@@ -346,7 +348,7 @@ impl Connection {
             pong: false,
             close_out: None,
             sending: false,
-            peer_close: None,
+            peer_close: CloseCode::ABNORMAL,
             #[cfg(feature = "inflate")]
             inflate: Inflating::default(),
         }

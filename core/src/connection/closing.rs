@@ -75,9 +75,10 @@ impl Connection {
     /// and learns how the connection ended. Later calls change nothing.
     pub fn transport_closed(&mut self) -> Closure {
         let clean = self.state == State::Closed;
-        let code = match (clean, self.peer_close) {
-            (true, Some(code)) => code,
-            _ => CloseCode::ABNORMAL,
+        let code = if clean {
+            self.peer_close
+        } else {
+            CloseCode::ABNORMAL
         };
         if !clean {
             self.state = State::Failed;

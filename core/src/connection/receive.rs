@@ -356,7 +356,7 @@ impl Connection {
                 let (code, reason) = close::parse_payload(self.control.as_bytes())?;
                 let (len, reason_len) = (self.control.len as usize, reason.len());
                 self.control.start = (len - reason_len) as u8;
-                self.peer_close = Some(code);
+                self.peer_close = code;
                 self.frame = None;
                 if self.state == State::Open {
                     // Section 5.5.1: reply with a close frame, echoing the
