@@ -59,7 +59,7 @@
  * Bytes of a `websock_conn`: enough for the engine's state on every
  * supported target, with or without permessage-deflate.
  * `websock_conn_size()` gives the exact need of this build on this
- * target, which may be smaller (a build without deflate needs about 450).
+ * target, which may be smaller (a build without deflate needs about 270).
  */
 #define WEBSOCK_CONN_SIZE (WEBSOCK_CONN_WORDS * 8)
 
