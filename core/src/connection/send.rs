@@ -108,6 +108,54 @@ impl Connection {
         Ok(n)
     }
 
+    /// Sends like [`Connection::send`], but writes only the frame's header
+    /// into `out`, for a caller that writes the payload from where it lies
+    /// (a vectored write of header then payload: no copy of the payload).
+    /// Returns the header's length (at most
+    /// [`MAX_HEADER_LEN`](crate::frame::MAX_HEADER_LEN)) and, for a client,
+    /// the masking key: a client masks every frame (section 5.3), so the
+    /// caller must mask the payload with it (`frame::apply_mask(payload,
+    /// key, 0)`) before it goes out.
+    ///
+    /// With permessage-deflate in force the payload must be compressed
+    /// first: this returns [`Error::InvalidState`], use
+    /// [`Connection::send`].
+    pub fn send_header(
+        &mut self,
+        kind: DataKind,
+        payload_len: usize,
+        last: bool,
+        out: &mut [u8],
+    ) -> Result<(usize, Option<[u8; 4]>), Error> {
+        let reply_pending = self.state == State::CloseReceived && self.close_out.is_some();
+        if (self.state != State::Open && !reply_pending) || self.compression_active() {
+            return Err(Error::InvalidState);
+        }
+        let opcode = if self.sending {
+            Opcode::Continuation
+        } else {
+            kind.opcode()
+        };
+        let client = self.role == Role::Client;
+        let len = payload_len as u64;
+        let head = header_len(len, client);
+        if out.len() < head {
+            return Err(Error::BufferTooSmall { needed: head });
+        }
+        // Drawn only once the call cannot fail, like `write_frame`.
+        let mask = client.then(|| self.rng.next());
+        let header = Header {
+            fin: last,
+            rsv: 0,
+            opcode,
+            mask,
+            len,
+        };
+        let n = encode_header(&header, out).ok_or(Error::BufferTooSmall { needed: head })?;
+        self.sending = !last;
+        Ok((n, mask))
+    }
+
     /// The output space [`Connection::send`] may need for a fragment of
     /// `payload_len` bytes: header, payload, and with compression in force
     /// the worst case of deflate.

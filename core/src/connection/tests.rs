@@ -452,6 +452,63 @@ fn connection_state_is_small() {
     );
 }
 
+/// A header from `send_header` followed by the payload (masked with the
+/// key it returns) is, byte for byte, the frame `send` writes: same
+/// opcodes through a fragmented message, same masking keys drawn.
+#[test]
+fn send_header_then_payload_is_the_frame_send_writes() {
+    let payload: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+    for client in [false, true] {
+        let open = if client { open_client } else { open_server };
+        let (mut whole, mut split) = (open(), open());
+        let pieces = [
+            (&payload[..10], false),
+            (&payload[10..300], false),
+            (&payload[300..], true),
+            (&payload[..0], true),
+            (&payload[..126], true),
+        ];
+        for (piece, last) in pieces {
+            let mut frame = vec![0u8; piece.len() + MAX_HEADER_LEN];
+            let n = whole.send(DataKind::Text, piece, last, &mut frame).unwrap();
+            let mut head = [0u8; MAX_HEADER_LEN];
+            let (h, mask) = split
+                .send_header(DataKind::Text, piece.len(), last, &mut head)
+                .unwrap();
+            assert_eq!(mask.is_some(), client);
+            let mut body = piece.to_vec();
+            if let Some(key) = mask {
+                apply_mask(&mut body, key, 0);
+            }
+            assert_eq!(&frame[..h], &head[..h], "header, {} bytes", piece.len());
+            assert_eq!(&frame[h..n], &body[..], "payload, {} bytes", piece.len());
+        }
+    }
+}
+
+#[test]
+fn send_header_refuses_without_changing_anything() {
+    let mut server = open_server();
+    let mut small = [0u8; 3];
+    assert_eq!(
+        server.send_header(DataKind::Binary, 1000, false, &mut small),
+        Err(Error::BufferTooSmall { needed: 4 })
+    );
+    // The refused call did not start a message: this one is not a
+    // continuation.
+    let mut head = [0u8; MAX_HEADER_LEN];
+    let (n, _) = server
+        .send_header(DataKind::Binary, 5, true, &mut head)
+        .unwrap();
+    assert_eq!(&head[..n], &[0x82, 5]);
+    let fresh = &mut Connection::server(Config::new(), 0);
+    assert_eq!(
+        fresh.send_header(DataKind::Binary, 5, true, &mut head),
+        Err(Error::InvalidState),
+        "before the handshake"
+    );
+}
+
 #[cfg(feature = "deflate")]
 mod compressed {
     use super::*;
@@ -784,6 +841,18 @@ mod compressed {
         // The same bytes again, with somewhere to inflate to.
         let seen = receive_all(&mut s, &wire, &[], 64);
         assert_eq!(seen, vec![Seen::Message(DataKind::Text, b"Hello".to_vec())]);
+    }
+
+    #[test]
+    fn send_header_is_refused_while_compressing() {
+        let (mut c, mut s, _) = pair(Options::new(), Options::new());
+        let mut head = [0u8; MAX_HEADER_LEN];
+        for conn in [&mut c, &mut s] {
+            assert_eq!(
+                conn.send_header(DataKind::Binary, 5, true, &mut head),
+                Err(Error::InvalidState)
+            );
+        }
     }
 }
 
