@@ -21,21 +21,31 @@
 //! in progress each way is complete, so that a shutdown cuts no message.
 //!
 //! The read buffer is lent by the backend (one per event loop, so idle
-//! connections hold none).
+//! connections hold none), and so may the output buffer be
+//! ([`Link::borrow_spare`]). A large payload echoed from the read buffer
+//! can be queued by reference instead of copied
+//! ([`Link::received_borrowing`]): the backend writes frame header and
+//! payload in one vectored write.
 
 use std::cell::Cell;
 use std::io;
 
-use websock_core::frame::MAX_CONTROL_FRAME;
+use websock_core::frame::{MAX_CONTROL_FRAME, MAX_HEADER_LEN};
 use websock_core::{
     Accept, CloseCode, Closure, Config, Connection, DataKind, Error, Event, HandshakeError, Role,
     State, Transport as Wanted, Violation,
 };
 
-use crate::outbuf::OutBuf;
+use crate::outbuf::{OutBuf, MAX_PARTS};
 
-/// Bytes read per call: large reads mean few syscalls for big messages.
-pub const READ_SIZE: usize = 64 * 1024;
+/// Bytes read per call: large reads mean few syscalls for big messages,
+/// and a 64 KiB message arrives whole with its header (14 bytes at most),
+/// so that it is echoed in one frame straight from the read buffer.
+pub const READ_SIZE: usize = 68 * 1024;
+/// Payloads at least this long go out from the read buffer by reference
+/// (header and payload in one vectored write, no copy); shorter ones cost
+/// less to copy than to describe.
+pub const BORROW_MIN: usize = 4096;
 /// By default, stop reading while this much output is queued, and resume
 /// once it drains. Each read adds at most about [`READ_SIZE`] of output (an
 /// echo is never longer than what it echoes), so the queue stays under
@@ -93,11 +103,22 @@ pub struct Tx<'a> {
     out: &'a mut OutBuf,
     /// A fragmented message is going out (so a shutdown waits for its end).
     sending: &'a mut bool,
+    /// The read buffer payloads may be queued by reference from, as its
+    /// address and length (see [`Link::received_borrowing`]).
+    window: Option<(usize, usize)>,
 }
 
 impl Tx<'_> {
     /// Queues a message or a fragment of one (`last == false`).
     pub fn send(&mut self, kind: DataKind, payload: &[u8], last: bool) -> Result<(), Error> {
+        if let Some((start, end)) = self.borrowable(payload) {
+            let room = self.out.spare(MAX_HEADER_LEN);
+            let (n, _) = self.engine.send_header(kind, payload.len(), last, room)?;
+            self.out.commit(n);
+            self.out.push_ref(start, end);
+            *self.sending = !last;
+            return Ok(());
+        }
         // With permessage-deflate in force a frame may be a little longer
         // than its payload; the engine knows by how much.
         let room = self.out.spare(self.engine.max_frame_len(payload.len()));
@@ -105,6 +126,23 @@ impl Tx<'_> {
         self.out.commit(n);
         *self.sending = !last;
         Ok(())
+    }
+
+    /// Where `payload` lies in the read buffer, when it may go out from
+    /// there: large, uncompressed, and from a server (a client would have
+    /// to mask it in place, section 5.3, and the handler's view is shared).
+    fn borrowable(&self, payload: &[u8]) -> Option<(usize, usize)> {
+        let (base, len) = self.window?;
+        if payload.len() < BORROW_MIN
+            || !self.out.can_push_ref()
+            || self.engine.role() != Role::Server
+            || self.engine.compression_active()
+        {
+            return None;
+        }
+        let start = (payload.as_ptr() as usize).checked_sub(base)?;
+        let end = start + payload.len();
+        (end <= len).then_some((start, end))
     }
 
     /// Sends a ping (section 5.5.2); `payload` is at most 125 bytes.
@@ -242,6 +280,9 @@ pub struct Link {
     /// [`Link::go_away`] was called: close with its reason between messages,
     /// and drop the connection at this time whatever happens.
     going_away: Option<(u64, &'static str)>,
+    /// While [`Link::received_borrowing`] runs: the read buffer's address
+    /// and length.
+    window: Option<(usize, usize)>,
 }
 
 impl Link {
@@ -335,6 +376,7 @@ impl Link {
             going_away: None,
             last_write: 0,
             trim_at: None,
+            window: None,
         }
     }
 
@@ -544,14 +586,51 @@ impl Link {
             engine: &mut self.engine,
             out: &mut self.out,
             sending: &mut self.sending,
+            window: None,
         });
         self.close_if_going_away();
         r
     }
 
-    /// The bytes waiting to be written, oldest first.
+    /// The bytes waiting to be written, oldest first, when nothing is
+    /// queued by reference ([`Link::has_borrowed`]; else write
+    /// [`Link::output_parts`]).
     pub fn output(&self) -> &[u8] {
         self.out.pending()
+    }
+
+    /// Whether some output is a payload still in the read buffer last
+    /// handed to [`Link::received_borrowing`].
+    pub fn has_borrowed(&self) -> bool {
+        self.out.has_refs()
+    }
+
+    /// The output in order as pieces for a vectored write, `read` being
+    /// the buffer last handed to [`Link::received_borrowing`] (the pieces
+    /// and how many are used).
+    pub fn output_parts<'a>(&'a self, read: &'a [u8]) -> ([&'a [u8]; MAX_PARTS], usize) {
+        self.out.parts(read)
+    }
+
+    /// Copies what is queued by reference out of `read` (the buffer last
+    /// handed to [`Link::received_borrowing`]) before the backend reuses
+    /// it; nothing to do when everything was written.
+    pub fn settle(&mut self, read: &[u8]) {
+        self.out.settle(read);
+    }
+
+    /// Queues output in the loop's shared buffer `spare` when the link has
+    /// none of its own; [`Link::return_spare`] takes it back once written.
+    pub fn borrow_spare(&mut self, spare: &mut Vec<u8>) {
+        self.out.borrow_spare(spare);
+    }
+
+    /// Gives the output memory back to the loop once everything is
+    /// written (a link with output waiting keeps it).
+    pub fn return_spare(&mut self, spare: &mut Vec<u8>) {
+        // The trim timer stays: clearing it here would move the link in
+        // the loop's timer set on every message; it finds nothing to free.
+        self.out.return_spare(spare);
     }
 
     /// Bytes waiting to be written.
@@ -570,10 +649,10 @@ impl Link {
     /// [`OutBuf::take`]); queueing goes on in `replacement`. Report the
     /// bytes as the transport's own in [`Link::step`] until written.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    pub fn take_output(&mut self, replacement: Vec<u8>) -> (Vec<u8>, usize, usize) {
-        let (buf, start, end) = self.out.take(replacement);
-        self.elsewhere += end - start;
-        (buf, start, end)
+    pub fn take_output(&mut self, replacement: Vec<u8>) -> OutBuf {
+        let taken = self.out.take(replacement);
+        self.elsewhere += taken.len();
+        taken
     }
 
     /// The transport took `n` bytes of [`Link::output`].
@@ -647,6 +726,16 @@ impl Link {
                 Step::Read
             }
         }
+    }
+
+    /// Like [`Link::received`], but a large payload the handler sends back
+    /// from `data` may be queued by reference to it rather than copied:
+    /// until it is written ([`Link::output_parts`]) or
+    /// [`Link::settle`]d, `data` must stay as it is.
+    pub fn received_borrowing<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {
+        self.window = Some((data.as_ptr() as usize, data.len()));
+        self.received(data, handler);
+        self.window = None;
     }
 
     /// Handles bytes the transport read (discarded while draining after
@@ -727,6 +816,7 @@ impl Link {
                     engine: &mut self.engine,
                     out: &mut self.out,
                     sending: &mut self.sending,
+                    window: None,
                 });
                 // Whatever followed the handshake in the same read is frames.
                 match buf.get_mut(len..) {
@@ -846,6 +936,7 @@ impl Link {
                                 engine: &mut self.engine,
                                 out: &mut self.out,
                                 sending: &mut self.sending,
+                                window: self.window,
                             },
                         );
                         self.close_if_going_away();

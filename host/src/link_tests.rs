@@ -1,8 +1,11 @@
 //! [`Link`] driven over a test transport that takes one byte per write and
 //! gives one byte per read, and says `WouldBlock` every other call: every
 //! partial-write and split-read path of the link runs, with no kernel in
-//! the way. Also the link's policies (write timeout, idle timeout,
-//! shutdown between messages) stepped by hand with a fake clock.
+//! the way. A variant reads everything at once and writes one byte of a
+//! vectored write at a time, so that echoed payloads go out by reference to
+//! the read buffer and are copied only when it is read into again. Also
+//! the link's policies (write timeout, idle timeout, shutdown between
+//! messages) stepped by hand with a fake clock.
 
 use std::collections::VecDeque;
 use std::io;
@@ -10,7 +13,7 @@ use std::io;
 use websock_core::{deflate, CloseCode, Config, DataKind, Event, State};
 
 use crate::echo::Echo;
-use crate::link::{Failure, Handler, Link, Step, Target, Tx};
+use crate::link::{Failure, Handler, Link, Step, Target, Tx, READ_SIZE};
 
 /// One direction of a connection: bytes in flight and whether the writer
 /// shut it down.
@@ -21,13 +24,32 @@ struct Pipe {
 }
 
 /// A transport end that moves at most one byte per call and refuses every
-/// other write, as a congested socket might.
+/// other write, as a congested socket might; or one that writes
+/// everything (`whole_writes`) or reads all there is (`whole_reads`).
+#[derive(Default)]
 struct Trickle {
     writes: u64,
+    whole_writes: bool,
+    whole_reads: bool,
+    /// The read buffer, kept between calls.
+    rbuf: Vec<u8>,
+    /// Reads after which output was queued by reference.
+    borrowed_reads: u64,
 }
 
 impl Trickle {
+    fn one_byte(writes: u64) -> Trickle {
+        Trickle {
+            writes,
+            ..Trickle::default()
+        }
+    }
+
     fn write(&mut self, pipe: &mut Pipe, buf: &[u8]) -> io::Result<usize> {
+        if self.whole_writes {
+            pipe.bytes.extend(buf);
+            return Ok(buf.len());
+        }
         self.writes += 1;
         if self.writes % 2 == 0 || buf.is_empty() {
             return Err(io::ErrorKind::WouldBlock.into());
@@ -36,21 +58,37 @@ impl Trickle {
         Ok(1)
     }
 
+    /// Writes what it takes of the first piece, as a vectored write that
+    /// the socket takes only in part.
+    fn write_vectored(&mut self, pipe: &mut Pipe, parts: &[&[u8]]) -> io::Result<usize> {
+        self.write(pipe, parts.first().copied().unwrap_or(&[]))
+    }
+
     fn read(&mut self, pipe: &mut Pipe, buf: &mut [u8]) -> io::Result<usize> {
-        match pipe.bytes.pop_front() {
-            Some(b) => {
-                buf[0] = b;
-                Ok(1)
+        let n = if self.whole_reads { buf.len() } else { 1 };
+        let mut got = 0;
+        while got < n {
+            match pipe.bytes.pop_front() {
+                Some(b) => {
+                    buf[got] = b;
+                    got += 1;
+                }
+                None => break,
             }
-            None if pipe.shut => Ok(0),
-            None => Err(io::ErrorKind::WouldBlock.into()),
+        }
+        match got {
+            0 if pipe.shut => Ok(0),
+            0 => Err(io::ErrorKind::WouldBlock.into()),
+            n => Ok(n),
         }
     }
 }
 
 /// Does what the epoll backend's `drive` does, over a [`Trickle`]: write
 /// what the link queued, then follow [`Link::step`]. True when anything
-/// moved.
+/// moved. A `whole_reads` reader reads like the backend does over
+/// TCP, with [`Link::received_borrowing`] into one buffer, and copies what
+/// is queued by reference before it reads into it again.
 fn pump<H: Handler>(
     link: &mut Link,
     handler: &mut H,
@@ -59,12 +97,44 @@ fn pump<H: Handler>(
     inp: &mut Pipe,
     now: u64,
 ) -> bool {
+    let mut rbuf = std::mem::take(&mut t.rbuf);
+    rbuf.resize(if t.whole_reads { READ_SIZE } else { 64 }, 0);
+    let moved = pump_from(link, handler, t, out, inp, now, &mut rbuf);
+    settle(link, &mut rbuf);
+    t.rbuf = rbuf;
+    moved
+}
+
+/// Copies what is queued by reference out of `rbuf`, then overwrites it,
+/// so that a reference left behind would show in the echo.
+fn settle(link: &mut Link, rbuf: &mut [u8]) {
+    if link.has_borrowed() {
+        link.settle(rbuf);
+        assert!(!link.has_borrowed());
+        rbuf.fill(0xee);
+    }
+}
+
+fn pump_from<H: Handler>(
+    link: &mut Link,
+    handler: &mut H,
+    t: &mut Trickle,
+    out: &mut Pipe,
+    inp: &mut Pipe,
+    now: u64,
+    rbuf: &mut [u8],
+) -> bool {
     link.tick(now);
     let mut moved = false;
-    let mut rbuf = [0u8; 64];
     for _ in 0..8 {
         while link.output_len() > 0 {
-            match t.write(out, link.output()) {
+            let wrote = if link.has_borrowed() {
+                let (parts, n) = link.output_parts(rbuf);
+                t.write_vectored(out, &parts[..n])
+            } else {
+                t.write(out, link.output())
+            };
+            match wrote {
                 Ok(n) => {
                     link.written(n);
                     moved = true;
@@ -80,9 +150,15 @@ fn pump<H: Handler>(
                 continue;
             }
         }
-        match t.read(inp, &mut rbuf) {
+        settle(link, rbuf);
+        match t.read(inp, rbuf) {
             Ok(0) => {
                 link.end_of_stream(now);
+                moved = true;
+            }
+            Ok(n) if t.whole_reads => {
+                link.received_borrowing(&mut rbuf[..n], handler);
+                t.borrowed_reads += u64::from(link.has_borrowed());
                 moved = true;
             }
             Ok(n) => {
@@ -110,12 +186,24 @@ pub(crate) struct Script {
     pub(crate) closed_with: Option<CloseCode>,
     /// Leave the close to the peer.
     pub(crate) server_closes: bool,
+    /// Send every message in one frame, with a second ping after the
+    /// second message.
+    pub(crate) whole: bool,
+    /// How many messages had come back when each pong came.
+    pub(crate) pongs_after: Vec<usize>,
 }
 
 impl Handler for Script {
     fn opened(&mut self, tx: &mut Tx<'_>) {
         tx.ping(SCRIPT_PING).unwrap();
-        for (kind, payload) in &self.messages {
+        for (i, (kind, payload)) in self.messages.iter().enumerate() {
+            if self.whole {
+                tx.send(*kind, payload, true).unwrap();
+                if i == 1 {
+                    tx.ping(b"between").unwrap();
+                }
+                continue;
+            }
             // Larger messages go in three fragments of uneven size.
             if payload.len() > 1000 {
                 let (a, rest) = payload.split_at(payload.len() / 3);
@@ -141,7 +229,10 @@ impl Handler for Script {
                     }
                 }
             }
-            Event::Pong(payload) => self.pongs.push(payload.as_bytes().to_vec()),
+            Event::Pong(payload) => {
+                self.pongs.push(payload.as_bytes().to_vec());
+                self.pongs_after.push(self.received.len());
+            }
             Event::Close { code, .. } => self.closed_with = Some(code),
             Event::Ping(_) => {}
         }
@@ -166,7 +257,11 @@ pub(crate) fn script() -> Vec<(DataKind, Vec<u8>)> {
     ]
 }
 
-fn echo_over_trickle(config: Config) {
+/// Echoes the script through a server that writes one byte per call; with
+/// `vectored`, the client sends every message whole and fast, so that the
+/// server reads large frames at once and echoes them from its read buffer
+/// by reference (header and payload in a vectored write).
+fn echo_over_trickle(config: Config, vectored: bool) {
     let target = Target {
         host: "localhost",
         resource: "/",
@@ -174,13 +269,30 @@ fn echo_over_trickle(config: Config) {
     };
     let mut client = Link::client(config, 0, [9; 32], &target, &[]).unwrap();
     let mut server = Link::server(config, 0);
+    let mut messages = script();
+    if vectored {
+        // Sizes around the threshold of going by reference, and one larger
+        // than a read.
+        for size in [4095, 4096, 20_000, 65_536] {
+            messages.push((
+                DataKind::Binary,
+                (0..size).map(|i| (i % 13) as u8).collect(),
+            ));
+        }
+    }
     let mut script_handler = Script {
-        messages: script(),
+        messages,
+        whole: vectored,
         ..Script::default()
     };
     let mut echo = Echo::default();
     let (mut up, mut down) = (Pipe::default(), Pipe::default());
-    let (mut tc, mut ts) = (Trickle { writes: 0 }, Trickle { writes: 1 });
+    let (mut tc, mut ts) = (Trickle::one_byte(0), Trickle::one_byte(1));
+    // The client writes everything at once; the server reads all there is
+    // (so it borrows) and writes one byte at a time.
+    tc.whole_writes = vectored;
+    tc.whole_reads = vectored;
+    ts.whole_reads = vectored;
     let mut rounds = 0u64;
     let mut idle = 0;
     while !(client.is_done() && server.is_done()) {
@@ -211,7 +323,22 @@ fn echo_over_trickle(config: Config) {
         }
     }
     assert_eq!(script_handler.received, script_handler.messages);
-    assert_eq!(script_handler.pongs, [SCRIPT_PING]);
+    if vectored {
+        if config.deflate.is_none() {
+            assert!(ts.borrowed_reads > 0, "nothing went out by reference");
+        } else {
+            assert_eq!(
+                ts.borrowed_reads, 0,
+                "a compressed payload is not the input"
+            );
+        }
+        // Interleaved with payloads by reference, the engine's replies
+        // keep their places.
+        assert_eq!(script_handler.pongs, [SCRIPT_PING, b"between"]);
+        assert_eq!(script_handler.pongs_after, [0, 2]);
+    } else {
+        assert_eq!(script_handler.pongs, [SCRIPT_PING]);
+    }
     assert_eq!(script_handler.closed_with, Some(CloseCode::NORMAL));
     assert!(client.closure().unwrap().clean, "{:?}", client.failure());
     assert!(server.closure().unwrap().clean, "{:?}", server.failure());
@@ -220,7 +347,23 @@ fn echo_over_trickle(config: Config) {
 
 #[test]
 fn echo_one_byte_per_call() {
-    echo_over_trickle(Config::new());
+    echo_over_trickle(Config::new(), false);
+}
+
+#[test]
+fn vectored_echo_one_byte_per_write() {
+    echo_over_trickle(Config::new(), true);
+}
+
+/// With compression nothing goes by reference (the payload changes), and
+/// the same whole reads still echo right.
+#[test]
+fn whole_reads_compressed_echo_one_byte_per_write() {
+    let config = Config {
+        deflate: Some(deflate::Options::new()),
+        ..Config::new()
+    };
+    echo_over_trickle(config, true);
 }
 
 #[test]
@@ -229,7 +372,7 @@ fn echo_one_byte_per_call_compressed() {
         deflate: Some(deflate::Options::new()),
         ..Config::new()
     };
-    echo_over_trickle(config);
+    echo_over_trickle(config, false);
 }
 
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\

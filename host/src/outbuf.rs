@@ -1,10 +1,35 @@
-//! A growable output queue that the engine writes frames into in place.
+//! A growable output queue that the engine writes frames into in place,
+//! and that can queue a payload by reference instead of copying it.
 //!
 //! The engine writes whole frames into a `&mut [u8]`, so the queue hands out
 //! initialised spare room at its end and takes back how much was used. The
 //! bytes stay initialised once allocated, so after a connection has warmed
 //! up no frame costs an allocation or a memset. Its size is bounded by the
 //! caller: a [`crate::link::Link`] stops reading while too much is queued.
+//!
+//! A large payload that is still in the read buffer is queued as a range
+//! of that buffer ([`OutBuf::push_ref`]) after its header: the backend
+//! writes header and payload with one vectored write ([`OutBuf::parts`]),
+//! and copies only what the socket did not take before it reuses the read
+//! buffer ([`OutBuf::settle`]).
+
+/// Payloads queued by reference at once; a queue that holds this many
+/// copies the next one.
+pub const MAX_REFS: usize = 4;
+/// Pieces of output at most: own bytes before, between and after the
+/// references.
+pub const MAX_PARTS: usize = 2 * MAX_REFS + 1;
+
+/// A payload queued by reference.
+#[derive(Clone, Copy, Debug, Default)]
+struct Ref {
+    /// Own bytes (the queue's) that go out before this payload, counted
+    /// after the previous reference.
+    own: usize,
+    /// The payload: this range of the read buffer.
+    start: usize,
+    end: usize,
+}
 
 /// Bytes waiting to be written to a transport, front to back.
 #[derive(Debug, Default)]
@@ -12,6 +37,10 @@ pub struct OutBuf {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    refs: [Ref; MAX_REFS],
+    nrefs: usize,
+    /// Bytes queued by reference, in all.
+    borrowed: usize,
 }
 
 impl OutBuf {
@@ -21,26 +50,134 @@ impl OutBuf {
             buf: Vec::new(),
             start: 0,
             end: 0,
+            refs: [Ref {
+                own: 0,
+                start: 0,
+                end: 0,
+            }; MAX_REFS],
+            nrefs: 0,
+            borrowed: 0,
         }
     }
 
-    /// Bytes queued.
+    /// Bytes queued, payloads queued by reference included.
     pub fn len(&self) -> usize {
-        self.end - self.start
+        self.end - self.start + self.borrowed
     }
 
     /// Whether nothing is queued.
     pub fn is_empty(&self) -> bool {
-        self.start == self.end
+        self.start == self.end && self.nrefs == 0
     }
 
-    /// The queued bytes, oldest first.
+    /// Whether some output is a reference to the read buffer (then write
+    /// with [`OutBuf::parts`], not [`OutBuf::pending`]).
+    pub fn has_refs(&self) -> bool {
+        self.nrefs > 0
+    }
+
+    /// The queued bytes, oldest first, when nothing is queued by
+    /// reference (else the queue's own bytes only).
     pub fn pending(&self) -> &[u8] {
         &self.buf[self.start..self.end]
     }
 
+    /// Queues bytes `start..end` of the read buffer after what is queued
+    /// now; false (nothing queued) when [`MAX_REFS`] are queued already.
+    /// Until it is written or [`OutBuf::settle`]d, the read buffer must
+    /// stay as it is.
+    pub fn push_ref(&mut self, start: usize, end: usize) -> bool {
+        if start >= end {
+            return true;
+        }
+        if self.nrefs == MAX_REFS {
+            return false;
+        }
+        let before: usize = self.refs[..self.nrefs].iter().map(|r| r.own).sum();
+        self.refs[self.nrefs] = Ref {
+            own: (self.end - self.start) - before,
+            start,
+            end,
+        };
+        self.nrefs += 1;
+        self.borrowed += end - start;
+        true
+    }
+
+    /// Whether [`OutBuf::push_ref`] would take one more reference.
+    pub fn can_push_ref(&self) -> bool {
+        self.nrefs < MAX_REFS
+    }
+
+    /// The queued output in order, as pieces for a vectored write: own
+    /// bytes and ranges of `read`, the buffer the references point into.
+    /// Returns the pieces and how many of them are used (none is empty).
+    pub fn parts<'a>(&'a self, read: &'a [u8]) -> ([&'a [u8]; MAX_PARTS], usize) {
+        let mut parts: [&[u8]; MAX_PARTS] = [&[]; MAX_PARTS];
+        let mut n = 0;
+        let mut own = self.start;
+        for r in &self.refs[..self.nrefs] {
+            if r.own > 0 {
+                parts[n] = &self.buf[own..own + r.own];
+                n += 1;
+                own += r.own;
+            }
+            parts[n] = &read[r.start..r.end];
+            n += 1;
+        }
+        if own < self.end {
+            parts[n] = &self.buf[own..self.end];
+            n += 1;
+        }
+        (parts, n)
+    }
+
+    /// Copies the payloads queued by reference into the queue itself, in
+    /// place in the order, so that `read` may be reused: for output the
+    /// transport did not take at once.
+    pub fn settle(&mut self, read: &[u8]) {
+        if self.nrefs == 0 {
+            return;
+        }
+        let len = self.len();
+        let mut copy = Vec::with_capacity(len.max(256).next_power_of_two());
+        let (parts, n) = self.parts(read);
+        for part in &parts[..n] {
+            copy.extend_from_slice(part);
+        }
+        copy.resize(copy.capacity(), 0);
+        *self = OutBuf {
+            buf: copy,
+            start: 0,
+            end: len,
+            ..OutBuf::new()
+        };
+    }
+
     /// Drops `n` bytes from the front (they were written).
-    pub fn consume(&mut self, n: usize) {
+    pub fn consume(&mut self, mut n: usize) {
+        while n > 0 && self.nrefs > 0 {
+            let own = self.refs[0].own.min(n);
+            self.consume_own(own);
+            self.refs[0].own -= own;
+            n -= own;
+            if n == 0 {
+                break;
+            }
+            let r = &mut self.refs[0];
+            let took = (r.end - r.start).min(n);
+            r.start += took;
+            n -= took;
+            self.borrowed -= took;
+            if r.start == r.end {
+                self.refs.copy_within(1..self.nrefs, 0);
+                self.nrefs -= 1;
+            }
+        }
+        self.consume_own(n);
+    }
+
+    fn consume_own(&mut self, n: usize) {
         self.start = (self.start + n).min(self.end);
         if self.start == self.end {
             // Rewinding when empty keeps the common case (everything
@@ -60,7 +197,14 @@ impl OutBuf {
                 self.start = 0;
             }
             if self.buf.len() - self.end < min {
-                let want = (self.end + min).max(256).next_power_of_two();
+                // Doubling keeps growth amortised, but a first frame gets
+                // what it needs, not the next power of two: every byte
+                // here is touched (zeroed), and a 64 KiB echo would
+                // otherwise make 128 KiB resident.
+                let want = (self.end + min)
+                    .max(2 * self.buf.len())
+                    .max(256)
+                    .next_multiple_of(256);
                 self.buf.resize(want, 0);
             }
         }
@@ -85,16 +229,41 @@ impl OutBuf {
     /// until the kernel is done with them): returns the buffer and the
     /// range of it that is queued, and starts over in `replacement` (its
     /// contents are room, not data).
-    pub fn take(&mut self, replacement: Vec<u8>) -> (Vec<u8>, usize, usize) {
-        let old = std::mem::replace(
+    pub fn take(&mut self, replacement: Vec<u8>) -> OutBuf {
+        std::mem::replace(
             self,
             OutBuf {
                 buf: replacement,
-                start: 0,
-                end: 0,
+                ..OutBuf::new()
             },
-        );
-        (old.buf, old.start, old.end)
+        )
+    }
+
+    /// The memory, for reuse once everything is written.
+    pub fn into_buf(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// Starts using `spare`, a loop's shared buffer, when this queue has
+    /// no memory of its own: between bursts a connection then holds none.
+    pub fn borrow_spare(&mut self, spare: &mut Vec<u8>) {
+        if self.buf.is_empty() && self.is_empty() {
+            std::mem::swap(&mut self.buf, spare);
+        }
+    }
+
+    /// Once everything is written, hands the memory back to the loop (or
+    /// frees it, when the loop has a buffer already); a queue still
+    /// holding output keeps it.
+    pub fn return_spare(&mut self, spare: &mut Vec<u8>) {
+        if !self.is_empty() || self.buf.is_empty() {
+            return;
+        }
+        if spare.is_empty() {
+            std::mem::swap(&mut self.buf, spare);
+        } else {
+            *self = OutBuf::new();
+        }
     }
 
     /// Bytes allocated, for accounting.
@@ -105,7 +274,7 @@ impl OutBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::OutBuf;
+    use super::{OutBuf, MAX_REFS};
 
     fn push(q: &mut OutBuf, bytes: &[u8]) {
         q.spare(bytes.len())[..bytes.len()].copy_from_slice(bytes);
@@ -160,12 +329,101 @@ mod tests {
         let mut q = OutBuf::new();
         push(&mut q, b"abcdef");
         q.consume(2);
-        let (buf, start, end) = q.take(vec![9; 300]);
-        assert_eq!(&buf[start..end], b"cdef");
+        let taken = q.take(vec![9; 300]);
+        assert_eq!(taken.pending(), b"cdef");
         assert!(q.is_empty());
         assert_eq!(q.capacity(), 300, "the replacement's room is reused");
         push(&mut q, b"gh");
         assert_eq!(q.pending(), b"gh");
+    }
+
+    /// The queue's output as one byte string, by reference or not.
+    fn flat(q: &OutBuf, read: &[u8]) -> Vec<u8> {
+        let (parts, n) = q.parts(read);
+        assert!(parts[..n].iter().all(|p| !p.is_empty()), "no empty piece");
+        parts[..n].concat()
+    }
+
+    /// Headers, references and a control frame queued in between come out
+    /// in the order queued, whatever the sizes of the writes, and settling
+    /// at any point keeps the rest exactly.
+    #[test]
+    fn references_go_out_in_order_through_any_partial_writes() {
+        let read: Vec<u8> = (0..100u8).collect();
+        let build = || {
+            let mut q = OutBuf::new();
+            push(&mut q, b"H1");
+            assert!(q.push_ref(0, 5));
+            push(&mut q, b"PONG");
+            push(&mut q, b"H2");
+            assert!(q.push_ref(10, 20));
+            assert!(q.push_ref(20, 20), "an empty range queues nothing");
+            assert!(q.push_ref(30, 32));
+            push(&mut q, b"CLOSE");
+            q
+        };
+        let mut want = b"H1".to_vec();
+        want.extend_from_slice(&read[0..5]);
+        want.extend_from_slice(b"PONGH2");
+        want.extend_from_slice(&read[10..20]);
+        want.extend_from_slice(&read[30..32]);
+        want.extend_from_slice(b"CLOSE");
+        let q = build();
+        assert_eq!(q.len(), want.len());
+        assert_eq!(flat(&q, &read), want);
+        for step in 1..=7 {
+            for settle_at in [None, Some(3), Some(9), Some(17)] {
+                let mut q = build();
+                let mut sent = Vec::new();
+                while !q.is_empty() {
+                    if Some(sent.len()) >= settle_at && q.has_refs() {
+                        q.settle(&read);
+                        assert!(!q.has_refs());
+                        // The read buffer may change from now on.
+                        assert_eq!(q.pending(), &want[sent.len()..]);
+                    }
+                    let rest = flat(&q, &read);
+                    assert_eq!(rest, &want[sent.len()..]);
+                    let n = step.min(rest.len());
+                    sent.extend_from_slice(&rest[..n]);
+                    q.consume(n);
+                    assert_eq!(q.len(), want.len() - sent.len());
+                }
+                assert_eq!(sent, want, "writes of {step}, settled at {settle_at:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_full_set_of_references_refuses_the_next() {
+        let mut q = OutBuf::new();
+        for i in 0..MAX_REFS {
+            assert!(q.can_push_ref());
+            assert!(q.push_ref(i, i + 1));
+        }
+        assert!(!q.can_push_ref());
+        assert!(!q.push_ref(50, 60));
+        assert_eq!(q.len(), MAX_REFS);
+    }
+
+    #[test]
+    fn the_loop_spare_is_lent_while_output_waits_only() {
+        let mut spare = vec![0u8; 4096];
+        let mut q = OutBuf::new();
+        q.borrow_spare(&mut spare);
+        assert_eq!((q.capacity(), spare.len()), (4096, 0));
+        push(&mut q, b"abc");
+        q.return_spare(&mut spare);
+        assert_eq!(q.capacity(), 4096, "kept while output waits");
+        q.consume(3);
+        q.return_spare(&mut spare);
+        assert_eq!((q.capacity(), spare.len()), (0, 4096));
+        // A queue with memory of its own gives it up when the loop has
+        // one already.
+        push(&mut q, b"x");
+        q.consume(1);
+        q.return_spare(&mut spare);
+        assert_eq!((q.capacity(), spare.len()), (0, 4096));
     }
 
     #[test]

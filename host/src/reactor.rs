@@ -1,6 +1,8 @@
 //! The epoll backend (kqueue elsewhere, through `mio`): a single-threaded
 //! event loop over many [`Link`]s on their [`Transport`]s, readiness from
-//! `mio`, deadlines from a timer set, one shared read buffer.
+//! `mio`, deadlines from a timer set, one shared read buffer and one
+//! shared output buffer (a connection keeps output memory only while its
+//! output waits for the socket).
 //!
 //! The server runs one per worker thread; the client, the Autobahn driver
 //! and the load generator run one each. Tokens below [`FIRST_LINK_TOKEN`]
@@ -8,7 +10,7 @@
 //! reports them instead of handling them.
 
 use std::collections::BTreeSet;
-use std::io;
+use std::io::{self, IoSlice};
 use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -50,6 +52,9 @@ pub struct Reactor<H> {
     due: Vec<usize>,
     finished: Vec<Slot<H>>,
     rbuf: Box<[u8]>,
+    /// The output buffer lent to the link being driven (see
+    /// [`Link::borrow_spare`]).
+    spare: Vec<u8>,
     clock: Clock,
 }
 
@@ -65,6 +70,7 @@ impl<H: Handler> Reactor<H> {
             due: Vec::new(),
             finished: Vec::new(),
             rbuf: vec![0; READ_SIZE].into_boxed_slice(),
+            spare: Vec::new(),
             clock,
         })
     }
@@ -228,6 +234,7 @@ impl<H: Handler> Reactor<H> {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
+        slot.link.borrow_spare(&mut self.spare);
         let more = drive(
             &mut slot.link,
             &mut slot.transport,
@@ -235,6 +242,7 @@ impl<H: Handler> Reactor<H> {
             &mut slot.handler,
             now,
         );
+        slot.link.return_spare(&mut self.spare);
         let deadline = if slot.link.is_done() {
             None
         } else {
@@ -265,7 +273,23 @@ impl<H: Handler> Reactor<H> {
 /// and hands input to the link while it asks for it, and closes when it
 /// says so. Call on every readiness event. True when it stopped with input
 /// possibly left (fairness): drive again soon even without an event.
+///
+/// Over plain TCP a large echoed payload goes out from `rbuf` by vectored
+/// write; what the socket does not take is copied before `rbuf` is read
+/// into again.
 pub fn drive<H: Handler, W: Wire>(
+    link: &mut Link,
+    transport: &mut W,
+    rbuf: &mut [u8],
+    handler: &mut H,
+    now: u64,
+) -> bool {
+    let more = drive_io(link, transport, rbuf, handler, now);
+    link.settle(rbuf);
+    more
+}
+
+fn drive_io<H: Handler, W: Wire>(
     link: &mut Link,
     transport: &mut W,
     rbuf: &mut [u8],
@@ -275,7 +299,7 @@ pub fn drive<H: Handler, W: Wire>(
     link.tick(now);
     let mut reads = 0;
     loop {
-        if !flush(link, transport) {
+        if !flush(link, transport, rbuf) {
             return false;
         }
         match link.step(now, !transport.has_pending()) {
@@ -292,8 +316,14 @@ pub fn drive<H: Handler, W: Wire>(
         if reads == MAX_READS_PER_TURN {
             return true;
         }
+        // Nothing may point into the read buffer while it is read into.
+        link.settle(rbuf);
         match transport.read(rbuf) {
             Ok(0) => link.end_of_stream(now),
+            Ok(n) if transport.gathers() => {
+                reads += 1;
+                link.received_borrowing(&mut rbuf[..n], handler);
+            }
             Ok(n) => {
                 reads += 1;
                 link.received(&mut rbuf[..n], handler);
@@ -305,11 +335,19 @@ pub fn drive<H: Handler, W: Wire>(
     }
 }
 
-/// Writes as much queued output as the transport takes. False when the
-/// transport failed (the link is then done).
-fn flush<W: Wire>(link: &mut Link, transport: &mut W) -> bool {
+/// Writes as much queued output as the transport takes (`rbuf` holds what
+/// is queued by reference). False when the transport failed (the link is
+/// then done).
+fn flush<W: Wire>(link: &mut Link, transport: &mut W, rbuf: &[u8]) -> bool {
     while link.output_len() > 0 {
-        match transport.write(link.output()) {
+        let wrote = if link.has_borrowed() {
+            let (parts, n) = link.output_parts(rbuf);
+            let slices = parts.map(IoSlice::new);
+            transport.write_vectored(&slices[..n])
+        } else {
+            transport.write(link.output())
+        };
+        match wrote {
             Ok(0) => {
                 link.io_failure(io::ErrorKind::WriteZero.into());
                 return false;

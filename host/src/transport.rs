@@ -31,6 +31,19 @@ pub trait Wire {
     /// Writes what fits; `WouldBlock` when nothing does.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
 
+    /// Writes what fits of `bufs`, in order, in one call where the
+    /// transport can (a gathering write over TCP); by default the first
+    /// non-empty one alone.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.write(bufs.iter().find(|b| !b.is_empty()).map_or(&[], |b| b))
+    }
+
+    /// Whether [`Wire::write_vectored`] gathers, so that output queued by
+    /// reference to the read buffer saves a copy (plain TCP).
+    fn gathers(&self) -> bool {
+        false
+    }
+
     /// Writes what the transport queued itself (TLS records written by a
     /// read, or left over by a write); `Ok(true)` once nothing is left.
     fn flush(&mut self) -> io::Result<bool>;
@@ -57,6 +70,18 @@ impl Wire for Transport {
             Transport::Plain(s) => s.write(buf),
             Transport::Tls(s) => s.write(buf),
         }
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(s) => s.write_vectored(bufs),
+            // Records are made one buffer at a time anyway.
+            Transport::Tls(s) => s.write(bufs.iter().find(|b| !b.is_empty()).map_or(&[], |b| b)),
+        }
+    }
+
+    fn gathers(&self) -> bool {
+        matches!(self, Transport::Plain(_))
     }
 
     fn flush(&mut self) -> io::Result<bool> {

@@ -5,6 +5,13 @@
 //! and collects every connection's input of a turn: fewer system calls
 //! than one read and one write per message.
 //!
+//! A large echoed payload goes back from the receive buffer it arrived
+//! in: the buffer is held by the send (header and payload in one
+//! `sendmsg`) and goes back to the ring when the send completes, so the
+//! payload is never copied and a connection holds no memory of its own
+//! for it. At most half the ring is held so; a send the socket takes only
+//! in part copies the rest out and lets its buffer go.
+//!
 //! Everything else (listeners, the stop pipe, TLS connections, whose
 //! records need a readable/writable socket) stays in an epoll
 //! [`Reactor`], whose poll descriptor this loop watches from its ring; so
@@ -23,7 +30,8 @@ use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use slab::Slab;
 
 use crate::clock::Clock;
-use crate::link::{Handler, Link, Step};
+use crate::link::{Handler, Link, Step, READ_SIZE};
+use crate::outbuf::{OutBuf, MAX_PARTS};
 use crate::reactor::Reactor;
 
 /// Submission queue entries (the completion queue gets eight times as
@@ -31,9 +39,14 @@ use crate::reactor::Reactor;
 const ENTRIES: u32 = 1024;
 /// Buffers in the provided ring, and the size of each. Receives take a
 /// whole buffer each, but the kernel touches only the bytes it writes, so
-/// small messages keep little of this resident.
+/// small messages keep little of this resident; a buffer as large as the
+/// epoll loop's read lets a 64 KiB message arrive whole, to go back
+/// without a copy.
 const BUFFERS: u16 = 128;
-const BUFFER_SIZE: usize = 16 * 1024;
+const BUFFER_SIZE: usize = READ_SIZE;
+/// At most this many buffers are held by sends at once; past it echoed
+/// payloads are copied, so that receives always find buffers.
+const HOLD_MAX: usize = BUFFERS as usize / 2;
 /// The provided buffer group's id.
 const GROUP: u16 = 0;
 /// Send buffers kept for reuse by the loop (larger ones are freed): at
@@ -76,10 +89,32 @@ enum Recv {
     Cancelling,
 }
 
+/// A send in flight: the link's output taken whole, and the receive
+/// buffer its references point into, held until the send completes.
 struct Sending {
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
+    out: OutBuf,
+    bid: Option<u16>,
+}
+
+/// A vectored send's description. Boxed: the kernel reads it after the
+/// submission, and connections move when the slab grows.
+struct Vectored {
+    iov: [libc::iovec; MAX_PARTS],
+    msg: libc::msghdr,
+}
+
+impl Vectored {
+    fn new() -> Box<Vectored> {
+        Box::new(Vectored {
+            iov: [libc::iovec {
+                iov_base: std::ptr::null_mut(),
+                iov_len: 0,
+            }; MAX_PARTS],
+            // SAFETY: msghdr is plain data (pointers and integers), for
+            // which all zeros is a valid value: no name, no control data.
+            msg: unsafe { std::mem::zeroed() },
+        })
+    }
 }
 
 struct Conn<H> {
@@ -89,6 +124,8 @@ struct Conn<H> {
     timer: Option<u64>,
     recv: Recv,
     sending: Option<Sending>,
+    /// Where vectored sends are described (allocated on the first).
+    vectored: Option<Box<Vectored>>,
     /// A send is being cancelled (the link finished with it in flight).
     send_cancelled: bool,
     /// Input that arrived while the link could not take it (it is waiting
@@ -183,6 +220,17 @@ impl Buffers {
         let len = len.min(BUFFER_SIZE);
         std::slice::from_raw_parts_mut(self.data.add(usize::from(bid % BUFFERS) * BUFFER_SIZE), len)
     }
+
+    /// The whole of buffer `bid`, held by a send.
+    ///
+    /// # Safety
+    /// `bid` came from a completion and has not been given back yet.
+    unsafe fn held(&self, bid: u16) -> &[u8] {
+        std::slice::from_raw_parts(
+            self.data.add(usize::from(bid % BUFFERS) * BUFFER_SIZE),
+            BUFFER_SIZE,
+        )
+    }
 }
 
 impl Drop for Buffers {
@@ -207,6 +255,8 @@ pub struct Ring<H> {
     timers: BTreeSet<(u64, usize)>,
     /// Send buffers for reuse.
     pool: Vec<Vec<u8>>,
+    /// Receive buffers held by sends.
+    held: usize,
     /// The epoll loop's descriptor is watched (a one-shot poll is armed).
     epoll_armed: bool,
     /// Completions of this turn (kept to reuse the allocation).
@@ -248,6 +298,7 @@ impl<H: Handler> Ring<H> {
             conns: Slab::new(),
             timers: BTreeSet::new(),
             pool: Vec::new(),
+            held: 0,
             epoll_armed: false,
             completions: Vec::new(),
             clock,
@@ -275,6 +326,7 @@ impl<H: Handler> Ring<H> {
             timer: None,
             recv: Recv::Idle,
             sending: None,
+            vectored: None,
             send_cancelled: false,
             held: Vec::new(),
         });
@@ -417,8 +469,13 @@ impl<H: Handler> Ring<H> {
                 // SAFETY: the buffer came with this completion and is
                 // given back below, after the last use of the slice.
                 let data = unsafe { self.buffers.get(bid, n as usize) };
-                let r = run_conn(conn, &mut self.pool, now, Some(data));
-                self.buffers.give_back(bid);
+                let lend = (self.held < HOLD_MAX).then_some(bid);
+                let r = run_conn(conn, &mut self.pool, now, Some(data), lend);
+                if r.hold {
+                    self.held += 1;
+                } else {
+                    self.buffers.give_back(bid);
+                }
                 return self.after_run(key, r);
             }
             (0, _) => conn.link.end_of_stream(now),
@@ -445,29 +502,41 @@ impl<H: Handler> Ring<H> {
             if !conn.send_cancelled {
                 conn.link.io_failure(io::Error::from_raw_os_error(-result));
             }
-        } else if result == 0 && sending.start < sending.end {
+        } else if result == 0 && !sending.out.is_empty() {
             conn.link.io_failure(io::ErrorKind::WriteZero.into());
         } else {
-            sending.start += result as usize;
+            sending.out.consume(result as usize);
             conn.link.written_elsewhere(result as usize);
-            if sending.start < sending.end && !conn.link.is_done() {
+            if !sending.out.is_empty() && !conn.link.is_done() {
                 // A partial send: the rest goes first, before anything
-                // queued since.
+                // queued since. A payload still in a receive buffer is
+                // copied out, so that a peer slow to read holds none of
+                // the loop's buffers.
+                if let Some(bid) = sending.bid.take() {
+                    // SAFETY: held by this send until here.
+                    sending.out.settle(unsafe { self.buffers.held(bid) });
+                    self.buffers.give_back(bid);
+                    self.held -= 1;
+                }
                 conn.sending = Some(sending);
-                let entry = send_entry(key, conn);
+                let entry = send_entry(key, conn, &self.buffers);
                 self.push(&entry)?;
                 return Ok(());
             }
         }
         conn.send_cancelled = false;
-        recycle(&mut self.pool, sending.buf);
+        if let Some(bid) = sending.bid {
+            self.buffers.give_back(bid);
+            self.held -= 1;
+        }
+        recycle(&mut self.pool, sending.out.into_buf());
         self.run(key, None)?;
         // Between messages a connection keeps no output buffer: the loop's
         // pool holds them.
         if let Some(conn) = self.conns.get_mut(key) {
             if conn.sending.is_none() && conn.link.output_len() == 0 {
-                let (idle, _, _) = conn.link.take_output(Vec::new());
-                recycle(&mut self.pool, idle);
+                let idle = conn.link.take_output(Vec::new());
+                recycle(&mut self.pool, idle.into_buf());
             }
         }
         Ok(())
@@ -479,7 +548,7 @@ impl<H: Handler> Ring<H> {
         let Some(conn) = self.conns.get_mut(key) else {
             return Ok(());
         };
-        let r = run_conn(conn, &mut self.pool, now, data);
+        let r = run_conn(conn, &mut self.pool, now, data, None);
         self.after_run(key, r)
     }
 
@@ -487,7 +556,7 @@ impl<H: Handler> Ring<H> {
         let Some(conn) = self.conns.get_mut(key) else {
             return Ok(());
         };
-        let send = wants.send.then(|| send_entry(key, conn));
+        let send = wants.send.then(|| send_entry(key, conn, &self.buffers));
         let recv = wants.recv.then(|| {
             conn.recv = Recv::Armed;
             opcode::RecvMulti::new(types::Fd(conn.socket.as_raw_fd()), GROUP)
@@ -537,25 +606,52 @@ const ECANCELED_NEG: i32 = -ECANCELED;
 #[derive(Default)]
 struct Wants {
     send: bool,
+    /// The send holds the receive buffer the input came in.
+    hold: bool,
     recv: bool,
     cancel_recv: bool,
     cancel_send: bool,
 }
 
-fn send_entry<H>(key: usize, conn: &Conn<H>) -> squeue::Entry {
-    let sending = conn
-        .sending
+fn send_entry<H>(key: usize, conn: &mut Conn<H>, buffers: &Buffers) -> squeue::Entry {
+    let Conn {
+        sending,
+        vectored,
+        socket,
+        ..
+    } = conn;
+    let sending = sending
         .as_ref()
         .expect("send_entry is called with a send in flight");
-    let bytes = &sending.buf[sending.start..sending.end];
-    opcode::Send::new(
-        types::Fd(conn.socket.as_raw_fd()),
-        bytes.as_ptr(),
-        u32::try_from(bytes.len()).unwrap_or(u32::MAX),
-    )
-    .flags(MSG_NOSIGNAL)
-    .build()
-    .user_data(user_data(key, OP_SEND))
+    let fd = types::Fd(socket.as_raw_fd());
+    let Some(bid) = sending.bid else {
+        debug_assert!(!sending.out.has_refs(), "references without their buffer");
+        let bytes = sending.out.pending();
+        return opcode::Send::new(
+            fd,
+            bytes.as_ptr(),
+            u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+        )
+        .flags(MSG_NOSIGNAL)
+        .build()
+        .user_data(user_data(key, OP_SEND));
+    };
+    // SAFETY: the buffer is held by this send until it completes.
+    let read = unsafe { buffers.held(bid) };
+    let (parts, n) = sending.out.parts(read);
+    let v = vectored.get_or_insert_with(Vectored::new);
+    for (iov, part) in v.iov.iter_mut().zip(&parts[..n]) {
+        *iov = libc::iovec {
+            iov_base: part.as_ptr() as *mut libc::c_void,
+            iov_len: part.len(),
+        };
+    }
+    v.msg.msg_iov = v.iov.as_mut_ptr();
+    v.msg.msg_iovlen = n as _;
+    opcode::SendMsg::new(fd, &v.msg)
+        .flags(MSG_NOSIGNAL as u32)
+        .build()
+        .user_data(user_data(key, OP_SEND))
 }
 
 fn recycle(pool: &mut Vec<Vec<u8>>, buf: Vec<u8>) {
@@ -567,18 +663,27 @@ fn recycle(pool: &mut Vec<Vec<u8>>, buf: Vec<u8>) {
 /// The io_uring counterpart of [`crate::reactor::drive`]: hands `data`
 /// (and input held earlier) to the link while it reads, starts a send of
 /// its output when none is in flight, and says what to submit.
+///
+/// `bid` is the receive buffer `data` is in, when a send may hold it: a
+/// large payload echoed from `data` then goes out from there (only when
+/// no send is in flight, so that the send starts in this call).
 fn run_conn<H: Handler>(
     conn: &mut Conn<H>,
     pool: &mut Vec<Vec<u8>>,
     now: u64,
     mut data: Option<&mut [u8]>,
+    bid: Option<u16>,
 ) -> Wants {
     let mut wants = Wants::default();
+    let mut fed = false;
     conn.link.tick(now);
     loop {
         if conn.sending.is_none() && conn.link.output_len() > 0 && !conn.link.is_done() {
-            let (buf, start, end) = conn.link.take_output(pool.pop().unwrap_or_default());
-            conn.sending = Some(Sending { buf, start, end });
+            let out = conn.link.take_output(pool.pop().unwrap_or_default());
+            // References can only point into this call's `data`.
+            let bid = if out.has_refs() { bid } else { None };
+            wants.hold = bid.is_some();
+            conn.sending = Some(Sending { out, bid });
             wants.send = true;
         }
         match conn.link.step(now, conn.sending.is_none()) {
@@ -588,8 +693,13 @@ fn run_conn<H: Handler>(
                     conn.link.received(&mut held, &mut conn.handler);
                     continue;
                 }
-                if let Some(data) = data.take() {
-                    conn.link.received(data, &mut conn.handler);
+                if let Some(data) = data.as_deref_mut().filter(|_| !fed) {
+                    fed = true;
+                    if bid.is_some() && conn.sending.is_none() {
+                        conn.link.received_borrowing(data, &mut conn.handler);
+                    } else {
+                        conn.link.received(data, &mut conn.handler);
+                    }
                     continue;
                 }
                 if conn.recv == Recv::Idle {
@@ -614,9 +724,12 @@ fn run_conn<H: Handler>(
         }
     }
     if let Some(data) = data {
-        if !conn.link.is_done() {
+        if !fed && !conn.link.is_done() {
             conn.held.extend_from_slice(data);
         }
+        // Output that did not go into a send (the link finished) must not
+        // point into a buffer that goes back to the ring.
+        conn.link.settle(data);
     }
     if conn.link.is_done() {
         if conn.recv == Recv::Armed {

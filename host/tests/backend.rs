@@ -69,3 +69,93 @@ fn websock_io_epoll_forces_the_epoll_fallback_which_echoes_the_same() {
     );
     echo_everything(&server, 300);
 }
+
+/// Large messages written at once with a ping among them, read back only
+/// once all are written: the server's socket fills, so its sends (header
+/// and payload from the receive buffer in one vectored write) go out in
+/// parts and the rest is copied before the buffer is reused. Every echo
+/// comes back whole and in order, the pong in its place between them.
+fn echoes_in_order_through_a_full_socket(server: &Server) {
+    let mut ws = Ws::open(server.addr);
+    let sizes = [4096usize, 65_536, 20_000, 200_000, 5_000, 60_000, 20];
+    // About 8 MB: more than the kernel buffers both ways hold, less than
+    // the output that stops the server reading (16 MiB).
+    let payloads: Vec<Vec<u8>> = (0..161)
+        .map(|i| {
+            let n = sizes[i % sizes.len()];
+            (0..n).map(|j| ((i * 31 + j) % 253) as u8).collect()
+        })
+        .collect();
+    let halfway = payloads.len() / 2;
+    let mut wire = Vec::new();
+    for (i, payload) in payloads.iter().enumerate() {
+        wire.extend_from_slice(&masked(true, 2, payload));
+        if i == halfway {
+            wire.extend_from_slice(&masked(true, 9, b"halfway"));
+        }
+    }
+    ws.send_raw(&wire);
+    for (i, payload) in payloads.iter().enumerate() {
+        let (opcode, echoed) = ws.message();
+        assert_eq!(opcode, 2);
+        assert!(
+            echoed == *payload,
+            "echo {i} ({} bytes) differs",
+            payload.len()
+        );
+        if i == halfway {
+            let pong = ws.frame().expect("the pong");
+            assert_eq!((pong.opcode, &pong.payload[..]), (10, &b"halfway"[..]));
+        }
+    }
+    ws.send_raw(&masked(true, 8, &1000u16.to_be_bytes()));
+    assert_eq!(close_code(&ws.frame().expect("close reply")), 1000);
+    ws.expect_eof();
+}
+
+#[test]
+fn io_uring_echoes_in_order_through_a_full_socket() {
+    let server = Server::start_with(&["--workers", "1"], |c| c.env_remove("WEBSOCK_IO"));
+    echoes_in_order_through_a_full_socket(&server);
+}
+
+#[test]
+fn epoll_echoes_in_order_through_a_full_socket() {
+    let server = Server::start_with(&["--workers", "1"], |c| c.env("WEBSOCK_IO", "epoll"));
+    echoes_in_order_through_a_full_socket(&server);
+}
+
+/// Large messages sent one at a time to a client that reads nothing until
+/// the end: each echo starts when no other is in flight, so it goes out
+/// from the receive buffer, until the socket has room for only part of
+/// one; the rest is then copied out and the buffer let go.
+fn echoes_one_at_a_time_into_a_filling_socket(server: &Server) {
+    let mut ws = Ws::open(server.addr);
+    // 12 MB, enough to fill the kernel's socket buffers (on loopback here
+    // a send first came back short after about 4 MB).
+    let payloads: Vec<Vec<u8>> = (0..200)
+        .map(|i| (0..60_000).map(|j| ((i * 7 + j) % 251) as u8).collect())
+        .collect();
+    for payload in &payloads {
+        ws.send_raw(&masked(true, 2, payload));
+        // Time for the echo to go out before the next message comes.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    for (i, payload) in payloads.iter().enumerate() {
+        let (opcode, echoed) = ws.message();
+        assert_eq!(opcode, 2);
+        assert!(echoed == *payload, "echo {i} differs");
+    }
+}
+
+#[test]
+fn io_uring_echoes_one_at_a_time_into_a_filling_socket() {
+    let server = Server::start_with(&["--workers", "1"], |c| c.env_remove("WEBSOCK_IO"));
+    echoes_one_at_a_time_into_a_filling_socket(&server);
+}
+
+#[test]
+fn epoll_echoes_one_at_a_time_into_a_filling_socket() {
+    let server = Server::start_with(&["--workers", "1"], |c| c.env("WEBSOCK_IO", "epoll"));
+    echoes_one_at_a_time_into_a_filling_socket(&server);
+}

@@ -10,8 +10,12 @@
 //! from `/proc/PID/stat`), CPU per message and its peak RSS (`VmHWM`).
 //!
 //! Usage: `load ADDR --conns N --size BYTES [--seconds S] [--warmup S]
-//! [--raw] [--pid PID]`. `--raw` speaks no WebSocket (no handshake; the
-//! same bytes must come back), for a plain TCP echo.
+//! [--raw] [--pid PID] [--messages N]`. `--raw` speaks no WebSocket (no
+//! handshake; the same bytes must come back), for a plain TCP echo.
+//! `--messages N` stops after N echoes instead of after a time (no
+//! warm-up): a fixed amount of work, for counting the server's
+//! instructions (e.g. under `valgrind --tool=callgrind`, where time means
+//! little).
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream as StdStream;
@@ -30,6 +34,7 @@ struct Args {
     warmup: f64,
     raw: bool,
     pid: Option<u32>,
+    messages: Option<u64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -42,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
         warmup: 1.0,
         raw: false,
         pid: None,
+        messages: None,
     };
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -51,13 +57,20 @@ fn parse_args() -> Result<Args, String> {
             "--seconds" => parsed.seconds = value(&a)?.parse().map_err(|e| format!("{a}: {e}"))?,
             "--warmup" => parsed.warmup = value(&a)?.parse().map_err(|e| format!("{a}: {e}"))?,
             "--pid" => parsed.pid = Some(value(&a)?.parse().map_err(|e| format!("{a}: {e}"))?),
+            "--messages" => {
+                parsed.messages = Some(value(&a)?.parse().map_err(|e| format!("{a}: {e}"))?)
+            }
             "--raw" => parsed.raw = true,
             _ if a.starts_with('-') => return Err(format!("unknown option {a}")),
             _ => parsed.addr = a,
         }
     }
     if parsed.addr.is_empty() {
-        return Err("usage: load ADDR --conns N --size BYTES [--seconds S] [--warmup S] [--raw] [--pid PID]".into());
+        return Err("usage: load ADDR --conns N --size BYTES [--seconds S] [--warmup S] [--raw] [--pid PID] [--messages N]".into());
+    }
+    if parsed.messages.is_some() {
+        parsed.warmup = 0.0;
+        parsed.seconds = f64::INFINITY;
     }
     Ok(parsed)
 }
@@ -233,7 +246,8 @@ fn run() -> Result<(), String> {
     let mut events = Events::with_capacity(4096);
     let start = Instant::now();
     let warmup = Duration::from_secs_f64(args.warmup);
-    let end = warmup + Duration::from_secs_f64(args.seconds);
+    let end =
+        warmup.saturating_add(Duration::try_from_secs_f64(args.seconds).unwrap_or(Duration::MAX));
     let pid = args.pid.map(|p| p.to_string());
     let mut measuring = false;
     let (mut echoes, mut window_start, mut cpu_start) = (0u64, start, 0u64);
@@ -248,7 +262,7 @@ fn run() -> Result<(), String> {
             window_start = Instant::now();
             cpu_start = pid.as_deref().and_then(cpu_ticks).unwrap_or(0);
         }
-        if now >= end {
+        if now >= end || args.messages.is_some_and(|n| echoes >= n) {
             break;
         }
         poll.poll(&mut events, Some(Duration::from_millis(50)))
