@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package `websock` in node/: the wasm engine (wasm/build.sh,
 # with permessage-deflate and SIMD) copied into node/engine/, beside the
-# Node adapter in node/lib/. Then `npm pack` in node/ makes the tarball.
+# Node adapter in node/lib/, and the root's license files copied in. Then `npm pack` in node/ makes the tarball.
 #
 #   node/build.sh            build node/engine/
 #   node/build.sh --pack DIR also pack into DIR, and print the tarball's path
@@ -36,6 +36,8 @@ mkdir -p node/engine
 for f in websock.js websock.d.ts websock_bg.wasm websock_bg.wasm.d.ts; do
     cp "wasm/pkg/$f" node/engine/
 done
+# The license texts live at the root; the package carries copies.
+cp LICENSE-MIT LICENSE-APACHE node/
 
 if [ -n "$pack_dir" ]; then
     mkdir -p "$pack_dir"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The crates as crates.io and docs.rs see them: complete metadata,
-# `cargo package` (which builds the packaged crate alone), docs without a
-# warning the way docs.rs builds them, and the declared rust-version
-# checked with that very toolchain (installed by rustup, minimal profile).
+# `cargo package` (which builds the packaged crate alone; README and both
+# license texts must be in it), docs without a warning the way docs.rs
+# builds them, and the declared rust-version checked with that very
+# toolchain (installed by rustup, minimal profile).
 # Only websock-core is published; ffi and host say publish = false.
 # Run by tests/run.sh; runs alone too.
 set -uo pipefail
@@ -74,7 +75,9 @@ package() {
             { cat "$OUT/package-$crate.log"; return 1; }
         if grep -i 'warning' "$OUT/package-$crate.log"; then return 1; fi
         cargo package --quiet --allow-dirty --list -p "$crate" >"$OUT/package-$crate.list" || return 1
-        grep -qx README.md "$OUT/package-$crate.list" || { echo "$crate: README.md not packaged"; return 1; }
+        for f in README.md LICENSE-MIT LICENSE-APACHE; do
+            grep -qx "$f" "$OUT/package-$crate.list" || { echo "$crate: $f not packaged"; return 1; }
+        done
         echo "$crate: $(wc -l <"$OUT/package-$crate.list") files, $(stat -c %s target/package/"$crate"-*.crate | tail -n 1) bytes"
     done
 }

@@ -47,7 +47,10 @@ test("the tarball holds the engine, the adapter, the types and the examples, and
   for (const f of ["examples/echo-server.mjs", "examples/client.mjs", "README.md", "package.json"]) {
     assert.ok(files.includes(f), f);
   }
-  const unexpected = files.filter((f) => !/^(engine|lib|examples)\/|^(index\.d\.ts|README\.md|package\.json)$/.test(f));
+  for (const f of ["LICENSE-MIT", "LICENSE-APACHE"]) assert.ok(files.includes(f), f);
+  const unexpected = files.filter(
+    (f) => !/^(engine|lib|examples)\/|^(index\.d\.ts|README\.md|package\.json|LICENSE-MIT|LICENSE-APACHE)$/.test(f),
+  );
   assert.deepEqual(unexpected, []);
 });
 
@@ -60,6 +63,13 @@ test("its version is the workspace's, and package.json has exports, types and en
   assert.equal(manifest.exports["."].types, "./index.d.ts");
   assert.equal(manifest.exports["./engine"].types, "./engine/websock.d.ts");
   assert.match(manifest.engines.node, /^>=/);
+});
+
+test("it carries the root's license texts", async () => {
+  for (const f of ["LICENSE-MIT", "LICENSE-APACHE"]) {
+    const installed = await readFile(path.join(project, "node_modules", "websock", f), "utf8");
+    assert.equal(installed, await readFile(path.join(root, f), "utf8"), f);
+  }
 });
 
 /** Runs `script` in the project; resolves with the child and its first line of output. */
