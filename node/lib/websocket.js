@@ -10,6 +10,7 @@ import { performance } from "node:perf_hooks";
 import tls from "node:tls";
 
 import { ClientConnection } from "../engine/websock.js";
+import * as io from "./engine-io.js";
 import { addEventTarget } from "./event-target.js";
 import {
   EMPTY,
@@ -30,11 +31,6 @@ const BINARY_TYPES = ["nodebuffer", "arraybuffer", "fragments"];
 
 /** Passed by the server instead of an address: a socket is attached later. */
 export const kServerSide = Symbol("websock.serverSide");
-
-/** A Buffer over a Uint8Array the engine made (it owns its memory: no copy). */
-function buffer(bytes) {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 function notOpen(state) {
   return new Error(`WebSocket is not open: readyState ${state} (${STATE_NAMES[state]})`);
@@ -221,7 +217,7 @@ export class WebSocket extends EventEmitter {
       // everything (allowHalfOpen sockets do not do it themselves).
       if (!socket.destroyed) socket.end();
     });
-    this._schedule();
+    this._schedule(this._conn?.deadline());
   }
 
   _onData(bytes) {
@@ -246,53 +242,60 @@ export class WebSocket extends EventEmitter {
     this._receive(bytes);
   }
 
-  /** Feeds `bytes` to the engine and emits what they carried. */
+  /**
+   * Feeds `bytes` to the engine and emits what they carried. The engine
+   * stops after each whole message (so that a reply goes out before what
+   * follows it is read): it is called again while bytes are buffered.
+   */
   _receive(bytes) {
     const conn = this._conn;
     this._receiving = true;
     try {
-      let events = conn.receive(bytes);
-      while (events.length > 0) {
-        for (let i = 0; i < events.length; i++) this._dispatch(events[i]);
-        if (!this._conn) return;
+      let len = bytes === undefined ? 0 : io.stage(bytes);
+      for (;;) {
+        const events = io.receive(conn, len);
+        const more = io.buffered;
+        len = 0;
+        for (let i = 0; i < events.length; i += 3) this._dispatch(events[i], events[i + 1], events[i + 2]);
+        if (!this._conn || events.length === 0 || !more) break;
         if (this._paused) {
           this._pendingInput = true;
           break;
         }
-        events = conn.receive();
       }
     } finally {
       this._receiving = false;
     }
-    this._flush();
+    if (this._conn) this._flush();
   }
 
-  _dispatch(event) {
-    switch (event.type) {
-      case "binary":
-        this.emit("message", this._data(event.data), true);
+  /** One event of `io.receive()`: its kind, bytes and close code. */
+  _dispatch(kind, data, code) {
+    switch (kind) {
+      case io.BINARY:
+        this.emit("message", this._data(data), true);
         break;
-      case "text":
+      case io.TEXT:
         // As in ws: text is a Buffer whatever binaryType says.
-        this.emit("message", buffer(event.data), false);
+        this.emit("message", data, false);
         break;
-      case "ping":
+      case io.PING:
         // The engine has already put the pong in its output.
-        this.emit("ping", buffer(event.data));
+        this.emit("ping", data);
         break;
-      case "pong":
-        this.emit("pong", buffer(event.data));
+      case io.PONG:
+        this.emit("pong", data);
         break;
-      case "close":
+      case io.CLOSE:
         this._closeFrameReceived = true;
         // The engine replies by itself when we had not closed yet.
         this._closeFrameSent = true;
-        this._closeCode = event.code;
-        this._closeMessage = Buffer.from(event.reason);
+        this._closeCode = code;
+        this._closeMessage = data;
         if (this._readyState === OPEN) this._readyState = CLOSING;
         break;
-      case "error": {
-        const err = event.error;
+      case io.ERROR: {
+        const err = this._conn.takeError();
         this._closeCode = err.closeCode ?? 1006;
         this._closeFrameSent = true;
         this._readyState = CLOSING;
@@ -309,9 +312,9 @@ export class WebSocket extends EventEmitter {
           ? bytes.buffer
           : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
       case "fragments":
-        return [buffer(bytes)];
+        return [bytes];
       default:
-        return buffer(bytes);
+        return bytes;
     }
   }
 
@@ -321,8 +324,8 @@ export class WebSocket extends EventEmitter {
     const conn = this._conn;
     const socket = this._socket;
     if (!conn || !socket || socket.destroyed || this._ending) return;
-    if (conn.bufferedAmount > 0) {
-      const out = conn.takeOutput();
+    const out = io.flush(conn);
+    if (out !== null) {
       const callbacks = this._callbacks;
       if (callbacks.length > 0) {
         this._callbacks = [];
@@ -333,8 +336,8 @@ export class WebSocket extends EventEmitter {
         socket.write(out);
       }
     }
-    if (conn.shouldClose()) this._end();
-    else this._schedule();
+    if (io.shouldClose) this._end();
+    else this._schedule(io.deadline);
   }
 
   /** Flushes once the current synchronous code is done (sends coalesce). */
@@ -344,11 +347,9 @@ export class WebSocket extends EventEmitter {
     queueMicrotask(() => this._flush());
   }
 
-  /** Keeps one timer for the engine's next deadline. */
-  _schedule() {
-    const conn = this._conn;
-    if (!conn) return;
-    const deadline = conn.deadline();
+  /** Keeps one timer for the engine's next `deadline` (undefined: none). */
+  _schedule(deadline) {
+    if (!this._conn) return;
     if (deadline === this._deadline) return;
     clearTimeout(this._timer);
     this._deadline = deadline;
@@ -425,10 +426,9 @@ export class WebSocket extends EventEmitter {
     if (this._readyState !== OPEN) return this._afterClosed(data, cb);
     const binary = options?.binary ?? typeof data !== "string";
     const fin = options?.fin ?? true;
-    const conn = this._conn;
-    if (typeof data === "string" && !binary) conn.sendText(data, fin);
-    else if (binary) conn.sendBinary(toBytes(data), fin);
-    else conn.sendTextBytes(toBytes(data), fin);
+    if (typeof data === "string" && !binary) this._conn.sendStaged(io.TEXT, io.stageText(data), fin);
+    else this._conn.sendStaged(binary ? io.BINARY : io.TEXT, io.stage(toBytes(data)), fin);
+    io.shrinkStaging();
     if (cb) this._callbacks.push(cb);
     this._queueFlush();
   }

@@ -15,6 +15,8 @@
 //! - [`session`]: the engine with growable buffers and reassembly, plain Rust;
 //! - [`message`]: whole messages from the engine's streamed chunks;
 //! - [`error_code`]: the table of error codes;
+//! - [`packed`]: received events as bytes, for hosts that read the module's
+//!   memory themselves (the Node adapter: no JS object per event);
 //! - `js` (private): the classes, options, events and errors as JS values.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -22,6 +24,7 @@
 pub mod error_code;
 mod js;
 pub mod message;
+pub mod packed;
 pub mod session;
 
-pub use js::{ClientConnection, ServerConnection};
+pub use js::{staging_area, wasm_memory, ClientConnection, ServerConnection};

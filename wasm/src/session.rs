@@ -16,9 +16,10 @@ use websock_core::{
 
 use crate::message::Reassembly;
 
-/// Past this capacity the output buffer is released once taken, so that one
-/// large message does not pin its memory for the connection's life.
-const RETAINED_OUTPUT: usize = 64 << 10;
+/// Past this capacity the output buffer is released once taken (and the
+/// input buffer once processed), so that one large message does not pin its
+/// memory for the connection's life.
+const RETAINED_BUFFER: usize = 64 << 10;
 
 /// Room for a 101 response or an HTTP error, before the subprotocol name
 /// (the engine asks for 256 plus the longest name).
@@ -287,17 +288,8 @@ impl Session {
     /// [`Session::has_buffered_input`]. The engine's replies (pong, close
     /// reply, failing close) are in the output when this returns. The only
     /// error is `InvalidState` before the handshake completes.
-    pub fn receive(
-        &mut self,
-        bytes: Vec<u8>,
-        mut sink: impl FnMut(Received<'_>),
-    ) -> Result<(), Error> {
-        if matches!(
-            self.conn.state(),
-            State::AwaitingRequest | State::AwaitingResponse
-        ) {
-            return Err(Error::InvalidState);
-        }
+    pub fn receive(&mut self, bytes: Vec<u8>, sink: impl FnMut(Received<'_>)) -> Result<(), Error> {
+        self.check_open_for_data()?;
         if self.consumed == self.input.len() {
             // The common case: nothing left over, so take the bytes as they
             // are instead of copying them.
@@ -308,60 +300,98 @@ impl Session {
             self.consumed = 0;
             self.input.extend_from_slice(&bytes);
         }
+        self.pump_buffered(sink);
+        Ok(())
+    }
+
+    /// [`Session::receive`] for bytes in a buffer the host reuses (a
+    /// staging area in the module's memory): when nothing is left over from
+    /// earlier reads they are processed where they are, and only what the
+    /// engine did not consume is copied into the session. Same events, same
+    /// stopping rule, same error.
+    pub fn receive_in_place(
+        &mut self,
+        bytes: &mut [u8],
+        sink: impl FnMut(Received<'_>),
+    ) -> Result<(), Error> {
+        self.check_open_for_data()?;
+        if self.consumed < self.input.len() || bytes.is_empty() {
+            if !bytes.is_empty() {
+                self.input.drain(..self.consumed);
+                self.consumed = 0;
+                self.input.extend_from_slice(bytes);
+            }
+            self.pump_buffered(sink);
+            return Ok(());
+        }
+        self.prepare_scratch();
+        #[cfg(feature = "deflate")]
+        let used = pump(
+            &mut self.conn,
+            bytes,
+            &mut self.output,
+            &mut self.message,
+            &mut self.scratch,
+            sink,
+        );
+        #[cfg(not(feature = "deflate"))]
+        let used = pump(
+            &mut self.conn,
+            bytes,
+            &mut self.output,
+            &mut self.message,
+            sink,
+        );
+        if self.input.capacity() > RETAINED_BUFFER {
+            self.input = Vec::new();
+        }
+        self.input.clear();
+        self.input.extend_from_slice(&bytes[used..]);
+        self.consumed = 0;
+        Ok(())
+    }
+
+    /// The one error `receive` has: no data phase before the handshake.
+    fn check_open_for_data(&self) -> Result<(), Error> {
+        if matches!(
+            self.conn.state(),
+            State::AwaitingRequest | State::AwaitingResponse
+        ) {
+            return Err(Error::InvalidState);
+        }
+        Ok(())
+    }
+
+    /// Allocates the inflate scratch once compression is in force.
+    fn prepare_scratch(&mut self) {
         #[cfg(feature = "deflate")]
         if self.conn.compression_active() && self.scratch.is_empty() {
             self.scratch = vec![0; SCRATCH];
         }
-        let Session {
-            conn,
+    }
+
+    /// Processes the session's own unconsumed input.
+    fn pump_buffered(&mut self, sink: impl FnMut(Received<'_>)) {
+        self.prepare_scratch();
+        let input = &mut self.input[self.consumed..];
+        #[cfg(feature = "deflate")]
+        let used = pump(
+            &mut self.conn,
             input,
-            consumed,
-            output,
-            message,
-            #[cfg(feature = "deflate")]
-            scratch,
-            ..
-        } = self;
-        let input = &mut input[*consumed..];
-        let mut pos = 0;
-        let mut whole_message = false;
-        loop {
-            // Compressed messages inflate into scratch, the rest are read
-            // in place; without compression in force scratch stays empty.
-            #[cfg(feature = "deflate")]
-            let result = conn.receive_with(&mut input[pos..], scratch);
-            #[cfg(not(feature = "deflate"))]
-            let result = conn.receive(&mut input[pos..]);
-            let progressed = match result {
-                Ok((used, event)) => {
-                    pos += used;
-                    let got = event.is_some();
-                    if let Some(event) = event {
-                        deliver(event, message, &mut |r| {
-                            whole_message |= matches!(r, Received::Text(_) | Received::Binary(_));
-                            sink(r)
-                        });
-                    }
-                    used > 0 || got
-                }
-                Err(e) => {
-                    // The engine has failed the connection and ignores
-                    // whatever follows. (Its other errors cannot happen
-                    // here: scratch is never empty when it is needed.)
-                    pos = input.len();
-                    sink(Received::Failed(e));
-                    false
-                }
-            };
-            // After every call, as the engine asks: a control frame held
-            // back for an unwritten pong only moves once that pong is out.
-            let wrote = flush_replies(conn, output);
-            if whole_message || (!progressed && !wrote) {
-                break;
-            }
-        }
-        *consumed += pos;
-        Ok(())
+            &mut self.output,
+            &mut self.message,
+            &mut self.scratch,
+            sink,
+        );
+        #[cfg(not(feature = "deflate"))]
+        let used = pump(
+            &mut self.conn,
+            input,
+            &mut self.output,
+            &mut self.message,
+            sink,
+        );
+        self.consumed += used;
     }
 
     /// Whether received bytes wait for another [`Session::receive`] call
@@ -415,9 +445,20 @@ impl Session {
         &self.output
     }
 
+    /// Moves the output into `taken`, whose earlier bytes are dropped, and
+    /// gives its allocation to the session to fill next: a host that copies
+    /// the bytes out at once writes with no allocation per message.
+    pub fn swap_output(&mut self, taken: &mut Vec<u8>) {
+        taken.clear();
+        if taken.capacity() > RETAINED_BUFFER {
+            *taken = Vec::new();
+        }
+        core::mem::swap(&mut self.output, taken);
+    }
+
     /// Forgets the output, once the host has taken a copy.
     pub fn clear_output(&mut self) {
-        if self.output.capacity() > RETAINED_OUTPUT {
+        if self.output.capacity() > RETAINED_BUFFER {
             self.output = Vec::new();
         } else {
             self.output.clear();
@@ -492,6 +533,57 @@ fn agreed_extensions(conn: &Connection, request: &Request<'_>) -> Option<String>
 #[cfg(not(feature = "deflate"))]
 fn agreed_extensions(_: &Connection, _: &Request<'_>) -> Option<String> {
     None
+}
+
+/// Runs the engine over `input` until it has delivered one whole data
+/// message or can make no more progress (see [`Session::receive`]), and
+/// returns how many bytes it consumed.
+fn pump(
+    conn: &mut Connection,
+    input: &mut [u8],
+    output: &mut Vec<u8>,
+    message: &mut Reassembly,
+    #[cfg(feature = "deflate")] scratch: &mut [u8],
+    mut sink: impl FnMut(Received<'_>),
+) -> usize {
+    let mut pos = 0;
+    let mut whole_message = false;
+    loop {
+        // Compressed messages inflate into scratch, the rest are read
+        // in place; without compression in force scratch stays empty.
+        #[cfg(feature = "deflate")]
+        let result = conn.receive_with(&mut input[pos..], scratch);
+        #[cfg(not(feature = "deflate"))]
+        let result = conn.receive(&mut input[pos..]);
+        let progressed = match result {
+            Ok((used, event)) => {
+                pos += used;
+                let got = event.is_some();
+                if let Some(event) = event {
+                    deliver(event, message, &mut |r| {
+                        whole_message |= matches!(r, Received::Text(_) | Received::Binary(_));
+                        sink(r)
+                    });
+                }
+                used > 0 || got
+            }
+            Err(e) => {
+                // The engine has failed the connection and ignores
+                // whatever follows. (Its other errors cannot happen
+                // here: scratch is never empty when it is needed.)
+                pos = input.len();
+                sink(Received::Failed(e));
+                false
+            }
+        };
+        // After every call, as the engine asks: a control frame held
+        // back for an unwritten pong only moves once that pong is out.
+        let wrote = flush_replies(conn, output);
+        if whole_message || (!progressed && !wrote) {
+            break;
+        }
+    }
+    pos
 }
 
 /// Moves the engine's queued replies into the output; true if any moved.

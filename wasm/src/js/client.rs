@@ -36,6 +36,8 @@ export interface UpgradeResponse {
 pub struct ClientConnection {
     session: Session,
     text_as_bytes: bool,
+    /// The error of the last staged receive's `error` event.
+    failure: Option<websock_core::Error>,
 }
 
 #[wasm_bindgen]
@@ -48,6 +50,7 @@ impl ClientConnection {
         Ok(ClientConnection {
             session: Session::client(parsed.settings, parsed.now, entropy),
             text_as_bytes: parsed.text_as_bytes,
+            failure: None,
         })
     }
 

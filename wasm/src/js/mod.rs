@@ -6,12 +6,14 @@ mod client;
 mod errors;
 mod events;
 mod globals;
+mod io;
 mod object;
 mod options;
 mod server;
 mod shared;
 
 pub use client::ClientConnection;
+pub use io::{staging_area, wasm_memory};
 pub use server::ServerConnection;
 
 use wasm_bindgen::prelude::*;

@@ -50,6 +50,8 @@ export interface UpgradeRequest {
 pub struct ServerConnection {
     session: Session,
     text_as_bytes: bool,
+    /// The error of the last staged receive's `error` event.
+    failure: Option<websock_core::Error>,
 }
 
 #[wasm_bindgen]
@@ -61,6 +63,7 @@ impl ServerConnection {
         Ok(ServerConnection {
             session: Session::server(parsed.settings, parsed.now),
             text_as_bytes: parsed.text_as_bytes,
+            failure: None,
         })
     }
 

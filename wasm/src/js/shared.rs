@@ -122,6 +122,49 @@ macro_rules! shared_methods {
                 out
             }
 
+            /// Staged I/O (see `stagingArea`): `receive()` for the first
+            /// `len` bytes of the staging area (0 to go on with bytes
+            /// already buffered), with the same stopping rule. Returns the
+            /// address of the events, packed (the layout is in the crate's
+            /// `packed` module): valid until the next `receiveStaged` of
+            /// any connection. For an `error` event, `takeError()`.
+            #[wasm_bindgen(js_name = receiveStaged)]
+            pub fn receive_staged(&mut self, len: usize) -> Result<usize, JsValue> {
+                crate::js::io::receive_staged(&mut self.session, len, &mut self.failure)
+            }
+
+            /// Staged I/O: sends the first `len` bytes of the staging area
+            /// as a text (`kind` 1; they must be UTF-8) or binary (`kind`
+            /// 2) message, or a fragment of one when `last` is false.
+            #[wasm_bindgen(js_name = sendStaged)]
+            pub fn send_staged(
+                &mut self,
+                kind: u32,
+                len: usize,
+                last: bool,
+            ) -> Result<(), JsValue> {
+                crate::js::io::send_staged(&mut self.session, kind, len, last)
+            }
+
+            /// Staged I/O: `takeOutput()`, `shouldClose()` and `deadline()`
+            /// in one call. Returns the address of four f64s: the output's
+            /// address and length (valid until the next `flushOutput` of
+            /// any connection), 1 if the transport should close after it
+            /// (else 0), and the deadline (-1 for none).
+            #[wasm_bindgen(js_name = flushOutput)]
+            pub fn flush_output(&mut self) -> usize {
+                crate::js::io::flush_output(&mut self.session)
+            }
+
+            /// The error behind the last `error` event of `receiveStaged`
+            /// (as `receive()` reports it), or `undefined`.
+            #[wasm_bindgen(js_name = takeError, unchecked_return_type = "WebSockError | undefined")]
+            pub fn take_error(&mut self) -> JsValue {
+                self.failure
+                    .take()
+                    .map_or(JsValue::UNDEFINED, |e| crate::js::errors::engine_error(&e))
+            }
+
             /// Bytes waiting in `takeOutput()`.
             #[wasm_bindgen(getter, js_name = bufferedAmount)]
             pub fn buffered_amount(&self) -> usize {

@@ -20,18 +20,43 @@ enum Seen {
 fn receive_once(session: &mut Session, bytes: &[u8]) -> Vec<Seen> {
     let mut seen = Vec::new();
     session
-        .receive(bytes.to_vec(), |r| {
-            seen.push(match r {
-                Received::Text(t) => Seen::Text(String::from_utf8(t.to_vec()).unwrap()),
-                Received::Binary(b) => Seen::Binary(b.to_vec()),
-                Received::Ping(p) => Seen::Ping(p.to_vec()),
-                Received::Pong(p) => Seen::Pong(p.to_vec()),
-                Received::Close { code, reason } => Seen::Close(code, reason.to_owned()),
-                Received::Failed(e) => Seen::Failed(e),
-            })
-        })
+        .receive(bytes.to_vec(), |r| seen.push(seen_of(r)))
         .unwrap();
     seen
+}
+
+fn seen_of(r: Received<'_>) -> Seen {
+    match r {
+        Received::Text(t) => Seen::Text(String::from_utf8(t.to_vec()).unwrap()),
+        Received::Binary(b) => Seen::Binary(b.to_vec()),
+        Received::Ping(p) => Seen::Ping(p.to_vec()),
+        Received::Pong(p) => Seen::Pong(p.to_vec()),
+        Received::Close { code, reason } => Seen::Close(code, reason.to_owned()),
+        Received::Failed(e) => Seen::Failed(e),
+    }
+}
+
+/// [`collect`] through `receive_in_place` and one reused staging buffer,
+/// as the JS host drives it: the buffer is overwritten after every call,
+/// as the host's next read would.
+fn collect_in_place(session: &mut Session, bytes: &[u8], staging: &mut Vec<u8>) -> Vec<Seen> {
+    staging.clear();
+    staging.extend_from_slice(bytes);
+    let mut len = staging.len();
+    let mut seen = Vec::new();
+    for _ in 0..1000 {
+        let mut got = Vec::new();
+        session
+            .receive_in_place(&mut staging[..len], |r| got.push(seen_of(r)))
+            .unwrap();
+        staging.fill(0xee);
+        len = 0;
+        if got.is_empty() {
+            return seen;
+        }
+        seen.extend(got);
+    }
+    panic!("receive_in_place never ran dry")
 }
 
 /// Everything `bytes` carry: `receive` until it has nothing more to say.
@@ -197,6 +222,81 @@ fn receive_stops_after_each_message_so_replies_precede_the_close_reply() {
             Seen::Close(1000, String::new())
         ]
     );
+}
+
+#[test]
+fn in_place_receive_sees_what_receive_sees_whatever_the_cuts() {
+    let (mut client, _) = pair();
+    client.send(DataKind::Text, b"frag", false).unwrap();
+    client.ping(b"mid").unwrap();
+    client
+        .send(DataKind::Text, "ment€".as_bytes(), true)
+        .unwrap();
+    client.send(DataKind::Binary, &[7; 300], true).unwrap();
+    client.close(1000, "bye").unwrap();
+    let wire = take(&mut client);
+    for step in [1, 2, 5, 13, 200, wire.len()] {
+        let (_, mut copied) = pair();
+        let (_, mut in_place) = pair();
+        let mut staging = Vec::new();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for piece in wire.chunks(step) {
+            a.extend(collect(&mut copied, piece));
+            b.extend(collect_in_place(&mut in_place, piece, &mut staging));
+        }
+        assert_eq!(
+            b,
+            [
+                Seen::Ping(b"mid".to_vec()),
+                Seen::Text("fragment€".into()),
+                Seen::Binary(vec![7; 300]),
+                Seen::Close(1000, "bye".into())
+            ],
+            "fed {step} bytes at a time"
+        );
+        assert_eq!(a, b, "fed {step} bytes at a time");
+        assert_eq!(
+            take(&mut copied),
+            take(&mut in_place),
+            "pong and close reply"
+        );
+    }
+}
+
+#[test]
+fn in_place_receive_keeps_what_follows_a_message_for_the_next_call() {
+    let (mut client, mut server) = pair();
+    client.send(DataKind::Text, b"one", true).unwrap();
+    client.send(DataKind::Binary, b"two", true).unwrap();
+    let wire = take(&mut client);
+    let mut staging = wire.clone();
+    let mut seen = Vec::new();
+    server
+        .receive_in_place(&mut staging, |r| seen.push(seen_of(r)))
+        .unwrap();
+    assert_eq!(seen, [Seen::Text("one".into())]);
+    assert!(server.has_buffered_input());
+    staging.fill(0);
+    server
+        .receive_in_place(&mut [], |r| seen.push(seen_of(r)))
+        .unwrap();
+    assert_eq!(seen[1..], [Seen::Binary(b"two".to_vec())]);
+    assert!(!server.has_buffered_input());
+}
+
+#[test]
+fn swapped_output_holds_the_bytes_and_the_session_refills_the_spare() {
+    let (_, mut server) = pair();
+    let mut taken = vec![1, 2, 3];
+    server.send(DataKind::Binary, b"x", true).unwrap();
+    server.swap_output(&mut taken);
+    assert_eq!(taken, [0x82, 1, b'x']);
+    assert!(server.output().is_empty());
+    server.send(DataKind::Binary, b"y", true).unwrap();
+    server.swap_output(&mut taken);
+    assert_eq!(taken, [0x82, 1, b'y']);
+    server.swap_output(&mut taken);
+    assert!(taken.is_empty());
 }
 
 #[test]
@@ -475,6 +575,29 @@ mod deflate {
             collect(&mut server, &[first, second].concat()),
             [Seen::Text(words.clone()), Seen::Text(words)]
         );
+    }
+
+    #[test]
+    fn compressed_messages_cross_in_place_whatever_the_cuts() {
+        let text = "all work and no play makes jack a dull boy. ".repeat(3000);
+        let binary = noise(100_000);
+        let (mut client, _) = pair_with(Some(Options::new()), Some(Options::new()), 1 << 20);
+        client.send(DataKind::Text, text.as_bytes(), true).unwrap();
+        client.send(DataKind::Binary, &binary, true).unwrap();
+        let wire = take(&mut client);
+        for step in [1000, 65536, wire.len()] {
+            let (_, mut server) = pair_with(Some(Options::new()), Some(Options::new()), 1 << 20);
+            let mut staging = Vec::new();
+            let mut seen = Vec::new();
+            for piece in wire.chunks(step) {
+                seen.extend(collect_in_place(&mut server, piece, &mut staging));
+            }
+            assert_eq!(
+                seen,
+                [Seen::Text(text.clone()), Seen::Binary(binary.clone())],
+                "fed {step} bytes at a time"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,128 @@
+// The engine's staged I/O, from the adapter's side. Instead of one JS
+// object, Uint8Array and call across the wasm boundary per event (the
+// engine's receive()/takeOutput() API), bytes go through the module's
+// memory: received bytes and payloads are copied into one staging area,
+// receiveStaged() packs a read's events into a buffer that is read here,
+// and flushOutput() says where the output is. A message costs one call
+// each way and no value made by the module. The layouts are the engine
+// crate's (wasm/src/packed.rs and wasm/src/js/io.rs).
+
+import { stagingArea, wasmMemory } from "../engine/websock.js";
+
+const memory = wasmMemory();
+
+// Event kinds in the packed layout.
+export const TEXT = 1;
+export const BINARY = 2;
+export const PING = 3;
+export const PONG = 4;
+export const CLOSE = 5;
+export const ERROR = 6;
+const HEADER = 8;
+const EVENT_HEADER = 12;
+const FLAG_BUFFERED = 1;
+
+// The staging area starts at this size and, once a large send has grown
+// it, goes back to it so that one large message does not pin its memory.
+const MIN_STAGING = 64 * 1024;
+const RETAINED_STAGING = 1024 * 1024;
+
+// Views of the module's memory; growing the memory detaches them
+// (byteLength 0), after which they are made again.
+let mem = Buffer.from(memory.buffer);
+let view = new DataView(memory.buffer);
+let stagingPtr = stagingArea(MIN_STAGING);
+let stagingCap = MIN_STAGING;
+
+function views() {
+  if (mem.byteLength === 0) {
+    mem = Buffer.from(memory.buffer);
+    view = new DataView(memory.buffer);
+  }
+}
+
+function growStaging(n) {
+  let cap = MIN_STAGING;
+  while (cap < n) cap *= 2;
+  stagingPtr = stagingArea(cap);
+  stagingCap = cap;
+}
+
+/** Copies `bytes` into the staging area and returns their length. */
+export function stage(bytes) {
+  const n = bytes.length;
+  if (n > stagingCap) growStaging(n);
+  views();
+  mem.set(bytes, stagingPtr);
+  return n;
+}
+
+/** Writes `text` as UTF-8 into the staging area and returns its length. */
+export function stageText(text) {
+  // UTF-16 code units take at most 3 UTF-8 bytes each.
+  if (text.length * 3 > stagingCap) {
+    const n = Buffer.byteLength(text);
+    if (n > stagingCap) growStaging(n);
+  }
+  views();
+  return mem.write(text, stagingPtr, stagingCap, "utf8");
+}
+
+/** Gives back a staging area a large message grew. */
+export function shrinkStaging() {
+  if (stagingCap > RETAINED_STAGING) {
+    stagingPtr = stagingArea(MIN_STAGING);
+    stagingCap = MIN_STAGING;
+  }
+}
+
+/** A fresh Buffer holding `n` bytes of the module's memory from `at`. */
+function copyOut(at, n) {
+  const out = Buffer.allocUnsafe(n);
+  mem.copy(out, 0, at, at + n);
+  return out;
+}
+
+/** Set by receive(): whether received bytes wait for another call. */
+export let buffered = false;
+
+/**
+ * Feeds the first `len` staged bytes (0: bytes already buffered) to
+ * `conn` and returns the events as [kind, data, code] triples, with
+ * `data` a Buffer the caller owns (a close's reason, empty for an error).
+ * They are all copied out before any is handed on, so that a listener
+ * that drives another connection cannot overwrite them.
+ */
+export function receive(conn, len) {
+  const at = conn.receiveStaged(len);
+  views();
+  const end = at + view.getUint32(at, true);
+  buffered = (view.getUint32(at + 4, true) & FLAG_BUFFERED) !== 0;
+  const events = [];
+  for (let p = at + HEADER; p < end; ) {
+    const kind = mem[p];
+    const code = view.getUint32(p + 4, true);
+    const n = view.getUint32(p + 8, true);
+    p += EVENT_HEADER;
+    events.push(kind, copyOut(p, n), code);
+    p += n;
+  }
+  return events;
+}
+
+/** Set by flush(): close the transport once the output is written. */
+export let shouldClose = false;
+/** Set by flush(): the engine's next deadline, or undefined. */
+export let deadline;
+
+/** The bytes `conn` has for the transport, as a Buffer, or null. */
+export function flush(conn) {
+  const at = conn.flushOutput();
+  views();
+  const out = view.getFloat64(at, true);
+  const n = view.getFloat64(at + 8, true);
+  shouldClose = view.getFloat64(at + 16, true) !== 0;
+  const d = view.getFloat64(at + 24, true);
+  deadline = d < 0 ? undefined : d;
+  return n > 0 ? copyOut(out, n) : null;
+}
