@@ -24,7 +24,10 @@
 //!   borrows the inflater's state and history from the caller on every
 //!   call (`Connection::receive_inflating`), so its size does not grow by
 //!   the window: about 3 KiB plus `2^bits` bytes, in a `deflate::Window`
-//!   the caller keeps for the connection's life.
+//!   the caller keeps for the connection's life. A compressed message's
+//!   last event comes after its input is used up (the inflater finishes on
+//!   the implied tail, RFC 7692 section 7.2.2): after an event, call again,
+//!   with no new input if there is none, until a call returns no event.
 //! - **Backpressure.** The engine holds one pending pong, in the buffer it
 //!   gathers control payloads in. If another control frame arrives before
 //!   that pong has been written, `receive` stops consuming at its payload
