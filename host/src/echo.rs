@@ -2,14 +2,12 @@
 //! content, streaming, so a message of any size passes through bounded
 //! buffers.
 //!
-//! Small pieces of a message are gathered into fragments of up to
-//! [`FRAGMENT`] bytes before they go back. A message that arrives whole, or
-//! in pieces of at least [`STRAIGHT`] bytes, goes straight back with no
-//! copy (a large message split across two reads goes back as two
-//! fragments: a connection then holds no copy of it); one that arrives in
-//! many small pieces (small frames, small reads, or chunks of a compressed
-//! message) goes back in few large frames, which costs both peers far less
-//! per byte, and with permessage-deflate compresses better too.
+//! Pieces of a message are gathered into fragments of up to [`FRAGMENT`]
+//! bytes before they go back. A message that arrives whole goes straight
+//! back with no copy; one that arrives in many small pieces (small frames,
+//! small reads, or chunks of a compressed message) goes back in few large
+//! frames, which costs both peers far less per byte, and with
+//! permessage-deflate compresses better too.
 
 use websock_core::Event;
 
@@ -17,9 +15,6 @@ use crate::link::{Handler, Tx};
 
 /// The largest fragment the echo gathers before sending.
 pub const FRAGMENT: usize = 64 * 1024;
-/// A piece this large goes back at once as a fragment of its own, when no
-/// smaller pieces wait before it.
-pub const STRAIGHT: usize = FRAGMENT / 4;
 
 /// Echoes text and binary messages.
 #[derive(Debug, Default)]
@@ -36,7 +31,7 @@ impl Handler for Echo {
         // Sending fails only once we have sent or answered a close: the
         // rest of the peer's message is then not echoed, as the RFC wants
         // (no data after Close).
-        if self.pending.is_empty() && (last || chunk.len() >= STRAIGHT) {
+        if self.pending.is_empty() && (last || chunk.len() >= FRAGMENT) {
             let _ = tx.send(kind, chunk, last);
             return;
         }
