@@ -234,6 +234,7 @@ fn alpn_is_http_1_1_and_closing_sends_close_notify_both_ways() {
     // FIN): a socket closed with unread data sends a reset instead of a
     // FIN, and a reset is not the plain end of stream this case is about.
     let mut raw = Vec::new();
+    tls.sock.set_read_timeout(Some(common::IO_TIMEOUT)).unwrap();
     let _ = tls.sock.read_to_end(&mut raw);
     drop(tls);
     // The first such line names the rude peer: the polite ones had none.
