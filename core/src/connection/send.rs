@@ -112,7 +112,7 @@ impl Connection {
     /// into `out`, for a caller that writes the payload from where it lies
     /// (a vectored write of header then payload: no copy of the payload).
     /// Returns the header's length (at most
-    /// [`MAX_HEADER_LEN`](crate::frame::MAX_HEADER_LEN)) and, for a client,
+    /// [`crate::frame::MAX_HEADER_LEN`]) and, for a client,
     /// the masking key: a client masks every frame (section 5.3), so the
     /// caller must mask the payload with it (`frame::apply_mask(payload,
     /// key, 0)`) before it goes out.
