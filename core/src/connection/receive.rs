@@ -133,6 +133,17 @@ impl Connection {
                     ));
                 }
             }
+            // Backpressure: one buffer holds control payloads, so while a
+            // pong is owed the next control frame stays unread, its header
+            // too (control opcodes have bit 3 set, section 5.2): a frame
+            // with an empty payload would otherwise be all consumed, and a
+            // caller with no input left would not call again to get it.
+            // (Mid-header the byte may be a length, not an opcode; then
+            // this only defers the frame until the pong is out, as the
+            // buffer contract allows.)
+            if self.pong && self.frame.is_none() && input.get(pos).is_some_and(|b| b & 0x08 != 0) {
+                return Ok((pos, None));
+            }
             let frame = match self.frame {
                 Some(f) => f,
                 None => {
@@ -145,8 +156,7 @@ impl Connection {
                     }
                 }
             };
-            // Backpressure: one buffer holds control payloads, so while a
-            // pong is owed the next control frame's payload stays unread.
+            // The same, for a control frame read while no pong was owed.
             if self.pong && frame.opcode.is_control() {
                 return Ok((pos, None));
             }

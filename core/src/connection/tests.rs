@@ -222,6 +222,27 @@ fn sending_may_finish_before_the_close_reply() {
     );
 }
 
+/// Found by the client_receive fuzz target: two empty pings in one read.
+/// The second one's header was consumed while the first one's pong was
+/// owed, so all input was used with no event, and a caller with nothing
+/// more to read never got the second ping (nor sent its pong).
+#[test]
+fn a_second_empty_ping_waits_unread_for_the_first_pong() {
+    let mut s = open_server();
+    let mut wire = masked(0x89, &[]);
+    wire.extend(masked(0x89, &[]));
+    let (used, event) = s.receive(&mut wire).unwrap();
+    assert!(matches!(event, Some(Event::Ping(_))));
+    let mut rest = wire[used..].to_vec();
+    assert_eq!(s.receive(&mut rest).unwrap().0, 0, "left unread");
+    let mut out = [0u8; 16];
+    assert_eq!(s.poll_output(&mut out), 2, "the first pong");
+    let left = rest.len();
+    let (used2, event) = s.receive(&mut rest).unwrap();
+    assert_eq!(used2, left);
+    assert!(matches!(event, Some(Event::Ping(_))), "{event:?}");
+}
+
 #[test]
 fn empty_close_gets_empty_reply() {
     let (seen, written) = server_sees(&masked(0x88, &[]));
