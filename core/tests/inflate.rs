@@ -679,6 +679,45 @@ mod through_a_connection {
         assert_eq!(got, Err(Error::Protocol(Violation::Compression)));
     }
 
+    /// As with our own codec (core's connection tests): output the lent
+    /// window still holds for a frame's consumed payload comes before the
+    /// next frame is read, even when that frame fails.
+    #[test]
+    fn inflated_output_is_delivered_before_a_failing_next_frame() {
+        let (mut s, _) = server(Options::receive_only(15), "permessage-deflate");
+        let mut window = Box::new(Window::<32768>::new());
+        let mut wire = Vec::new();
+        // 40 times "a" (zlib, Z_BLOCK flush), then a continuation with
+        // RSV1 set: 1002 (RFC 7692 section 6.1).
+        frame(
+            &mut wire,
+            true,
+            Opcode::Binary,
+            false,
+            &[74, 76, 36, 14, 0],
+            true,
+        );
+        frame(&mut wire, true, Opcode::Continuation, true, b"x", true);
+        let mut scratch = [0u8; 1];
+        let (mut got, mut pos) = (Vec::new(), 0);
+        let failure = loop {
+            let mut rest = wire[pos..].to_vec();
+            match s.receive_inflating(&mut rest, &mut scratch, &mut window) {
+                Ok((used, Some(Event::Data { chunk, .. }))) => {
+                    got.extend_from_slice(chunk);
+                    pos += used;
+                }
+                Ok((used, other)) => {
+                    assert!(used > 0 || other.is_some(), "stalled");
+                    pos += used;
+                }
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(failure, Error::Protocol(Violation::ReservedBits));
+        assert_eq!(got, [b'a'; 40]);
+    }
+
     #[test]
     fn the_buffer_contract_is_checked_before_anything_is_read() {
         let c = &python_streams()[0];

@@ -186,16 +186,17 @@ impl Connection {
     }
 
     /// Takes output the inflater still holds for a frame whose payload is
-    /// all consumed (see [`Inflating::pending`]). Returns bytes in scratch.
-    #[cfg(feature = "deflate")]
-    pub(super) fn inflate_pending(&mut self, scratch: &mut [u8]) -> Result<usize, Error> {
+    /// all consumed (see [`Inflating::pending`]): our codec's or the
+    /// caller's window alike. Returns bytes in scratch.
+    pub(super) fn inflate_pending(
+        &mut self,
+        scratch: &mut [u8],
+        window: Option<&mut Lent<'_>>,
+    ) -> Result<usize, Error> {
         self.inflate.pending = false;
-        let Some(codec) = self.inflate.codec.as_mut() else {
-            return Err(Error::InvalidState);
-        };
-        let wrote = match codec.decompress(&[], scratch) {
+        let wrote = match self.inflate.decompress(window, &[], scratch) {
             Ok((_, wrote)) => wrote,
-            Err(_) => return Err(self.fail(Violation::Compression)),
+            Err(()) => return Err(self.fail(Violation::Compression)),
         };
         self.inflate.pending = wrote > 0 && wrote == scratch.len();
         self.check_inflated(&scratch[..wrote])?;

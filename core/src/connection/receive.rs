@@ -116,9 +116,9 @@ impl Connection {
                     }),
                 ));
             }
-            #[cfg(feature = "deflate")]
+            #[cfg(feature = "inflate")]
             if self.frame.is_none() && self.inflate.pending {
-                let wrote = self.inflate_pending(scratch)?;
+                let wrote = self.inflate_pending(scratch, window.as_deref_mut())?;
                 if wrote > 0 {
                     let kind = self.message.unwrap_or(DataKind::Binary);
                     let scratch: &'a [u8] = scratch;
