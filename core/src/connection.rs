@@ -64,7 +64,7 @@ use crate::deflate::Codec;
 #[cfg(feature = "inflate")]
 use crate::deflate::{self, Memory, Window};
 
-use closing::{close_body, CloseOut};
+use closing::CloseOut;
 #[cfg(feature = "inflate")]
 use compression::Inflating;
 use receive::Incoming;

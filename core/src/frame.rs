@@ -151,26 +151,31 @@ pub fn header_len(len: u64, masked: bool) -> usize {
 /// Writes a frame header using the shortest length encoding (section 5.2)
 /// and returns its length, or `None` when `out` is too short.
 pub fn encode_header(header: &Header, out: &mut [u8]) -> Option<usize> {
+    // Split by length, as `decode_header` reads: no index to check again.
     let n = header_len(header.len, header.mask.is_some());
-    let out = out.get_mut(..n)?;
-    out[0] = (header.fin as u8) << 7 | (header.rsv & 0x07) << 4 | header.opcode.bits();
-    let mask_bit = if header.mask.is_some() { 0x80 } else { 0 };
-    let mut at = 2;
-    match header.len {
-        0..=125 => out[1] = mask_bit | header.len as u8,
-        126..=0xFFFF => {
-            out[1] = mask_bit | 126;
-            out[2..4].copy_from_slice(&(header.len as u16).to_be_bytes());
-            at = 4;
+    let ([b0, b1], rest) = out.get_mut(..n)?.split_first_chunk_mut::<2>()?;
+    let (ext, key) = match header.mask {
+        Some(mask) => {
+            let (ext, key) = rest.split_last_chunk_mut::<4>()?;
+            *key = mask;
+            (ext, 0x80)
         }
-        _ => {
-            out[1] = mask_bit | 127;
-            out[2..10].copy_from_slice(&header.len.to_be_bytes());
-            at = 10;
-        }
-    }
-    if let Some(key) = header.mask {
-        out[at..at + 4].copy_from_slice(&key);
+        None => (rest, 0),
+    };
+    *b0 = (header.fin as u8) << 7 | (header.rsv & 0x07) << 4 | header.opcode.bits();
+    *b1 = key
+        | match ext.len() {
+            0 => header.len as u8,
+            2 => 126,
+            _ => 127,
+        };
+    // The extended length is the low bytes of the big-endian u64.
+    for (to, from) in ext
+        .iter_mut()
+        .rev()
+        .zip(header.len.to_be_bytes().iter().rev())
+    {
+        *to = *from;
     }
     Some(n)
 }

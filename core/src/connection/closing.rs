@@ -29,9 +29,9 @@ impl Connection {
         if reason.len() > MAX_REASON {
             return Err(Error::ControlTooLong);
         }
-        let mut body = [0u8; MAX_CONTROL_PAYLOAD];
-        let len = close_body(Some(code), reason.as_bytes(), &mut body);
-        let n = self.write_frame(Opcode::Close, true, &body[..len], out)?;
+        let rng = (self.role == Role::Client).then_some(&mut self.rng);
+        let reason = reason.as_bytes();
+        let n = send::write_frame(rng, Opcode::Close, true, Some(code), reason, out)?;
         self.state = State::CloseSent;
         self.deadline = self.now.saturating_add(self.config.close_timeout_ms);
         Ok(n)
@@ -88,22 +88,5 @@ impl Connection {
         self.pong = false;
         self.close_out = None;
         Closure { clean, code }
-    }
-}
-
-/// Lays out a close frame's payload: code then reason (section 5.5.1).
-pub(super) fn close_body(
-    code: Option<CloseCode>,
-    reason: &[u8],
-    body: &mut [u8; MAX_CONTROL_PAYLOAD],
-) -> usize {
-    match code {
-        None => 0,
-        Some(code) => {
-            body[..2].copy_from_slice(&code.0.to_be_bytes());
-            let r = reason.len().min(MAX_REASON);
-            body[2..2 + r].copy_from_slice(&reason[..r]);
-            2 + r
-        }
     }
 }

@@ -42,8 +42,11 @@ impl Connection {
     pub fn poll_output(&mut self, out: &mut [u8]) -> usize {
         let mut n = 0;
         if self.pong {
-            let pong = self.control;
-            match self.write_frame(Opcode::Pong, true, pong.as_bytes(), &mut out[n..]) {
+            // Written from `control` where it lies: the payload is a field
+            // apart from the masking RNG, so nothing is copied to a local.
+            let rng = (self.role == Role::Client).then_some(&mut self.rng);
+            let pong = self.control.as_bytes();
+            match write_frame(rng, Opcode::Pong, true, None, pong, out) {
                 Ok(k) => {
                     n += k;
                     self.pong = false;
@@ -52,13 +55,15 @@ impl Connection {
             }
         }
         if let Some(c) = self.close_out {
-            let mut body = [0u8; MAX_CONTROL_PAYLOAD];
             let (code, reason) = match c {
                 CloseOut::Reply(code) => (code, ""),
                 CloseOut::Fail(v) => (Some(v.close_code()), v.reason()),
             };
-            let len = close_body(code, reason.as_bytes(), &mut body);
-            match self.write_frame(Opcode::Close, true, &body[..len], &mut out[n..]) {
+            let reason = reason.as_bytes();
+            let reason = &reason[..reason.len().min(MAX_REASON)];
+            let rng = (self.role == Role::Client).then_some(&mut self.rng);
+            let rest = out.get_mut(n..).unwrap_or_default();
+            match write_frame(rng, Opcode::Close, true, code, reason, rest) {
                 Ok(k) => {
                     n += k;
                     self.close_out = None;
@@ -200,25 +205,49 @@ impl Connection {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Error> {
-        let mask = (self.role == Role::Client).then(|| self.rng.next());
-        let len = payload.len() as u64;
-        let head = header_len(len, mask.is_some());
-        let needed = head + payload.len();
-        if out.len() < needed {
-            return Err(Error::BufferTooSmall { needed });
-        }
-        let header = Header {
-            fin,
-            rsv: 0,
-            opcode,
-            mask,
-            len,
-        };
-        encode_header(&header, out).ok_or(Error::BufferTooSmall { needed })?;
-        out[head..needed].copy_from_slice(payload);
-        if let Some(key) = mask {
-            apply_mask(&mut out[head..needed], key, 0);
-        }
-        Ok(needed)
+        let rng = (self.role == Role::Client).then_some(&mut self.rng);
+        write_frame(rng, opcode, fin, None, payload, out)
     }
+}
+
+/// Writes one frame, a client's masked with a fresh key from `rng`
+/// (section 5.3; `None` for a server). A close frame's payload is `code`
+/// then `payload` (the reason, section 5.5.1), written straight into `out`
+/// with no buffer to lay them out in first. A free function, so that the
+/// payload may be a field of the connection (the pong owed, in `control`).
+/// Every length is checked by `get`, so nothing here can panic.
+pub(super) fn write_frame(
+    rng: Option<&mut MaskRng>,
+    opcode: Opcode,
+    fin: bool,
+    code: Option<CloseCode>,
+    payload: &[u8],
+    out: &mut [u8],
+) -> Result<usize, Error> {
+    let mask = rng.map(MaskRng::next);
+    let code = code.map(|c| c.0.to_be_bytes());
+    let code: &[u8] = code.as_ref().map_or(&[], |c| c);
+    let len = code.len() + payload.len();
+    let needed = header_len(len as u64, mask.is_some()) + len;
+    let too_small = Error::BufferTooSmall { needed };
+    let header = Header {
+        fin,
+        rsv: 0,
+        opcode,
+        mask,
+        len: len as u64,
+    };
+    let frame = out.get_mut(..needed).ok_or(too_small)?;
+    let at = encode_header(&header, frame).ok_or(too_small)?;
+    let body = frame.get_mut(at..).ok_or(too_small)?;
+    let (to_code, to_payload) = body.split_at_mut_checked(code.len()).ok_or(too_small)?;
+    to_code.copy_from_slice(code);
+    to_payload
+        .get_mut(..payload.len())
+        .ok_or(too_small)?
+        .copy_from_slice(payload);
+    if let Some(key) = mask {
+        apply_mask(body, key, 0);
+    }
+    Ok(needed)
 }
