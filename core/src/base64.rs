@@ -12,7 +12,10 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 /// Encodes `bytes` into `N` characters; `N` must be `4 * ceil(len / 3)`
 /// (24 for a key, 28 for an accept value).
 pub(crate) fn encode<const N: usize>(bytes: &[u8]) -> [u8; N] {
-    let mut out = [b'='; N];
+    // Zeros, not '=', to start: a fill with another byte links a memset
+    // of its own on a Cortex-M (about 180 bytes), and every character is
+    // written below anyway.
+    let mut out = [0u8; N];
     for (group, chars) in bytes.chunks(3).zip(out.chunks_mut(4)) {
         // A short last group is padded with zero bits on the right.
         let n = group
@@ -20,9 +23,13 @@ pub(crate) fn encode<const N: usize>(bytes: &[u8]) -> [u8; N] {
             .chain(&[0u8, 0])
             .take(3)
             .fold(0u32, |n, &b| n << 8 | u32::from(b));
-        // k bytes make k + 1 characters; '=' stays in the rest.
-        for (c, shift) in chars.iter_mut().zip([18, 12, 6, 0]).take(group.len() + 1) {
-            *c = ALPHABET[(n >> shift) as usize & 63];
+        // k bytes make k + 1 characters, then '=' for the rest.
+        for (i, (c, shift)) in chars.iter_mut().zip([18, 12, 6, 0]).enumerate() {
+            *c = if i <= group.len() {
+                ALPHABET[(n >> shift) as usize & 63]
+            } else {
+                b'='
+            };
         }
     }
     out
