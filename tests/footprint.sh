@@ -32,15 +32,14 @@ fail() {
 
 # build ENGINE PROFILE TARGET: builds the probe; prints the artifact's path.
 build() {
-    local engine=$1 profile=$2 target=$3 dir=target/$1 what=(--bin probe)
+    local engine=$1 profile=$2 target=$3 dir=target/$1
     local features=(--no-default-features --features "$engine")
-    [ "$target" = "$WASM" ] && what=(--lib)
+    # wasm32 too builds the binary (not a cdylib, which keeps panic data:
+    # see src/main.rs), whose exports are the library's session.
     cargo build --quiet --locked --profile "$profile" --target "$target" --target-dir "$dir" \
-        "${features[@]}" "${what[@]}" 2>&1 |
-        grep -v -e 'dropping unsupported crate type `cdylib`' -e 'generated 1 warning' -e '^$' >&2
-    [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+        "${features[@]}" --bin probe >&2 || return 1
     if [ "$target" = "$WASM" ]; then
-        echo "$dir/$target/$profile/websock_footprint.wasm"
+        echo "$dir/$target/$profile/probe.wasm"
     else
         echo "$dir/$target/$profile/probe"
     fi
