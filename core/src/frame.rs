@@ -17,21 +17,23 @@ pub const MAX_CONTROL_PAYLOAD: usize = 125;
 /// the largest control payload.
 pub const MAX_CONTROL_FRAME: usize = 6 + MAX_CONTROL_PAYLOAD;
 
-/// A frame opcode (RFC 6455 section 5.2, table in section 11.8).
+/// A frame opcode (RFC 6455 section 5.2, table in section 11.8). Each
+/// variant's discriminant is its four bits on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Opcode {
     /// 0x0: continues a fragmented message.
-    Continuation,
+    Continuation = 0x0,
     /// 0x1: starts a text message.
-    Text,
+    Text = 0x1,
     /// 0x2: starts a binary message.
-    Binary,
+    Binary = 0x2,
     /// 0x8: the closing handshake.
-    Close,
+    Close = 0x8,
     /// 0x9: a ping; the peer must answer with a pong.
-    Ping,
+    Ping = 0x9,
     /// 0xA: a pong.
-    Pong,
+    Pong = 0xA,
 }
 
 impl Opcode {
@@ -49,16 +51,9 @@ impl Opcode {
         })
     }
 
-    /// The opcode's four bits on the wire.
+    /// The opcode's four bits on the wire (its discriminant: no table).
     pub fn bits(self) -> u8 {
-        match self {
-            Opcode::Continuation => 0x0,
-            Opcode::Text => 0x1,
-            Opcode::Binary => 0x2,
-            Opcode::Close => 0x8,
-            Opcode::Ping => 0x9,
-            Opcode::Pong => 0xA,
-        }
+        self as u8
     }
 
     /// Control frames are those with the high opcode bit set (section 5.5).
