@@ -75,6 +75,25 @@ impl Connection {
         &mut self,
         input: &'a mut [u8],
         scratch: &'a mut [u8],
+        #[cfg(feature = "inflate")] window: Option<&mut Lent<'_>>,
+    ) -> Result<(usize, Option<Event<'a>>), Error> {
+        #[cfg(feature = "inflate")]
+        let result = self.receive_frames(input, scratch, window);
+        #[cfg(not(feature = "inflate"))]
+        let result = self.receive_frames(input, scratch);
+        // Every violation found below fails the connection here, in one
+        // place (section 7.1.7). `fail` may already have run for it (the
+        // inflate paths call it): a second call changes nothing.
+        result.map_err(|e| match e {
+            Error::Protocol(v) => self.fail(v),
+            e => e,
+        })
+    }
+
+    fn receive_frames<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        scratch: &'a mut [u8],
         #[cfg(feature = "inflate")] mut window: Option<&mut Lent<'_>>,
     ) -> Result<(usize, Option<Event<'a>>), Error> {
         match self.state {
@@ -147,12 +166,11 @@ impl Connection {
             let frame = match self.frame {
                 Some(f) => f,
                 None => {
-                    let (used, header) =
-                        self.read_header(&input[pos..]).map_err(|v| self.fail(v))?;
+                    let (used, header) = self.read_header(&input[pos..])?;
                     pos += used;
                     match header {
                         None => return Ok((pos, None)),
-                        Some(h) => self.start_frame(h).map_err(|v| self.fail(v))?,
+                        Some(h) => self.start_frame(h)?,
                     }
                 }
             };
@@ -201,7 +219,7 @@ impl Connection {
                 if remaining > 0 {
                     return Ok((pos, None));
                 }
-                let code = self.end_control(frame.opcode).map_err(|v| self.fail(v))?;
+                let code = self.end_control(frame.opcode)?;
                 // Built here, straight into the result: a control event is
                 // 128 bytes, and each copy on the way out costs stack.
                 let payload = self.control;
@@ -238,7 +256,7 @@ impl Connection {
                 continue;
             }
             if kind == DataKind::Text && self.utf8.feed(&input[start..pos]).is_err() {
-                return Err(self.fail(Violation::InvalidUtf8));
+                return Err(Violation::InvalidUtf8.into());
             }
             let last = remaining == 0 && frame.fin;
             if last {
