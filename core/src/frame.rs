@@ -164,12 +164,14 @@ pub fn encode_header(header: &Header, out: &mut [u8]) -> Option<usize> {
             2 => 126,
             _ => 127,
         };
-    // The extended length is the low bytes of the u64, most significant
-    // first: its little-endian bytes laid in from the end (a big-endian
-    // conversion would swap all eight bytes first, which wasm32 does with
-    // shifts and masks).
-    for (to, from) in ext.iter_mut().rev().zip(header.len.to_le_bytes()) {
-        *to = from;
+    // The extended length, big-endian (section 5.2): two bytes or eight.
+    match ext {
+        [hi, lo] => [*hi, *lo] = (header.len as u16).to_be_bytes(),
+        _ => {
+            if let Ok(ext) = <&mut [u8; 8]>::try_from(ext) {
+                *ext = header.len.to_be_bytes();
+            }
+        }
     }
     Some(n)
 }
