@@ -1,7 +1,9 @@
 //! permessage-deflate throughput: compress (send) and inflate (receive) of
 //! text and binary messages of 1 KiB and 64 KiB at window bits 9 and 15;
-//! zlib-rs (`compress/`, `inflate/`), the small compressor
-//! (`compress-small/`) and the allocator-free inflater (`inflate-noalloc/`).
+//! zlib-rs (`compress/`, `inflate/`), `Memory::Small` (`compress-small/`,
+//! `inflate-small/`) and the allocator-free inflater alone
+//! (`inflate-noalloc/`). The machine may be loaded: compare neighbours
+//! (ratios), measured in the same run.
 //!
 //! Run: `cargo bench -p websock-core --features deflate --bench deflate`
 
@@ -78,6 +80,22 @@ fn bench(c: &mut Criterion) {
             group.bench_function(format!("inflate/{name}/w{bits}"), |b| {
                 b.iter_batched_ref(
                     || Codec::new(agreed(bits)),
+                    |receiver| {
+                        let (used, wrote) = receiver.decompress(&wire, &mut plain).unwrap();
+                        assert_eq!((used, wrote), (wire.len(), data.len()));
+                    },
+                    BatchSize::SmallInput,
+                )
+            });
+            // Memory::Small's inflater, on the heap as a connection has it.
+            group.bench_function(format!("inflate-small/{name}/w{bits}"), |b| {
+                b.iter_batched_ref(
+                    || {
+                        Codec::new(Agreed {
+                            memory: Memory::Small,
+                            ..agreed(bits)
+                        })
+                    },
                     |receiver| {
                         let (used, wrote) = receiver.decompress(&wire, &mut plain).unwrap();
                         assert_eq!((used, wrote), (wire.len(), data.len()));

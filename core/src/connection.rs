@@ -23,7 +23,7 @@
 //!   own (the `inflate` feature alone, or `deflate::Memory::Caller`) also
 //!   borrows the inflater's state and history from the caller on every
 //!   call (`Connection::receive_inflating`), so its size does not grow by
-//!   the window: about 3 KiB plus `2^bits` bytes, in a `deflate::Window`
+//!   the window: about 4 KiB plus `2^bits` bytes, in a `deflate::Window`
 //!   the caller keeps for the connection's life. A compressed message's
 //!   last event comes after its input is used up (the inflater finishes on
 //!   the implied tail, RFC 7692 section 7.2.2): after an event, call again,

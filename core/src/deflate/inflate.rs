@@ -5,10 +5,15 @@
 //! output, so a receiver can feed a compressed frame as it arrives and
 //! drain it into a buffer of any size.
 //!
-//! Codes are decoded canonically, one bit at a time (the method of RFC 1951
-//! section 3.2.2 read backwards), which keeps the tables small; a stream
-//! that refers further back than the window holds is rejected rather than
-//! read wrong.
+//! Short codes decode with one look-up in a table (literal/length codes
+//! up to 10 bits, distances up to 9), longer ones canonically, one bit at
+//! a time (the method of RFC 1951 section 3.2.2 read backwards), which
+//! keeps the tables at about 4 KiB. While there is room for the longest
+//! match and a word of input, symbols decode from a 64-bit buffer refilled
+//! a word at a time. Output goes to the caller's buffer only, and matches
+//! are copied within it in chunks; the window takes the last `2^bits`
+//! bytes of each call's output when the call ends. A stream that refers
+//! further back than the window holds is rejected rather than read wrong.
 
 /// The stream is not valid DEFLATE, or refers past the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,25 +55,39 @@ const CLEN_ORDER: [u8; CLEN_CODES] = [
     16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
 ];
 
-/// Codes this long or shorter (most of them) decode with one look-up.
-const FAST_BITS: u32 = 9;
+/// Literal/length codes this long or shorter (nearly all of them)
+/// decode with one look-up in a table of `2^LITLEN_FAST` entries;
+/// distance codes up to `DIST_FAST` bits.
+const LITLEN_FAST: usize = 10;
+const DIST_FAST: usize = 9;
+const LITLEN_TABLE: usize = 1 << LITLEN_FAST;
+
+/// The word-at-a-time decoder runs while this much output room (the
+/// longest match, section 3.2.5, and a chunk its copy may overshoot by)
+/// and this much input are left.
+const FAST_OUT: usize = 258 + 8;
+const FAST_IN: usize = 8;
 
 /// A canonical Huffman code: how many codes of each length, the symbols in
-/// code order, and a table indexed by the next `FAST_BITS` input bits
-/// giving `symbol << 4 | length` for the short codes (0: longer code).
+/// code order, and a table of `T` entries indexed by the next
+/// `log2(T)` input bits giving `symbol << 4 | length` for the short codes
+/// (0: longer code).
 #[derive(Clone, Copy, Debug)]
-struct Huffman<const N: usize> {
+struct Huffman<const N: usize, const T: usize> {
     counts: [u16; MAX_BITS + 1],
     symbols: [u16; N],
-    fast: [u16; 1 << FAST_BITS],
+    fast: [u16; T],
 }
 
-impl<const N: usize> Huffman<N> {
+impl<const N: usize, const T: usize> Huffman<N, T> {
+    /// Codes up to this long are in `fast`.
+    const FAST_BITS: u32 = T.trailing_zeros();
+
     const fn empty() -> Self {
         Huffman {
             counts: [0; MAX_BITS + 1],
             symbols: [0; N],
-            fast: [0; 1 << FAST_BITS],
+            fast: [0; T],
         }
     }
 
@@ -101,7 +120,7 @@ impl<const N: usize> Huffman<N> {
         }
         // Section 3.2.2: the first code of each length, then each symbol's
         // code in order; short ones fill every table slot they prefix.
-        self.fast = [0; 1 << FAST_BITS];
+        self.fast = [0; T];
         let mut next = [0u32; MAX_BITS + 1];
         let mut code = 0u32;
         for (slot, &count) in next.iter_mut().skip(1).zip(&self.counts) {
@@ -110,14 +129,14 @@ impl<const N: usize> Huffman<N> {
         }
         for (symbol, &l) in lengths.iter().enumerate() {
             let len = u32::from(l);
-            if l == 0 || len > FAST_BITS {
+            if l == 0 || len > Self::FAST_BITS {
                 continue;
             }
             let c = next[usize::from(l)];
             next[usize::from(l)] += 1;
             // Codes go in most significant bit first (section 3.1.1).
             let mut i = (c.reverse_bits() >> (32 - len)) as usize;
-            while i < 1 << FAST_BITS {
+            while i < T {
                 self.fast[i] = (symbol as u16) << 4 | l as u16;
                 i += 1 << len;
             }
@@ -154,6 +173,14 @@ impl Bits {
         self.count -= n;
     }
 
+    /// Takes `n` bits that are known to be there (the word-at-a-time
+    /// decoder's budget, see [`Inflater::fast_codes`]).
+    fn take_held(&mut self, n: u32) -> u32 {
+        let v = (self.buf & ((1u64 << n) - 1)) as u32;
+        self.drop_bits(n);
+        v
+    }
+
     fn take(&mut self, n: u32) -> Option<u32> {
         let v = self.peek(n)?;
         self.drop_bits(n);
@@ -162,8 +189,11 @@ impl Bits {
 
     /// Decodes one symbol, or `Ok(None)` when more input is needed (no bit
     /// is used then).
-    fn decode<const N: usize>(&mut self, h: &Huffman<N>) -> Result<Option<u16>, InflateError> {
-        let entry = h.fast[(self.buf & ((1 << FAST_BITS) - 1)) as usize];
+    fn decode<const N: usize, const T: usize>(
+        &mut self,
+        h: &Huffman<N, T>,
+    ) -> Result<Option<u16>, InflateError> {
+        let entry = h.fast[self.buf as usize & (T - 1)];
         let len = u32::from(entry & 15);
         if entry != 0 && len <= self.count {
             self.drop_bits(len);
@@ -226,8 +256,8 @@ pub struct Inflater {
     pos: usize,
     /// How much of the window holds history (a distance may not exceed it).
     filled: usize,
-    litlen: Huffman<LITLEN_CODES>,
-    dist: Huffman<DIST_CODES>,
+    litlen: Huffman<LITLEN_CODES, LITLEN_TABLE>,
+    dist: Huffman<DIST_CODES, { 1 << DIST_FAST }>,
     /// Dynamic header in progress: HLIT, HDIST, HCLEN, and lengths so far.
     hlit: u16,
     hdist: u8,
@@ -274,7 +304,7 @@ impl Inflater {
         }
     }
 
-    /// [`Inflater::new`] in place: a 3 KiB temporary would cost as much
+    /// [`Inflater::new`] in place: a 4 KiB temporary would cost as much
     /// stack in every caller that inlines this. The tables need no reset,
     /// as each block's header builds them before they are used.
     fn restart(&mut self) {
@@ -303,6 +333,23 @@ impl Inflater {
         {
             return Err(InflateError);
         }
+        let result = self.run(window, input, out);
+        if let Ok((_, wrote)) = result {
+            self.remember(window, &out[..wrote]);
+        }
+        result
+    }
+
+    /// [`Inflater::inflate`]'s work: reads history from `window` as it
+    /// was when the call began (this call's output is history too, read
+    /// from `out`), and returns (input bytes used, bytes written).
+    fn run(
+        &mut self,
+        window: &[u8],
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, usize), InflateError> {
+        let size = window.len();
         let mut used = 0;
         let mut wrote = 0;
         loop {
@@ -351,7 +398,8 @@ impl Inflater {
                     }
                     // Whole bytes still in the bit buffer come first.
                     if let Some(b) = self.bits.take(8) {
-                        self.put(window, out, &mut wrote, b as u8);
+                        out[wrote] = b as u8;
+                        wrote += 1;
                         self.step = Step::Stored(left - 1);
                         continue;
                     }
@@ -361,10 +409,9 @@ impl Inflater {
                     if n == 0 {
                         return Ok((used, wrote));
                     }
-                    for &b in &input[used..used + n] {
-                        self.put(window, out, &mut wrote, b);
-                    }
+                    out[wrote..wrote + n].copy_from_slice(&input[used..used + n]);
                     used += n;
+                    wrote += n;
                     self.step = Step::Stored(left - n as u16);
                 }
                 Step::DynCounts => {
@@ -438,6 +485,10 @@ impl Inflater {
                     self.step = Step::DynLengths(end);
                 }
                 Step::Codes => {
+                    if out.len() - wrote >= FAST_OUT && input.len() - used >= FAST_IN {
+                        self.fast_codes(window, input, out, &mut used, &mut wrote)?;
+                        continue;
+                    }
                     // A literal needs room; a length is copied in steps.
                     if wrote == out.len() {
                         return Ok((used, wrote));
@@ -446,7 +497,10 @@ impl Inflater {
                         return Ok((used, wrote));
                     };
                     match sym {
-                        0..=255 => self.put(window, out, &mut wrote, sym as u8),
+                        0..=255 => {
+                            out[wrote] = sym as u8;
+                            wrote += 1;
+                        }
                         256 => self.end_block(),
                         257..=285 => self.step = Step::LenExtra(sym - 257),
                         _ => return Err(InflateError),
@@ -475,7 +529,7 @@ impl Inflater {
                     let dist = usize::from(DIST_BASE[c]) + e as usize;
                     // Further back than the history we hold: a corrupt
                     // stream, or a peer over its agreed window.
-                    if dist > self.filled {
+                    if dist > self.history(size, wrote) {
                         return Err(InflateError);
                     }
                     self.step = Step::Copy(len, dist as u16);
@@ -485,13 +539,8 @@ impl Inflater {
                     if n == 0 {
                         return Ok((used, wrote));
                     }
-                    let mask = size - 1;
-                    let mut from = self.pos.wrapping_sub(usize::from(dist)) & mask;
-                    for _ in 0..n {
-                        let b = window[from];
-                        self.put(window, out, &mut wrote, b);
-                        from = (from + 1) & mask;
-                    }
+                    self.copy_match(window, out, wrote, n, usize::from(dist));
+                    wrote += n;
                     let left = left - n as u16;
                     self.step = if left == 0 {
                         Step::Codes
@@ -503,15 +552,169 @@ impl Inflater {
         }
     }
 
-    fn put(&mut self, window: &mut [u8], out: &mut [u8], wrote: &mut usize, b: u8) {
-        out[*wrote] = b;
-        *wrote += 1;
-        // Masked on use too, so a caller that changes windows gets wrong
-        // output at worst, never a panic.
-        let mask = window.len() - 1;
-        window[self.pos & mask] = b;
-        self.pos = (self.pos + 1) & mask;
-        self.filled = (self.filled + 1).min(window.len());
+    /// How far back a distance may reach after `wrote` bytes of this
+    /// call: the history held before it and this call's output, within
+    /// the window (a peer over its agreed window is refused, not read
+    /// wrong).
+    fn history(&self, size: usize, wrote: usize) -> usize {
+        (self.filled + wrote).min(size)
+    }
+
+    /// Writes `n` bytes at `out[at..]` copied from `dist` bytes back, which
+    /// [`Inflater::history`] allowed. Bytes before this call come from the
+    /// window as it was when the call began; the rest from `out`, in chunks
+    /// (a distance shorter than the length repeats what it copies).
+    fn copy_match(&self, window: &[u8], out: &mut [u8], mut at: usize, mut n: usize, dist: usize) {
+        if dist > at {
+            // Masked on use, so a caller that changes windows gets wrong
+            // output at worst, never a panic.
+            let mask = window.len() - 1;
+            let k = (dist - at).min(n);
+            let mut from = self.pos.wrapping_sub(dist - at) & mask;
+            for b in &mut out[at..at + k] {
+                *b = window[from];
+                from = (from + 1) & mask;
+            }
+            at += k;
+            n -= k;
+            if n == 0 {
+                return;
+            }
+        }
+        let start = at - dist;
+        if dist >= n {
+            out.copy_within(start..start + n, at);
+        } else if dist == 1 {
+            let b = out[start];
+            out[at..at + n].fill(b);
+        } else {
+            // out[start..at] repeats with period `dist`, so each copy may
+            // take all of it: dist, 2 * dist, 4 * dist bytes.
+            let end = at + n;
+            while at < end {
+                let k = (at - start).min(end - at);
+                out.copy_within(start..start + k, at);
+                at += k;
+            }
+        }
+    }
+
+    /// This call's output becomes history: its last window's worth goes
+    /// into the window where the ring continues.
+    fn remember(&mut self, window: &mut [u8], out: &[u8]) {
+        let size = window.len();
+        let mask = size - 1;
+        let tail = &out[out.len().saturating_sub(size)..];
+        let p = self.pos.wrapping_add(out.len() - tail.len()) & mask;
+        let first = (size - p).min(tail.len());
+        window[p..p + first].copy_from_slice(&tail[..first]);
+        window[..tail.len() - first].copy_from_slice(&tail[first..]);
+        self.pos = self.pos.wrapping_add(out.len()) & mask;
+        self.filled = (self.filled + out.len()).min(size);
+    }
+
+    /// Decodes symbols of a compressed block while `out` has room for the
+    /// longest match and `input` a word to refill from: the bit buffer is
+    /// topped up a word at a time to at least 56 bits, enough for a
+    /// length, a distance and their extra bits (15 + 5 + 15 + 13), so no
+    /// symbol stops half read. Stops at the block's end or when either
+    /// runs short, for the byte-at-a-time steps to go on.
+    fn fast_codes(
+        &mut self,
+        window: &[u8],
+        input: &[u8],
+        out: &mut [u8],
+        used: &mut usize,
+        wrote: &mut usize,
+    ) -> Result<(), InflateError> {
+        let size = window.len();
+        let mut bits = self.bits;
+        let (mut u, mut w) = (*used, *wrote);
+        let result = loop {
+            let Some(word) = input.get(u..u + FAST_IN) else {
+                break Ok(());
+            };
+            if out.len() - w < FAST_OUT {
+                break Ok(());
+            }
+            // Bits above `count` are the next input bytes already, so
+            // or-ing the word in again at `count` changes none of them.
+            // (The byte-at-a-time fill may leave 64.)
+            if bits.count < 56 {
+                bits.buf |= u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) << bits.count;
+                let k = (63 - bits.count) / 8;
+                u += k as usize;
+                bits.count += 8 * k;
+            }
+            // Up to two literals per refill (15 bits each at most), each
+            // from the table when its code is short: an entry from 1 to
+            // 255 << 4 | 15 is a literal.
+            let entry = self.litlen.fast[bits.buf as usize & (LITLEN_TABLE - 1)];
+            if entry.wrapping_sub(1) < 256 << 4 {
+                bits.drop_bits(u32::from(entry & 15));
+                out[w] = (entry >> 4) as u8;
+                w += 1;
+                let entry = self.litlen.fast[bits.buf as usize & (LITLEN_TABLE - 1)];
+                if entry.wrapping_sub(1) < 256 << 4 {
+                    bits.drop_bits(u32::from(entry & 15));
+                    out[w] = (entry >> 4) as u8;
+                    w += 1;
+                }
+                continue;
+            }
+            let Some(sym) = bits.decode(&self.litlen)? else {
+                break Err(InflateError);
+            };
+            if sym < 256 {
+                out[w] = sym as u8;
+                w += 1;
+                continue;
+            }
+            if sym == 256 {
+                self.end_block();
+                break Ok(());
+            }
+            let c = usize::from(sym - 257);
+            let (Some(&base), Some(&extra)) = (LEN_BASE.get(c), LEN_EXTRA.get(c)) else {
+                break Err(InflateError);
+            };
+            let len = usize::from(base) + bits.take_held(u32::from(extra)) as usize;
+            let Some(d) = bits.decode(&self.dist)? else {
+                break Err(InflateError);
+            };
+            let c = usize::from(d);
+            let (Some(&base), Some(&extra)) = (DIST_BASE.get(c), DIST_EXTRA.get(c)) else {
+                break Err(InflateError);
+            };
+            let dist = usize::from(base) + bits.take_held(u32::from(extra)) as usize;
+            if dist > self.history(size, w) {
+                break Err(InflateError);
+            }
+            if dist >= 8 && dist <= w {
+                // Eight bytes at a time: each chunk's source was written
+                // before it is read. The last may write up to 7 bytes past
+                // the match, which the next symbols overwrite (FAST_OUT
+                // leaves room for them).
+                let mut from = w - dist;
+                let end = w + len;
+                while w < end {
+                    let chunk: [u8; 8] = out[from..from + 8].try_into().unwrap_or([0; 8]);
+                    out[w..w + 8].copy_from_slice(&chunk);
+                    from += 8;
+                    w += 8;
+                }
+                w = end;
+            } else {
+                self.copy_match(window, out, w, len, dist);
+                w += len;
+            }
+        };
+        // Only whole bits below `count` stay, as the byte-at-a-time steps
+        // expect.
+        bits.buf &= 1u64.checked_shl(bits.count).map_or(u64::MAX, |m| m - 1);
+        self.bits = bits;
+        (*used, *wrote) = (u, w);
+        result
     }
 
     fn end_block(&mut self) {
@@ -548,7 +751,7 @@ impl Inflater {
 }
 
 /// The memory a receiver without an allocator lends its connection for
-/// permessage-deflate: the inflater's state (about 3 KiB) and a history
+/// permessage-deflate: the inflater's state (about 4 KiB) and a history
 /// window of `N` bytes, a power of two from 512 (2^9) to 32 KiB (2^15),
 /// checked when the program is compiled. Plain data: put it in a static,
 /// a struct field or on the stack. One per connection, for the
@@ -779,7 +982,7 @@ mod tests {
 
     #[test]
     fn over_subscribed_codes_are_rejected() {
-        let mut h = Huffman::<DIST_CODES>::empty();
+        let mut h = Huffman::<DIST_CODES, { 1 << DIST_FAST }>::empty();
         assert_eq!(h.build(&[1, 1, 1]), Err(InflateError));
         assert_eq!(h.build(&[1, 2, 2]), Ok(()));
         assert_eq!(h.build(&[1]), Ok(()), "one distance code is allowed");
@@ -795,7 +998,7 @@ mod tests {
     #[test]
     fn state_is_small() {
         assert!(
-            core::mem::size_of::<Inflater>() <= 3200,
+            core::mem::size_of::<Inflater>() <= 4160,
             "{}",
             core::mem::size_of::<Inflater>()
         );

@@ -1,0 +1,161 @@
+//! One unit of permessage-deflate work, for counting instructions with
+//! callgrind (deterministic where timing on a loaded machine is not):
+//! `deflate_work OP CODEC DATA BITS [REPEAT]` compresses or inflates one
+//! 64 KiB message REPEAT times (default 1). OP: compress or inflate;
+//! CODEC: large (zlib-rs) or small; DATA: text or binary.
+//!
+//! Run: `valgrind --tool=callgrind target/release/examples/deflate_work inflate small binary 15`
+
+use std::env;
+use std::hint::black_box;
+use std::process::ExitCode;
+
+use websock_core::deflate::{Agreed, Codec, Memory, TAIL};
+
+fn text(len: usize) -> Vec<u8> {
+    let words = [
+        "websocket ",
+        "frame ",
+        "deflate ",
+        "window ",
+        "message ",
+        "engine ",
+    ];
+    let mut seed = 7u32;
+    let mut out = Vec::new();
+    while out.len() < len {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        out.extend_from_slice(words[(seed >> 16) as usize % words.len()].as_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn binary(len: usize) -> Vec<u8> {
+    (0..len / 2)
+        .flat_map(|i| {
+            ((2048.0 + 1000.0 * (i as f64 / 50.0).sin()) as u16
+                + (i as u16).wrapping_mul(7919) % 13)
+                .to_le_bytes()
+        })
+        .collect()
+}
+
+fn agreed(bits: u8, memory: Memory) -> Agreed {
+    Agreed {
+        local_no_context_takeover: false,
+        remote_no_context_takeover: false,
+        local_window_bits: bits,
+        remote_window_bits: bits,
+        level: 6,
+        memory,
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().collect();
+    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    if arg(1) == "ab" {
+        return ab(
+            arg(2),
+            arg(3),
+            arg(4).parse().unwrap_or(15),
+            arg(5).parse().unwrap_or(200),
+        );
+    }
+    let memory = match arg(2) {
+        "large" => Memory::Large,
+        "small" => Memory::Small,
+        _ => return usage(),
+    };
+    let data = match arg(3) {
+        "text" => text(65536),
+        "binary" => binary(65536),
+        _ => return usage(),
+    };
+    let Ok(bits) = arg(4).parse::<u8>() else {
+        return usage();
+    };
+    let repeat: usize = arg(5).parse().unwrap_or(1);
+    let mut out = vec![0u8; Codec::bound(data.len())];
+    match arg(1) {
+        "compress" => {
+            let mut codec = Codec::new(agreed(bits, memory));
+            for _ in 0..repeat {
+                let mut fresh = Codec::new(agreed(bits, memory));
+                black_box(fresh.compress(black_box(&data), true, &mut out).unwrap());
+                codec = fresh;
+            }
+            drop(codec);
+        }
+        "inflate" => {
+            // The stream zlib-rs makes, as the benchmark inflates.
+            let mut sender = Codec::new(agreed(bits, Memory::Large));
+            let n = sender.compress(&data, true, &mut out).unwrap();
+            let mut wire = out[..n].to_vec();
+            wire.extend_from_slice(&TAIL);
+            let mut plain = vec![0u8; data.len() + 64];
+            for _ in 0..repeat {
+                let mut receiver = Codec::new(agreed(bits, memory));
+                let (used, wrote) = receiver.decompress(black_box(&wire), &mut plain).unwrap();
+                assert_eq!((used, &plain[..wrote]), (wire.len(), &data[..]));
+            }
+        }
+        _ => return usage(),
+    }
+    ExitCode::SUCCESS
+}
+
+/// Interleaved A/B: Small then Large, `rounds` times, each op timed; prints
+/// the median time of Small over that of Large (a ratio: the machine may
+/// be loaded, and both see the same load).
+fn ab(op: &str, data: &str, bits: u8, rounds: usize) -> ExitCode {
+    use std::time::Instant;
+    let data = match data {
+        "text" => text(65536),
+        "binary" => binary(65536),
+        _ => return usage(),
+    };
+    let mut out = vec![0u8; Codec::bound(data.len())];
+    let mut sender = Codec::new(agreed(bits, Memory::Large));
+    let n = sender.compress(&data, true, &mut out).unwrap();
+    let mut wire = out[..n].to_vec();
+    wire.extend_from_slice(&TAIL);
+    let mut plain = vec![0u8; data.len() + 64];
+    let mut times = [Vec::new(), Vec::new()];
+    let mut sizes = [0usize; 2];
+    for _ in 0..rounds {
+        for (k, memory) in [Memory::Small, Memory::Large].into_iter().enumerate() {
+            let mut codec = Codec::new(agreed(bits, memory));
+            let start = Instant::now();
+            match op {
+                "compress" => {
+                    sizes[k] = black_box(codec.compress(black_box(&data), true, &mut out).unwrap())
+                }
+                _ => {
+                    black_box(codec.decompress(black_box(&wire), &mut plain).unwrap());
+                }
+            }
+            times[k].push(start.elapsed().as_nanos());
+        }
+    }
+    for t in &mut times {
+        t.sort_unstable();
+    }
+    let (s, l) = (times[0][rounds / 2], times[1][rounds / 2]);
+    println!(
+        "{op} bits {bits}: small/large time {:.3} (median {s} / {l} ns){}",
+        s as f64 / l as f64,
+        if op == "compress" {
+            format!(", sizes {} / {}", sizes[0], sizes[1])
+        } else {
+            String::new()
+        }
+    );
+    ExitCode::SUCCESS
+}
+
+fn usage() -> ExitCode {
+    eprintln!("usage: deflate_work compress|inflate large|small text|binary BITS [REPEAT]");
+    ExitCode::from(2)
+}
