@@ -123,12 +123,21 @@ fn ab(op: &str, data: &str, bits: u8, rounds: usize) -> ExitCode {
     wire.extend_from_slice(&TAIL);
     let mut plain = vec![0u8; data.len() + 64];
     let mut times = [Vec::new(), Vec::new()];
+    let mut window = vec![0u8; 1 << bits];
     let mut sizes = [0usize; 2];
     for _ in 0..rounds {
         for (k, memory) in [Memory::Small, Memory::Large].into_iter().enumerate() {
             let mut codec = Codec::new(agreed(bits, memory));
             let start = Instant::now();
             match op {
+                "inflate-noalloc" if k == 0 => {
+                    let mut inflater = websock_core::deflate::inflate::Inflater::new();
+                    black_box(
+                        inflater
+                            .inflate(&mut window, black_box(&wire), &mut plain)
+                            .unwrap(),
+                    );
+                }
                 "compress" => {
                     sizes[k] = black_box(codec.compress(black_box(&data), true, &mut out).unwrap())
                 }

@@ -61,11 +61,12 @@ const CLEN_ORDER: [u8; CLEN_CODES] = [
 const LITLEN_FAST: usize = 10;
 const DIST_FAST: usize = 9;
 const LITLEN_TABLE: usize = 1 << LITLEN_FAST;
+const DIST_TABLE: usize = 1 << DIST_FAST;
 
 /// The word-at-a-time decoder runs while this much output room (the
-/// longest match, section 3.2.5, and a chunk its copy may overshoot by)
-/// and this much input are left.
-const FAST_OUT: usize = 258 + 8;
+/// longest match, section 3.2.5, and the 32 bytes its chunked copy may
+/// write past a match) and this much input are left.
+const FAST_OUT: usize = 258 + 32;
 const FAST_IN: usize = 8;
 
 /// A canonical Huffman code: how many codes of each length, the symbols in
@@ -82,6 +83,10 @@ struct Huffman<const N: usize, const T: usize> {
 impl<const N: usize, const T: usize> Huffman<N, T> {
     /// Codes up to this long are in `fast`.
     const FAST_BITS: u32 = T.trailing_zeros();
+    /// Where a `fast` entry keeps its symbol's extra bit count: above the
+    /// symbol (9 bits for literal/length codes, 5 for distances).
+    const EXTRA_SHIFT: u32 = if N > 32 { 13 } else { 9 };
+    const SYMBOL_MASK: u16 = (1 << (Self::EXTRA_SHIFT - 4)) - 1;
 
     const fn empty() -> Self {
         Huffman {
@@ -94,7 +99,7 @@ impl<const N: usize, const T: usize> Huffman<N, T> {
     /// Builds the code from each symbol's length (0: unused). Rejects an
     /// over-subscribed set; an incomplete one is allowed (a single distance
     /// code is legal, section 3.2.7) and its unused codes fail to decode.
-    fn build(&mut self, lengths: &[u8]) -> Result<(), InflateError> {
+    fn build(&mut self, lengths: &[u8], extra: &[u8], first: usize) -> Result<(), InflateError> {
         self.counts = [0; MAX_BITS + 1];
         for &l in lengths {
             self.counts[usize::from(l)] += 1;
@@ -134,10 +139,14 @@ impl<const N: usize, const T: usize> Huffman<N, T> {
             }
             let c = next[usize::from(l)];
             next[usize::from(l)] += 1;
+            // The symbol's extra bits ride along, so the fast decoder
+            // knows how many bits follow without another look-up.
+            let more = extra.get(symbol.wrapping_sub(first)).copied().unwrap_or(0);
             // Codes go in most significant bit first (section 3.1.1).
             let mut i = (c.reverse_bits() >> (32 - len)) as usize;
             while i < T {
-                self.fast[i] = (symbol as u16) << 4 | l as u16;
+                self.fast[i] =
+                    u16::from(more) << Self::EXTRA_SHIFT | (symbol as u16) << 4 | l as u16;
                 i += 1 << len;
             }
         }
@@ -197,7 +206,7 @@ impl Bits {
         let len = u32::from(entry & 15);
         if entry != 0 && len <= self.count {
             self.drop_bits(len);
-            return Ok(Some(entry >> 4));
+            return Ok(Some(entry >> 4 & Huffman::<N, T>::SYMBOL_MASK));
         }
         let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
         for len in 1..=MAX_BITS {
@@ -246,6 +255,9 @@ enum Step {
     End,
 }
 
+type LitLen = Huffman<LITLEN_CODES, LITLEN_TABLE>;
+type Dist = Huffman<DIST_CODES, DIST_TABLE>;
+
 /// A resumable DEFLATE decoder writing its history into a caller window.
 #[derive(Clone, Debug)]
 pub struct Inflater {
@@ -256,8 +268,8 @@ pub struct Inflater {
     pos: usize,
     /// How much of the window holds history (a distance may not exceed it).
     filled: usize,
-    litlen: Huffman<LITLEN_CODES, LITLEN_TABLE>,
-    dist: Huffman<DIST_CODES, { 1 << DIST_FAST }>,
+    litlen: LitLen,
+    dist: Dist,
     /// Dynamic header in progress: HLIT, HDIST, HCLEN, and lengths so far.
     hlit: u16,
     hdist: u8,
@@ -319,7 +331,9 @@ impl Inflater {
     /// length must be a power of two from `2^9` to `2^15` and the same on
     /// every call. Returns (input bytes used, bytes written). It stops when
     /// `out` is full or `input` is used up (bits of a partial symbol are
-    /// kept); give the rest of the input again with more room.
+    /// kept); give the rest of the input again with more room. Bytes of
+    /// `out` past those written may have been changed (matches are copied
+    /// in chunks).
     pub fn inflate(
         &mut self,
         window: &mut [u8],
@@ -434,7 +448,7 @@ impl Inflater {
                     }
                     // The code length code is kept in the distance table's
                     // place until the real one is read.
-                    self.dist.build(&clen)?;
+                    self.dist.build(&clen, &[], 0)?;
                     self.lengths = [0; LITLEN_CODES + DIST_CODES];
                     self.step = Step::DynLengths(0);
                 }
@@ -634,9 +648,9 @@ impl Inflater {
             let Some(word) = input.get(u..u + FAST_IN) else {
                 break Ok(());
             };
-            if out.len() - w < FAST_OUT {
+            let Some(room) = out.get_mut(w..w + FAST_OUT) else {
                 break Ok(());
-            }
+            };
             // Bits above `count` are the next input bytes already, so
             // or-ing the word in again at `count` changes none of them.
             // (The byte-at-a-time fill may leave 64.)
@@ -652,21 +666,42 @@ impl Inflater {
             let entry = self.litlen.fast[bits.buf as usize & (LITLEN_TABLE - 1)];
             if entry.wrapping_sub(1) < 256 << 4 {
                 bits.drop_bits(u32::from(entry & 15));
-                out[w] = (entry >> 4) as u8;
+                room[0] = (entry >> 4) as u8;
                 w += 1;
                 let entry = self.litlen.fast[bits.buf as usize & (LITLEN_TABLE - 1)];
                 if entry.wrapping_sub(1) < 256 << 4 {
                     bits.drop_bits(u32::from(entry & 15));
-                    out[w] = (entry >> 4) as u8;
+                    room[1] = (entry >> 4) as u8;
                     w += 1;
+                    let entry = self.litlen.fast[bits.buf as usize & (LITLEN_TABLE - 1)];
+                    if entry.wrapping_sub(1) < 256 << 4 {
+                        bits.drop_bits(u32::from(entry & 15));
+                        room[2] = (entry >> 4) as u8;
+                        w += 1;
+                    }
                 }
                 continue;
             }
-            let Some(sym) = bits.decode(&self.litlen)? else {
-                break Err(InflateError);
+            // A length: its code and extra bits go in one step when the
+            // table has it (the entry carries the extra bit count).
+            let (sym, more) = if entry != 0 {
+                let code = u32::from(entry & 15);
+                let sym = entry >> 4 & LitLen::SYMBOL_MASK;
+                let more = u32::from(entry >> LitLen::EXTRA_SHIFT);
+                let value = (bits.buf >> code) as u32 & ((1 << more) - 1);
+                bits.drop_bits(code + more);
+                (sym, value)
+            } else {
+                match bits.decode(&self.litlen)? {
+                    Some(sym) => {
+                        let more = LEN_EXTRA.get(usize::from(sym).wrapping_sub(257));
+                        (sym, bits.take_held(u32::from(more.copied().unwrap_or(0))))
+                    }
+                    None => break Err(InflateError),
+                }
             };
             if sym < 256 {
-                out[w] = sym as u8;
+                room[0] = sym as u8;
                 w += 1;
                 continue;
             }
@@ -674,29 +709,56 @@ impl Inflater {
                 self.end_block();
                 break Ok(());
             }
-            let c = usize::from(sym - 257);
-            let (Some(&base), Some(&extra)) = (LEN_BASE.get(c), LEN_EXTRA.get(c)) else {
+            let Some(&base) = LEN_BASE.get(usize::from(sym - 257)) else {
                 break Err(InflateError);
             };
-            let len = usize::from(base) + bits.take_held(u32::from(extra)) as usize;
-            let Some(d) = bits.decode(&self.dist)? else {
+            let len = usize::from(base) + more as usize;
+            let entry = self.dist.fast[bits.buf as usize & (DIST_TABLE - 1)];
+            let (d, more) = if entry != 0 {
+                let code = u32::from(entry & 15);
+                let d = entry >> 4 & Dist::SYMBOL_MASK;
+                let more = u32::from(entry >> Dist::EXTRA_SHIFT);
+                let value = (bits.buf >> code) as u32 & ((1 << more) - 1);
+                bits.drop_bits(code + more);
+                (d, value)
+            } else {
+                match bits.decode(&self.dist)? {
+                    Some(d) => {
+                        let more = DIST_EXTRA.get(usize::from(d));
+                        (d, bits.take_held(u32::from(more.copied().unwrap_or(0))))
+                    }
+                    None => break Err(InflateError),
+                }
+            };
+            let Some(&base) = DIST_BASE.get(usize::from(d)) else {
                 break Err(InflateError);
             };
-            let c = usize::from(d);
-            let (Some(&base), Some(&extra)) = (DIST_BASE.get(c), DIST_EXTRA.get(c)) else {
-                break Err(InflateError);
-            };
-            let dist = usize::from(base) + bits.take_held(u32::from(extra)) as usize;
+            let dist = usize::from(base) + more as usize;
             if dist > self.history(size, w) {
                 break Err(InflateError);
             }
-            if dist >= 8 && dist <= w {
-                // Eight bytes at a time: each chunk's source was written
-                // before it is read. The last may write up to 7 bytes past
-                // the match, which the next symbols overwrite (FAST_OUT
-                // leaves room for them).
+            // Matches copy in chunks whose sources were written before they
+            // are read (the distance is at least a chunk), and may write up
+            // to 31 bytes past their end, which later symbols overwrite
+            // (FAST_OUT leaves room). Short ones, most of them, take a fixed
+            // number of chunks: a loop's exit would be mispredicted as often
+            // as not.
+            if dist >= 16 && dist <= w && len <= 32 {
+                let from = w - dist;
+                let chunk: [u8; 16] = out[from..from + 16].try_into().unwrap_or([0; 16]);
+                out[w..w + 16].copy_from_slice(&chunk);
+                let chunk: [u8; 16] = out[from + 16..from + 32].try_into().unwrap_or([0; 16]);
+                out[w + 16..w + 32].copy_from_slice(&chunk);
+                w += len;
+            } else if dist >= 8 && dist <= w {
                 let mut from = w - dist;
                 let end = w + len;
+                let chunk: [u8; 8] = out[from..from + 8].try_into().unwrap_or([0; 8]);
+                out[w..w + 8].copy_from_slice(&chunk);
+                let chunk: [u8; 8] = out[from + 8..from + 16].try_into().unwrap_or([0; 8]);
+                out[w + 8..w + 16].copy_from_slice(&chunk);
+                from += 16;
+                w += 16;
                 while w < end {
                     let chunk: [u8; 8] = out[from..from + 8].try_into().unwrap_or([0; 8]);
                     out[w..w + 8].copy_from_slice(&chunk);
@@ -733,8 +795,8 @@ impl Inflater {
         l[256..280].fill(7);
         l[280..].fill(8);
         // Both sets are complete, so building cannot fail.
-        let _ = self.litlen.build(&l);
-        let _ = self.dist.build(&[5; 30]);
+        let _ = self.litlen.build(&l, &LEN_EXTRA, 257);
+        let _ = self.dist.build(&[5; 30], &DIST_EXTRA, 0);
     }
 
     fn dynamic_tables(&mut self) -> Result<(), InflateError> {
@@ -744,8 +806,9 @@ impl Inflater {
         if self.lengths[256] == 0 {
             return Err(InflateError);
         }
-        self.litlen.build(&self.lengths[..hlit])?;
-        self.dist.build(&self.lengths[hlit..hlit + hdist])?;
+        self.litlen.build(&self.lengths[..hlit], &LEN_EXTRA, 257)?;
+        self.dist
+            .build(&self.lengths[hlit..hlit + hdist], &DIST_EXTRA, 0)?;
         Ok(())
     }
 }
@@ -982,10 +1045,14 @@ mod tests {
 
     #[test]
     fn over_subscribed_codes_are_rejected() {
-        let mut h = Huffman::<DIST_CODES, { 1 << DIST_FAST }>::empty();
-        assert_eq!(h.build(&[1, 1, 1]), Err(InflateError));
-        assert_eq!(h.build(&[1, 2, 2]), Ok(()));
-        assert_eq!(h.build(&[1]), Ok(()), "one distance code is allowed");
+        let mut h = Dist::empty();
+        assert_eq!(h.build(&[1, 1, 1], &[], 0), Err(InflateError));
+        assert_eq!(h.build(&[1, 2, 2], &[], 0), Ok(()));
+        assert_eq!(
+            h.build(&[1], &[], 0),
+            Ok(()),
+            "one distance code is allowed"
+        );
     }
 
     #[test]
