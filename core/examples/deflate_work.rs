@@ -1,8 +1,13 @@
 //! One unit of permessage-deflate work, for counting instructions with
 //! callgrind (deterministic where timing on a loaded machine is not):
 //! `deflate_work OP CODEC DATA BITS [REPEAT]` compresses or inflates one
-//! 64 KiB message REPEAT times (default 1). OP: compress or inflate;
-//! CODEC: large (zlib-rs) or small; DATA: text or binary.
+//! 64 KiB message REPEAT times (default 1) at level 6. OP: compress or
+//! inflate; CODEC: large (zlib-rs) or small; DATA: text or binary.
+//!
+//! `deflate_work ab OP DATA BITS [ROUNDS [LEVEL]]` times Memory::Small and
+//! Large in turn, ROUNDS times each (OP: compress, inflate, or
+//! inflate-noalloc for the inflater without a Codec), and prints the ratio
+//! of their median times: on a loaded machine both see the same load.
 //!
 //! Run: `valgrind --tool=callgrind target/release/examples/deflate_work inflate small binary 15`
 
@@ -42,12 +47,16 @@ fn binary(len: usize) -> Vec<u8> {
 }
 
 fn agreed(bits: u8, memory: Memory) -> Agreed {
+    agreed_at(bits, memory, 6)
+}
+
+fn agreed_at(bits: u8, memory: Memory, level: u8) -> Agreed {
     Agreed {
         local_no_context_takeover: false,
         remote_no_context_takeover: false,
         local_window_bits: bits,
         remote_window_bits: bits,
-        level: 6,
+        level,
         memory,
     }
 }
@@ -61,6 +70,7 @@ fn main() -> ExitCode {
             arg(3),
             arg(4).parse().unwrap_or(15),
             arg(5).parse().unwrap_or(200),
+            arg(6).parse().unwrap_or(6),
         );
     }
     let memory = match arg(2) {
@@ -109,7 +119,7 @@ fn main() -> ExitCode {
 /// Interleaved A/B: Small then Large, `rounds` times, each op timed; prints
 /// the median time of Small over that of Large (a ratio: the machine may
 /// be loaded, and both see the same load).
-fn ab(op: &str, data: &str, bits: u8, rounds: usize) -> ExitCode {
+fn ab(op: &str, data: &str, bits: u8, rounds: usize, level: u8) -> ExitCode {
     use std::time::Instant;
     let data = match data {
         "text" => text(65536),
@@ -117,7 +127,7 @@ fn ab(op: &str, data: &str, bits: u8, rounds: usize) -> ExitCode {
         _ => return usage(),
     };
     let mut out = vec![0u8; Codec::bound(data.len())];
-    let mut sender = Codec::new(agreed(bits, Memory::Large));
+    let mut sender = Codec::new(agreed_at(bits, Memory::Large, level));
     let n = sender.compress(&data, true, &mut out).unwrap();
     let mut wire = out[..n].to_vec();
     wire.extend_from_slice(&TAIL);
@@ -127,7 +137,7 @@ fn ab(op: &str, data: &str, bits: u8, rounds: usize) -> ExitCode {
     let mut sizes = [0usize; 2];
     for _ in 0..rounds {
         for (k, memory) in [Memory::Small, Memory::Large].into_iter().enumerate() {
-            let mut codec = Codec::new(agreed(bits, memory));
+            let mut codec = Codec::new(agreed_at(bits, memory, level));
             let start = Instant::now();
             match op {
                 "inflate-noalloc" if k == 0 => {
@@ -153,7 +163,7 @@ fn ab(op: &str, data: &str, bits: u8, rounds: usize) -> ExitCode {
     }
     let (s, l) = (times[0][rounds / 2], times[1][rounds / 2]);
     println!(
-        "{op} bits {bits}: small/large time {:.3} (median {s} / {l} ns){}",
+        "{op} bits {bits} level {level}: small/large time {:.3} (median {s} / {l} ns){}",
         s as f64 / l as f64,
         if op == "compress" {
             format!(", sizes {} / {}", sizes[0], sizes[1])

@@ -263,6 +263,9 @@ type Dist = Huffman<DIST_CODES, DIST_TABLE>;
 pub struct Inflater {
     step: Step,
     last_block: bool,
+    /// The tables hold the fixed codes, so a fixed block needs no build
+    /// (a compressor at a low level sends one block after another).
+    fixed: bool,
     bits: Bits,
     /// Next write position in the window.
     pos: usize,
@@ -289,6 +292,7 @@ impl Inflater {
         Inflater {
             step: Step::Header,
             last_block: false,
+            fixed: false,
             bits: Bits { buf: 0, count: 0 },
             pos: 0,
             filled: 0,
@@ -448,6 +452,7 @@ impl Inflater {
                     }
                     // The code length code is kept in the distance table's
                     // place until the real one is read.
+                    self.fixed = false;
                     self.dist.build(&clen, &[], 0)?;
                     self.lengths = [0; LITLEN_CODES + DIST_CODES];
                     self.step = Step::DynLengths(0);
@@ -789,6 +794,10 @@ impl Inflater {
 
     /// Section 3.2.6: the fixed codes.
     fn fixed_tables(&mut self) {
+        if self.fixed {
+            return;
+        }
+        self.fixed = true;
         let mut l = [0u8; LITLEN_CODES];
         l[..144].fill(8);
         l[144..256].fill(9);
@@ -987,6 +996,34 @@ mod tests {
         ];
         let (out, n) = message(&mut i, &mut w, &two).unwrap();
         assert_eq!(&out[..n], b"Hello");
+    }
+
+    /// Fixed codes, then a dynamic block's, then fixed again: the tables
+    /// kept for fixed blocks are rebuilt after a dynamic one.
+    #[test]
+    fn fixed_tables_come_back_after_a_dynamic_block() {
+        // Python's zlib, Z_HUFFMAN_ONLY, raw 9-bit window, sync flush.
+        let dynamic = [
+            0x04, 0xc1, 0x31, 0x0d, 0x00, 0x00, 0x00, 0xc3, 0x20, 0xad, 0x3b, 0x70, 0x50, 0xff,
+            0x19, 0x00, 0x24, 0xa9, 0x60, 0x08, 0x00, 0x02, 0x01, 0x00, 0x0d, 0x00, 0x00, 0x0a,
+            0x00, 0x00, 0x00, 0x10, 0xc0, 0x01, 0x00, 0x00, 0xff, 0xff,
+        ];
+        let plain: &[u8] = b"eeeeeeeetetetettteeeeaeeeteeeeeeeeeeeeteeeeeteeeeeeeeeeeeeetaeeeeeeeeeeeeeeeeeeeetteeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeteeeeeeee";
+        let hello = [
+            0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff,
+        ];
+        let mut w = [0u8; 512];
+        let mut i = Inflater::new();
+        let mut out = [0u8; 512];
+        for (wire, expected) in [
+            (&hello[..], &b"Hello"[..]),
+            (&dynamic, plain),
+            (&hello, b"Hello"),
+        ] {
+            let (used, wrote) = i.inflate(&mut w, wire, &mut out).unwrap();
+            assert_eq!((used, &out[..wrote]), (wire.len(), expected));
+            i.end_message(true);
+        }
     }
 
     #[test]
