@@ -2,7 +2,7 @@
 //! LZ77 over hash chains, coded with the fixed Huffman codes (RFC 1951
 //! section 3.2.6), so there is no block buffer and no tree to build. It
 //! costs `2^bits` bytes of history twice over, `2^bits` chain links and at
-//! most 8192 hash heads (of 4-byte prefixes): about 3 KiB at 9 bits and
+//! most 8192 hash heads: about 3 KiB at 9 bits and
 //! 80 KiB at 14 (its largest window), against zlib-rs's fixed 200 KiB of
 //! tables. Symbols go out 32 bits at a time, a match's codes in one piece.
 //!
@@ -17,10 +17,12 @@ use alloc::vec;
 /// agreed window (RFC 7692 section 7.1.2.1 sets a maximum).
 const MAX_BITS: u8 = 14;
 const MIN_MATCH: usize = 3;
-/// Matches are searched by their first 4 bytes: with fixed codes a 3-byte
-/// match costs about what its literals do (7 + 5 bits and up to 13 extra
-/// against 24 to 27), so chains of 3-byte prefixes cost time for nothing.
-const HASH_LEN: usize = 4;
+/// Windows up to this many bits search 3-byte prefixes, larger ones 4-byte
+/// prefixes. With fixed codes a 3-byte match saves bits only from up to
+/// about 4 KiB back (7 + 5 bits and up to 10 extra against 24 to 27 for
+/// its literals; zlib drops them further back too): in a larger window,
+/// chains of 3-byte prefixes cost search time for matches that barely pay.
+const SHORT_PREFIX_BITS: u8 = 12;
 const MAX_MATCH: usize = 258;
 
 // Section 3.2.5's length and distance tables, shared with the inflater.
@@ -180,6 +182,10 @@ pub struct Lean {
     /// modulo the window.
     prev: Box<[u16]>,
     hash_bits: u32,
+    /// The prefix searched for: 3 or 4 bytes (the shortest match taken).
+    prefix: usize,
+    /// The prefix's bits in a 4-byte load.
+    prefix_mask: u32,
     /// How many candidates a match search tries (from the level).
     chain: u16,
     /// A match this long ends the search (from the level).
@@ -203,16 +209,26 @@ impl Lean {
             head: vec![0u16; 1 << hash_bits].into_boxed_slice(),
             prev: vec![0u16; window].into_boxed_slice(),
             hash_bits,
+            prefix: if bits <= SHORT_PREFIX_BITS { 3 } else { 4 },
+            prefix_mask: if bits <= SHORT_PREFIX_BITS {
+                0x00ff_ffff
+            } else {
+                u32::MAX
+            },
             chain: CHAIN[usize::from(level.min(9))],
             nice: NICE[usize::from(level.min(9))],
         }
     }
 
-    /// The hash of the 4 bytes at `p` (which has at least 4 ahead).
+    /// The hash of the prefix at `p` (which has at least a prefix ahead).
     fn hash(&self, p: usize) -> usize {
-        let v = match self.buf.get(p..p + HASH_LEN) {
-            Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
-            _ => 0,
+        let v = match self.buf.get(p..p + 4) {
+            // One load; a 3-byte prefix masks off the fourth.
+            Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]) & self.prefix_mask,
+            _ => match self.buf.get(p..p + 3) {
+                Some(&[a, b, c]) => u32::from_le_bytes([a, b, c, 0]),
+                _ => 0,
+            },
         };
         (v.wrapping_mul(0x9E37_79B1) >> (32 - self.hash_bits)) as usize
     }
@@ -242,7 +258,7 @@ impl Lean {
     /// (length, distance), or length 0.
     fn longest(&self, p: usize, avail: usize, h: usize) -> (usize, usize) {
         let limit = avail.min(MAX_MATCH);
-        if limit < HASH_LEN || self.chain == 0 {
+        if limit < self.prefix || self.chain == 0 {
             return (0, 0);
         }
         let nice = self.nice.min(limit);
@@ -269,7 +285,7 @@ impl Lean {
             }
             cand = self.prev[c & (self.window - 1)];
         }
-        if best.0 < HASH_LEN {
+        if best.0 < self.prefix {
             (0, 0)
         } else {
             best
@@ -303,7 +319,7 @@ impl Lean {
             rest = &rest[n..];
             let mut p = start;
             while p < self.end {
-                if self.end - p < HASH_LEN {
+                if self.end - p < self.prefix {
                     w.symbol(usize::from(self.buf[p]));
                     p += 1;
                     continue;
@@ -330,7 +346,7 @@ impl Lean {
                 value |= ((dist - usize::from(DIST_BASE[dc])) as u32) << n;
                 n += u32::from(DIST_EXTRA[dc]);
                 w.bits(value, n);
-                let last = (p + len).min(self.end - (HASH_LEN - 1));
+                let last = (p + len).min(self.end - (self.prefix - 1));
                 for q in p + 1..last {
                     let h = self.hash(q);
                     self.insert(q, h);
