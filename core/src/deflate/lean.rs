@@ -170,6 +170,25 @@ impl Writer<'_> {
     }
 }
 
+/// `input` as stored blocks and a sync flush. Each call starts on a byte
+/// boundary (the last one ended with a sync flush), so a block's 3 header
+/// bits and their padding are one zero byte, then LEN and NLEN.
+fn store(input: &[u8], out: &mut [u8]) -> Option<usize> {
+    let mut len = 0;
+    for chunk in input.chunks(0xffff) {
+        let n = chunk.len() as u16;
+        let block = out.get_mut(len..len + 5 + chunk.len())?;
+        block[0] = 0;
+        block[1..3].copy_from_slice(&n.to_le_bytes());
+        block[3..5].copy_from_slice(&(!n).to_le_bytes());
+        block[5..].copy_from_slice(chunk);
+        len += block.len();
+    }
+    out.get_mut(len..len + 5)?
+        .copy_from_slice(&[0, 0, 0, 0xff, 0xff]);
+    Some(len + 5)
+}
+
 /// The compressor's state: history, hash heads and chains.
 pub struct Lean {
     /// History and input, `2 * window` bytes; `end` is where input goes.
@@ -292,8 +311,9 @@ impl Lean {
         }
     }
 
-    /// Compresses `input` as one fixed-code block and ends with a sync
-    /// flush (an empty stored block), so the output ends on `TAIL`.
+    /// Compresses `input` as one fixed-code block, or as stored blocks
+    /// when those are smaller, and ends with a sync flush (an empty stored
+    /// block), so the output ends on `TAIL`.
     /// Returns the bytes written, or `None` if `out` is too small (at
     /// most `len + len / 8 + 16` bytes are needed).
     pub fn compress(&mut self, input: &[u8], out: &mut [u8]) -> Option<usize> {
@@ -361,6 +381,13 @@ impl Lean {
         w.bits(0, 3);
         w.finish();
         w.put(&[0, 0, 0xff, 0xff]);
+        // Data the fixed codes made larger (noise, or compressed already)
+        // goes in stored blocks instead (section 3.2.4), 5 bytes for every
+        // 65,535; the history kept above is the same either way.
+        let stored = input.len() + 5 * input.len().div_ceil(0xffff) + 5;
+        if w.len > stored {
+            return store(input, w.out);
+        }
         (w.len <= w.out.len()).then_some(w.len)
     }
 }
@@ -429,6 +456,28 @@ mod tests {
         }
         round_trip(15, 9, &[&data]);
         round_trip(9, 9, &[&data[..30_000], &data[30_000..60_000]]);
+    }
+
+    /// Noise goes in stored blocks, at most 5 bytes over its size per
+    /// block and flush, and stays history: sent again, it is a few matches.
+    #[test]
+    fn noise_is_stored_and_kept_as_history() {
+        let mut seed = 1u32;
+        let noise: Vec<u8> = (0..3000)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (seed >> 24) as u8
+            })
+            .collect();
+        for bits in [9, 12, 15] {
+            let mut c = Lean::new(bits, 6);
+            let mut out = vec![0u8; noise.len() + noise.len() / 8 + 16];
+            let n = c.compress(&noise, &mut out).unwrap();
+            assert_eq!(n, noise.len() + 10, "bits {bits}");
+            assert_eq!(out[0] & 0b111, 0, "a stored block");
+        }
+        let n = round_trip(15, 6, &[&noise, &noise]);
+        assert!(n < noise.len() + 10 + 100, "{n}");
     }
 
     #[test]
