@@ -135,10 +135,18 @@ impl OutBuf {
     /// Copies the payloads queued by reference into the queue itself, in
     /// place in the order, so that `read` may be reused: for output the
     /// transport did not take at once.
+    #[inline]
     pub fn settle(&mut self, read: &[u8]) {
-        if self.nrefs == 0 {
-            return;
+        // Called before every read: the common case (nothing borrowed)
+        // stays a compare at the caller.
+        if self.nrefs > 0 {
+            self.settle_refs(read);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn settle_refs(&mut self, read: &[u8]) {
         let len = self.len();
         let mut copy = Vec::with_capacity(len.max(256).next_power_of_two());
         let (parts, n) = self.parts(read);

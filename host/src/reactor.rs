@@ -234,8 +234,14 @@ impl<H: Handler> Reactor<H> {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
+        // The timer filed for the link is never later than its deadline.
+        if slot.timer.is_some_and(|at| now >= at) {
+            slot.link.tick(now);
+        } else {
+            slot.link.advance(now);
+        }
         slot.link.borrow_spare(&mut self.spare);
-        let more = drive(
+        let more = drive_at(
             &mut slot.link,
             &mut slot.transport,
             &mut self.rbuf,
@@ -243,41 +249,73 @@ impl<H: Handler> Reactor<H> {
             now,
         );
         slot.link.return_spare(&mut self.spare);
-        let deadline = if slot.link.is_done() {
-            None
-        } else {
-            slot.link.deadline()
-        };
-        if deadline != slot.timer {
+        if slot.link.is_done() {
             if let Some(old) = slot.timer {
                 self.timers.remove(&(old, key));
             }
-            if let Some(new) = deadline {
-                self.timers.insert((new, key));
-            }
-            slot.timer = deadline;
-        }
-        if slot.link.is_done() {
             let mut slot = self.slots.remove(key);
             // Dropping the socket removes it from the poll anyway; this
             // only fails if it was never registered.
             let _ = self.poll.registry().deregister(&mut slot.transport);
             self.finished.push(slot);
-        } else if more {
-            self.ready.push(key);
+        } else {
+            file_deadline(&mut self.timers, &mut slot.timer, key, slot.link.deadline());
+            if more {
+                self.ready.push(key);
+            }
         }
     }
 }
 
-/// Does all the work the transport allows now: writes queued output, reads
-/// and hands input to the link while it asks for it, and closes when it
-/// says so. Call on every readiness event. True when it stopped with input
-/// possibly left (fairness): drive again soon even without an event.
+/// Files a link's deadline in a loop's timer set (key `key`, `timer` the
+/// entry it has there), lazily: an earlier deadline replaces the entry, a
+/// later one (or none) leaves it to fire early, and the link is ticked and
+/// filed again then. Most messages move a deadline later (the write
+/// timeout's restarts with every send), so this keeps the set untouched
+/// per message; a spurious tick costs one turn of the link per deadline.
+#[inline]
+pub fn file_deadline(
+    timers: &mut BTreeSet<(u64, usize)>,
+    timer: &mut Option<u64>,
+    key: usize,
+    deadline: Option<u64>,
+) {
+    let Some(at) = deadline else {
+        return;
+    };
+    if timer.is_some_and(|t| t <= at) {
+        return;
+    }
+    if let Some(old) = timer.replace(at) {
+        timers.remove(&(old, key));
+    }
+    timers.insert((at, key));
+}
+
+/// [`drive_at`] after [`Link::tick`], for tests that drive a link by hand.
+#[cfg(test)]
+pub fn drive<H: Handler, W: Wire>(
+    link: &mut Link,
+    transport: &mut W,
+    rbuf: &mut [u8],
+    handler: &mut H,
+    now: u64,
+) -> bool {
+    link.tick(now);
+    drive_at(link, transport, rbuf, handler, now)
+}
+
+/// Does all the work the transport allows now for a link whose clock is
+/// at `now` ([`Link::tick`] or [`Link::advance`]): writes queued output,
+/// reads and hands input to the link while it asks for it, and closes
+/// when it says so. Call on every readiness event. True when it stopped
+/// with input possibly left (fairness): drive again soon even without an
+/// event.
 ///
 /// Over plain TCP a large echoed payload goes out from `rbuf` by vectored
 /// write; what the socket does not take is copied before `rbuf` is read
 /// into again.
-pub fn drive<H: Handler, W: Wire>(
+pub fn drive_at<H: Handler, W: Wire>(
     link: &mut Link,
     transport: &mut W,
     rbuf: &mut [u8],
@@ -296,10 +334,12 @@ fn drive_io<H: Handler, W: Wire>(
     handler: &mut H,
     now: u64,
 ) -> bool {
-    link.tick(now);
     let mut reads = 0;
     loop {
-        if !flush(link, transport, rbuf) {
+        // Most turns of this loop have nothing to write (the last read
+        // found nothing, or the input was a partial frame).
+        let to_write = link.output_len() > 0 || transport.queues();
+        if to_write && !flush(link, transport, rbuf) {
             return false;
         }
         match link.step(now, !transport.has_pending()) {
@@ -338,6 +378,7 @@ fn drive_io<H: Handler, W: Wire>(
 /// Writes as much queued output as the transport takes (`rbuf` holds what
 /// is queued by reference). False when the transport failed (the link is
 /// then done).
+#[inline(always)]
 fn flush<W: Wire>(link: &mut Link, transport: &mut W, rbuf: &[u8]) -> bool {
     while link.output_len() > 0 {
         let wrote = if link.has_borrowed() {
@@ -370,4 +411,45 @@ fn flush<W: Wire>(link: &mut Link, transport: &mut W, rbuf: &[u8]) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::file_deadline;
+
+    /// The timer set holds at most one entry per link, never later than
+    /// the link's deadline, and is left alone when the deadline moves
+    /// later or goes away.
+    #[test]
+    fn deadlines_are_filed_early_and_lazily() {
+        let mut timers = BTreeSet::new();
+        let mut timer = None;
+        file_deadline(&mut timers, &mut timer, 7, None);
+        assert!(timers.is_empty());
+        file_deadline(&mut timers, &mut timer, 7, Some(500));
+        assert_eq!(
+            (timer, timers.iter().copied().collect::<Vec<_>>()),
+            (Some(500), vec![(500, 7)])
+        );
+        // Later, or none: the early entry stays (it fires, the link is
+        // ticked and filed again).
+        file_deadline(&mut timers, &mut timer, 7, Some(900));
+        file_deadline(&mut timers, &mut timer, 7, None);
+        assert_eq!(
+            (timer, timers.iter().copied().collect::<Vec<_>>()),
+            (Some(500), vec![(500, 7)])
+        );
+        // Earlier: replaces it.
+        file_deadline(&mut timers, &mut timer, 7, Some(300));
+        assert_eq!(
+            (timer, timers.iter().copied().collect::<Vec<_>>()),
+            (Some(300), vec![(300, 7)])
+        );
+        // Another link's entry is its own.
+        let mut other = None;
+        file_deadline(&mut timers, &mut other, 8, Some(300));
+        assert_eq!(timers.len(), 2);
+    }
 }

@@ -21,7 +21,7 @@ pub enum Transport {
     Tls(Box<TlsStream>),
 }
 
-/// What the event loop ([`crate::reactor::drive`]) needs of a byte stream:
+/// What the event loop ([`crate::reactor::drive_at`]) needs of a byte stream:
 /// plaintext in and out without blocking, and the transport's own queue.
 pub trait Wire {
     /// Reads what is available; `WouldBlock` when nothing is, `Ok(0)` at
@@ -42,6 +42,12 @@ pub trait Wire {
     /// reference to the read buffer saves a copy (plain TCP).
     fn gathers(&self) -> bool {
         false
+    }
+
+    /// Whether the transport may queue bytes of its own (TLS records), so
+    /// that [`Wire::flush`] is due even with no output from the link.
+    fn queues(&self) -> bool {
+        true
     }
 
     /// Writes what the transport queued itself (TLS records written by a
@@ -82,6 +88,10 @@ impl Wire for Transport {
 
     fn gathers(&self) -> bool {
         matches!(self, Transport::Plain(_))
+    }
+
+    fn queues(&self) -> bool {
+        matches!(self, Transport::Tls(_))
     }
 
     fn flush(&mut self) -> io::Result<bool> {

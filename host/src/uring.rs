@@ -32,7 +32,7 @@ use slab::Slab;
 use crate::clock::Clock;
 use crate::link::{Handler, Link, Step};
 use crate::outbuf::{OutBuf, MAX_PARTS};
-use crate::reactor::Reactor;
+use crate::reactor::{file_deadline, Reactor};
 
 /// Submission queue entries (the completion queue gets eight times as
 /// many: every connection's receive may complete in one turn).
@@ -49,9 +49,9 @@ const BUFFER_SIZE: usize = 16 * 1024;
 const HOLD_MAX: usize = BUFFERS as usize / 2;
 /// The provided buffer group's id.
 const GROUP: u16 = 0;
-/// Send buffers kept for reuse by the loop (larger ones are freed): at
-/// most 1 MiB held while idle.
-const POOL: usize = 8;
+/// Output buffers kept for reuse by the loop: at most this many bytes
+/// (1 MiB) held while idle, none larger than `POOL_MAX_BUFFER`.
+const POOL_BYTES: usize = 1 << 20;
 const POOL_MAX_BUFFER: usize = 128 * 1024;
 /// Never let the kernel raise SIGPIPE for a send to a reset connection
 /// (Linux's MSG_NOSIGNAL); the send fails with EPIPE instead.
@@ -253,8 +253,8 @@ pub struct Ring<H> {
     conns: Slab<Conn<H>>,
     /// (deadline, key): the earliest first.
     timers: BTreeSet<(u64, usize)>,
-    /// Send buffers for reuse.
-    pool: Vec<Vec<u8>>,
+    /// Output buffers for reuse.
+    pool: Pool,
     /// Receive buffers held by sends.
     held: usize,
     /// The epoll loop's descriptor is watched (a one-shot poll is armed).
@@ -297,7 +297,7 @@ impl<H: Handler> Ring<H> {
             buffers,
             conns: Slab::new(),
             timers: BTreeSet::new(),
-            pool: Vec::new(),
+            pool: Pool::default(),
             held: 0,
             epoll_armed: false,
             completions: Vec::new(),
@@ -529,17 +529,8 @@ impl<H: Handler> Ring<H> {
             self.buffers.give_back(bid);
             self.held -= 1;
         }
-        recycle(&mut self.pool, sending.out.into_buf());
-        self.run(key, None)?;
-        // Between messages a connection keeps no output buffer: the loop's
-        // pool holds them.
-        if let Some(conn) = self.conns.get_mut(key) {
-            if conn.sending.is_none() && conn.link.output_len() == 0 {
-                let idle = conn.link.take_output(Vec::new());
-                recycle(&mut self.pool, idle.into_buf());
-            }
-        }
-        Ok(())
+        self.pool.give(sending.out.into_buf());
+        self.run(key, None)
     }
 
     /// Drives one link as far as it goes now, then files it.
@@ -579,19 +570,15 @@ impl<H: Handler> Ring<H> {
         let Some(conn) = self.conns.get_mut(key) else {
             return Ok(());
         };
-        let done = conn.link.is_done();
-        let deadline = if done { None } else { conn.link.deadline() };
-        if deadline != conn.timer {
-            if let Some(old) = conn.timer {
-                self.timers.remove(&(old, key));
-            }
-            if let Some(new) = deadline {
-                self.timers.insert((new, key));
-            }
-            conn.timer = deadline;
+        if !conn.link.is_done() {
+            file_deadline(&mut self.timers, &mut conn.timer, key, conn.link.deadline());
+            return Ok(());
+        }
+        if let Some(old) = conn.timer.take() {
+            self.timers.remove(&(old, key));
         }
         // Freed only when the kernel holds nothing of it any more.
-        if done && conn.recv == Recv::Idle && conn.sending.is_none() {
+        if conn.recv == Recv::Idle && conn.sending.is_none() {
             let conn = self.conns.remove(key);
             drop(conn);
         }
@@ -654,13 +641,52 @@ fn send_entry<H>(key: usize, conn: &mut Conn<H>, buffers: &Buffers) -> squeue::E
         .user_data(user_data(key, OP_SEND))
 }
 
-fn recycle(pool: &mut Vec<Vec<u8>>, buf: Vec<u8>) {
-    if pool.len() < POOL && buf.len() <= POOL_MAX_BUFFER && !buf.is_empty() {
-        pool.push(buf);
+/// Output buffers for reuse: a link queues into one lent while it takes
+/// input, and a send holds it until it completes; between messages a
+/// connection holds none (with 20 B messages each echo used to allocate
+/// and free one, as a pool of a few buffers ran dry with many
+/// connections).
+#[derive(Default)]
+struct Pool {
+    buffers: Vec<Vec<u8>>,
+    /// Their bytes, in all.
+    bytes: usize,
+}
+
+impl Pool {
+    /// A buffer, or an empty vector when none is left.
+    fn take(&mut self) -> Vec<u8> {
+        let buf = self.buffers.pop().unwrap_or_default();
+        self.bytes -= buf.len();
+        buf
+    }
+
+    /// Keeps `buf` for reuse, or frees it when it is too large or the pool
+    /// holds enough.
+    fn give(&mut self, buf: Vec<u8>) {
+        if !buf.is_empty() && buf.len() <= POOL_MAX_BUFFER && self.bytes + buf.len() <= POOL_BYTES {
+            self.bytes += buf.len();
+            self.buffers.push(buf);
+        }
+    }
+
+    /// Lends a buffer to `link` for its output, when it has none.
+    fn lend(&mut self, link: &mut Link) {
+        if link.output_capacity() == 0 {
+            link.borrow_spare(&mut self.take());
+        }
+    }
+
+    /// Takes back the buffer of a link whose output is all written or
+    /// handed to a send.
+    fn reclaim(&mut self, link: &mut Link) {
+        let mut buf = Vec::new();
+        link.return_spare(&mut buf);
+        self.give(buf);
     }
 }
 
-/// The io_uring counterpart of [`crate::reactor::drive`]: hands `data`
+/// The io_uring counterpart of [`crate::reactor::drive_at`]: hands `data`
 /// (and input held earlier) to the link while it reads, starts a send of
 /// its output when none is in flight, and says what to submit.
 ///
@@ -669,17 +695,24 @@ fn recycle(pool: &mut Vec<Vec<u8>>, buf: Vec<u8>) {
 /// no send is in flight, so that the send starts in this call).
 fn run_conn<H: Handler>(
     conn: &mut Conn<H>,
-    pool: &mut Vec<Vec<u8>>,
+    pool: &mut Pool,
     now: u64,
     mut data: Option<&mut [u8]>,
     bid: Option<u16>,
 ) -> Wants {
     let mut wants = Wants::default();
     let mut fed = false;
-    conn.link.tick(now);
+    // The timer filed for the link is never later than its deadline.
+    if conn.timer.is_some_and(|at| now >= at) {
+        conn.link.tick(now);
+    } else {
+        conn.link.advance(now);
+    }
     loop {
         if conn.sending.is_none() && conn.link.output_len() > 0 && !conn.link.is_done() {
-            let out = conn.link.take_output(pool.pop().unwrap_or_default());
+            // The link goes on with no memory of its own; one is lent
+            // when it next takes input.
+            let out = conn.link.take_output(Vec::new());
             // References can only point into this call's `data`.
             let bid = if out.has_refs() { bid } else { None };
             wants.hold = bid.is_some();
@@ -689,12 +722,14 @@ fn run_conn<H: Handler>(
         match conn.link.step(now, conn.sending.is_none()) {
             Step::Read => {
                 if !conn.held.is_empty() {
+                    pool.lend(&mut conn.link);
                     let mut held = std::mem::take(&mut conn.held);
                     conn.link.received(&mut held, &mut conn.handler);
                     continue;
                 }
                 if let Some(data) = data.as_deref_mut().filter(|_| !fed) {
                     fed = true;
+                    pool.lend(&mut conn.link);
                     if bid.is_some() && conn.sending.is_none() {
                         conn.link.received_borrowing(data, &mut conn.handler);
                     } else {
@@ -731,6 +766,7 @@ fn run_conn<H: Handler>(
         // point into a buffer that goes back to the ring.
         conn.link.settle(data);
     }
+    pool.reclaim(&mut conn.link);
     if conn.link.is_done() {
         if conn.recv == Recv::Armed {
             conn.recv = Recv::Cancelling;
@@ -742,4 +778,41 @@ fn run_conn<H: Handler>(
         }
     }
     wants
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Pool, POOL_BYTES, POOL_MAX_BUFFER};
+
+    /// The pool keeps any number of small buffers up to its byte bound
+    /// (one per connection in flight, so that small echoes allocate
+    /// nothing), and never a large one.
+    #[test]
+    fn the_pool_is_bounded_in_bytes_not_buffers() {
+        let mut pool = Pool::default();
+        for _ in 0..100 {
+            pool.give(vec![0; 256]);
+        }
+        assert_eq!((pool.buffers.len(), pool.bytes), (100, 25_600));
+        pool.give(vec![0; POOL_MAX_BUFFER + 1]);
+        pool.give(Vec::new());
+        assert_eq!(pool.buffers.len(), 100, "too large or empty: freed");
+        while pool.bytes + POOL_MAX_BUFFER <= POOL_BYTES {
+            pool.give(vec![0; POOL_MAX_BUFFER]);
+        }
+        let full = pool.bytes;
+        pool.give(vec![0; POOL_MAX_BUFFER]);
+        assert_eq!(pool.bytes, full, "past the bound: freed");
+        assert!(pool.bytes <= POOL_BYTES);
+        let taken = pool.take();
+        assert_eq!(pool.bytes, full - taken.len());
+        while !pool.buffers.is_empty() {
+            pool.take();
+        }
+        assert_eq!(pool.bytes, 0);
+        assert!(
+            pool.take().is_empty(),
+            "an empty pool gives an empty vector"
+        );
+    }
 }
