@@ -247,9 +247,14 @@ impl OutBuf {
         )
     }
 
-    /// The memory, for reuse once everything is written.
-    pub fn into_buf(self) -> Vec<u8> {
-        self.buf
+    /// Empties the queue and hands over its memory, for reuse once
+    /// everything is written (the queue keeps none).
+    pub fn release(&mut self) -> Vec<u8> {
+        self.start = 0;
+        self.end = 0;
+        self.nrefs = 0;
+        self.borrowed = 0;
+        std::mem::take(&mut self.buf)
     }
 
     /// Starts using `spare`, a loop's shared buffer, when this queue has
