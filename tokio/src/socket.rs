@@ -7,22 +7,28 @@
 //! produces them and are written while reading, so a stream that is only
 //! read still answers pings.
 //!
-//! Writing: `start_send` encodes a frame into the write buffer;
-//! `poll_flush` writes it. `poll_ready` is pending while the write buffer
-//! holds more than the configured limit, and reading stops at the same
-//! point, so a peer that does not read slows us instead of growing memory.
+//! Writing: `start_send` encodes a frame into the write buffer, or for a
+//! data message of [`NO_COPY_FROM`] bytes or more only its header: the
+//! payload is written from the message itself (a vectored write of header
+//! and payload where the stream supports it), so a large message is not
+//! copied and the write buffer stays small. `poll_flush` writes it all.
+//! `poll_ready` is pending while more than the configured limit waits to be
+//! written, and reading stops at the same point, so a peer that does not
+//! read slows us instead of growing memory.
 
+use std::collections::VecDeque;
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use futures_core::Stream;
 use futures_sink::Sink;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
+use websock_core::frame::{apply_mask, MAX_HEADER_LEN};
 use websock_core::{
     Accept, CloseCode, Connection, DataKind, Event, State, Transport, MAX_CONTROL_FRAME,
 };
@@ -38,6 +44,20 @@ const FIRST_READ_BUFFER: usize = 1024;
 /// is freed once written, as the host's is; smaller ones are kept, so
 /// that a busy connection does not allocate per message.
 const RETAIN_OUTPUT: usize = 256 * 1024;
+/// Data messages from this size on are written from the message itself,
+/// after a header encoded alone; smaller ones are copied into the write
+/// buffer with their header, where one plain write is cheaper than the
+/// bookkeeping of a vectored one.
+pub(crate) const NO_COPY_FROM: usize = 4096;
+/// The most slices one vectored write gathers.
+const MAX_SLICES: usize = 16;
+
+/// A payload written from the message that carried it: it goes out once
+/// `tx` has been written up to `at`.
+struct Payload {
+    at: usize,
+    bytes: Bytes,
+}
 
 /// A WebSocket over a stream `S`: a [`Stream`] of received messages and a
 /// [`Sink`] of messages to send. [`WebSocket::split`] gives two halves for
@@ -71,12 +91,18 @@ pub(crate) struct Inner<S> {
     scratch: Vec<u8>,
     /// The data message being received.
     msg: Vec<u8>,
-    /// Output: `tx[tx_start..tx_end]` waits to be written. The vector
-    /// grows to the largest frame so far plus the backlog, and is freed
+    /// Output: `tx[tx_start..tx_end]` waits to be written, with the
+    /// payloads of `payloads` spliced in at their offsets. The vector grows
+    /// to the largest copied frame so far plus the backlog, and is freed
     /// once written when that passed [`RETAIN_OUTPUT`].
     tx: Vec<u8>,
     tx_start: usize,
     tx_end: usize,
+    /// Payloads written without a copy, in order; their `at` lie within
+    /// `tx_start..=tx_end` and never decrease.
+    payloads: VecDeque<Payload>,
+    /// The bytes `payloads` still hold.
+    payload_bytes: usize,
     timer: Option<Pin<Box<Sleep>>>,
     /// Bounds the wait for the peer's last bytes after we shut down.
     drain: Option<Pin<Box<Sleep>>>,
@@ -107,6 +133,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             tx: Vec::new(),
             tx_start: 0,
             tx_end: 0,
+            payloads: VecDeque::new(),
+            payload_bytes: 0,
             timer: None,
             drain: None,
             eof: false,
@@ -191,12 +219,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     fn pending_out(&self) -> usize {
-        self.tx_end - self.tx_start
+        self.tx_end - self.tx_start + self.payload_bytes
     }
 
     /// Makes room for `n` more bytes of output at `tx_end`.
     fn reserve(&mut self, n: usize) {
-        if self.tx_start == self.tx_end {
+        if self.tx_start == self.tx_end && self.payloads.is_empty() {
             self.tx_start = 0;
             self.tx_end = 0;
         }
@@ -221,14 +249,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 
     /// Writes buffered output until done or the transport pushes back.
     pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.tx_start < self.tx_end {
-            let n = ready!(
-                Pin::new(&mut self.io).poll_write(cx, &self.tx[self.tx_start..self.tx_end])
-            )?;
+        while self.pending_out() > 0 {
+            let n = if self.payloads.is_empty() {
+                ready!(Pin::new(&mut self.io).poll_write(cx, &self.tx[self.tx_start..self.tx_end]))?
+            } else if self.io.is_write_vectored() {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let k = gather(
+                    &self.tx[..self.tx_end],
+                    self.tx_start,
+                    &self.payloads,
+                    &mut slices,
+                );
+                ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..k]))?
+            } else {
+                // Two writes: what precedes the payload, then the payload.
+                let upto = self.payloads.front().map_or(self.tx_end, |p| p.at);
+                let first = match self.payloads.front() {
+                    Some(p) if self.tx_start == upto => &p.bytes[..],
+                    _ => &self.tx[self.tx_start..upto],
+                };
+                ready!(Pin::new(&mut self.io).poll_write(cx, first))?
+            };
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
-            self.tx_start += n;
+            self.consume(n);
         }
         self.tx_start = 0;
         self.tx_end = 0;
@@ -237,6 +282,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             self.tx = Vec::new();
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// Drops the first `n` bytes of output, which have been written.
+    fn consume(&mut self, mut n: usize) {
+        while n > 0 {
+            let upto = self.payloads.front().map_or(self.tx_end, |p| p.at);
+            let from_tx = (upto - self.tx_start).min(n);
+            self.tx_start += from_tx;
+            n -= from_tx;
+            let Some(p) = self.payloads.front_mut() else {
+                break;
+            };
+            if n == 0 {
+                break;
+            }
+            let from_payload = p.bytes.len().min(n);
+            p.bytes.advance(from_payload);
+            self.payload_bytes -= from_payload;
+            n -= from_payload;
+            if p.bytes.is_empty() {
+                self.payloads.pop_front();
+            }
+        }
     }
 
     /// Output written and flushed.
@@ -477,22 +545,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     pub(crate) fn start_send(&mut self, item: Message) -> Result<(), Error> {
         self.tick();
         self.queue_owed();
-        let r = match &item {
-            Message::Text(t) => self.encode(
-                |c, out| c.send(DataKind::Text, t.as_bytes(), true, out),
-                t.len(),
-            ),
-            Message::Binary(b) => {
-                self.encode(|c, out| c.send(DataKind::Binary, b, true, out), b.len())
-            }
-            Message::Ping(p) => self.encode(|c, out| c.ping(p, out), p.len()),
-            Message::Pong(p) => self.encode(|c, out| c.pong(p, out), p.len()),
+        let r = match item {
+            Message::Text(t) => self.send_data(DataKind::Text, t.into_bytes()),
+            Message::Binary(b) => self.send_data(DataKind::Binary, b),
+            Message::Ping(p) => self.encode(|c, out| c.ping(&p, out), p.len()),
+            Message::Pong(p) => self.encode(|c, out| c.pong(&p, out), p.len()),
             Message::Close(frame) => {
                 if self.conn.state() != State::Open {
                     // Closing already began; the engine replies by itself.
                     return Ok(());
                 }
-                let (code, reason) = match frame {
+                let (code, reason) = match &frame {
                     Some(f) => (f.code, f.reason.as_str()),
                     None => (CloseCode::NORMAL, ""),
                 };
@@ -503,6 +566,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             Err(Error::Ws(websock_core::Error::InvalidState)) => Err(Error::AlreadyClosed),
             r => r,
         }
+    }
+
+    /// A data message: a large one is queued as it is after its header,
+    /// others are encoded into the write buffer.
+    fn send_data(&mut self, kind: DataKind, bytes: Bytes) -> Result<(), Error> {
+        if bytes.len() < NO_COPY_FROM || self.conn.compression_active() {
+            return self.encode(|c, out| c.send(kind, &bytes, true, out), bytes.len());
+        }
+        // A client masks every frame (section 5.3): in place when nothing
+        // else shares the bytes, else while copying them.
+        let mut unique = None;
+        let bytes = if self.conn.role() == websock_core::Role::Client {
+            match bytes.try_into_mut() {
+                Ok(b) => {
+                    unique = Some(b);
+                    Bytes::new()
+                }
+                Err(b) => return self.encode(|c, out| c.send(kind, &b, true, out), b.len()),
+            }
+        } else {
+            bytes
+        };
+        let len = unique.as_ref().map_or(bytes.len(), |b| b.len());
+        self.reserve(MAX_HEADER_LEN);
+        let end = self.tx_end;
+        let (n, mask) =
+            self.conn
+                .send_header(kind, len, true, &mut self.tx[end..end + MAX_HEADER_LEN])?;
+        self.tx_end += n;
+        let bytes = match (unique, mask) {
+            (Some(mut b), Some(key)) => {
+                apply_mask(&mut b, key, 0);
+                b.freeze()
+            }
+            (Some(b), None) => b.freeze(),
+            (None, _) => bytes,
+        };
+        self.payload_bytes += bytes.len();
+        self.payloads.push_back(Payload {
+            at: self.tx_end,
+            bytes,
+        });
+        Ok(())
     }
 
     fn encode(
@@ -543,6 +649,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     fn unfinished(&self) -> bool {
         !self.done && (self.conn.state() != State::Closed || self.pending_out() > 0 || !self.shut)
     }
+}
+
+/// The output in order, `tx[start..]` with the payloads spliced in, as
+/// slices for a vectored write; returns how many of `slices` it filled.
+fn gather<'a>(
+    tx: &'a [u8],
+    start: usize,
+    payloads: &'a VecDeque<Payload>,
+    slices: &mut [IoSlice<'a>; MAX_SLICES],
+) -> usize {
+    let mut k = 0;
+    let mut pos = start;
+    for p in payloads {
+        if k + 2 > MAX_SLICES {
+            return k;
+        }
+        if pos < p.at {
+            slices[k] = IoSlice::new(&tx[pos..p.at]);
+            k += 1;
+        }
+        slices[k] = IoSlice::new(&p.bytes);
+        k += 1;
+        pos = p.at;
+    }
+    if pos < tx.len() && k < MAX_SLICES {
+        slices[k] = IoSlice::new(&tx[pos..]);
+        k += 1;
+    }
+    k
 }
 
 fn close_frame(code: CloseCode, reason: &[u8]) -> Option<CloseFrame> {
@@ -693,8 +828,11 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
     use futures_util::{SinkExt, StreamExt};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
     use super::FIRST_READ_BUFFER;
     use crate::{Config, Message};
@@ -724,27 +862,166 @@ mod tests {
         assert_eq!(rx_len(&server), Config::default().read_buffer_size);
     }
 
+    fn tx_len<S>(ws: &super::WebSocket<S>) -> usize {
+        ws.inner.as_ref().map_or(0, |i| i.tx.len())
+    }
+
     #[tokio::test]
-    async fn a_large_message_does_not_hold_its_output_buffer() {
+    async fn a_large_message_is_written_without_a_copy() {
         let (a, b) = tokio::io::duplex(1 << 16);
         let (server, client) = tokio::join!(
             crate::accept(a),
             crate::client(b, "ws://127.0.0.1/", Config::default())
         );
         let (mut server, mut client) = (server.unwrap(), client.unwrap());
-        let tx_len = |ws: &super::WebSocket<_>| ws.inner.as_ref().map_or(0, |i| i.tx.len());
-        let small = Message::binary(vec![1; 100_000]);
-        let large = Message::binary(vec![2; super::RETAIN_OUTPUT + 1]);
-        for m in [small.clone(), large.clone()] {
+        let before = tx_len(&server);
+        assert!(before <= 4096, "after the handshake: {before}");
+        // Server: the payload goes out from the message; the write buffer
+        // holds only headers.
+        for size in [100_000, super::RETAIN_OUTPUT + 1] {
+            let m = Message::binary(vec![2; size]);
             let (sent, got) = tokio::join!(server.send(m.clone()), client.next());
             sent.unwrap();
             assert_eq!(got.unwrap().unwrap(), m);
-            let kept = tx_len(&server);
-            if m == small {
-                assert!(kept > 100_000, "kept for the next message: {kept}");
-            } else {
-                assert_eq!(kept, 0, "freed once written");
+            assert_eq!(tx_len(&server), before, "no copy of {size} bytes");
+        }
+        // Client, bytes nobody else holds: masked in place, not copied.
+        let before = tx_len(&client);
+        let text = "é".repeat(50_000);
+        let (sent, got) = tokio::join!(client.send(Message::text(text.clone())), server.next());
+        sent.unwrap();
+        assert_eq!(got.unwrap().unwrap(), Message::text(text));
+        assert_eq!(tx_len(&client), before, "masked in place");
+        // Client, shared bytes: masking them in place would change the
+        // caller's copy, so they are copied while masked.
+        let shared = bytes::Bytes::from(vec![3u8; 100_000]);
+        let kept = shared.clone();
+        let (sent, got) = tokio::join!(client.send(Message::Binary(shared)), server.next());
+        sent.unwrap();
+        assert_eq!(got.unwrap().unwrap(), Message::Binary(kept.clone()));
+        assert!(
+            kept.iter().all(|&b| b == 3),
+            "the caller's bytes are untouched"
+        );
+        let copied = tx_len(&client);
+        assert!(copied > 100_000, "copied into the write buffer: {copied}");
+        // A copy past RETAIN_OUTPUT is freed once written.
+        let shared = bytes::Bytes::from(vec![4u8; super::RETAIN_OUTPUT + 1]);
+        let (sent, got) = tokio::join!(client.send(Message::Binary(shared.clone())), server.next());
+        sent.unwrap();
+        assert_eq!(got.unwrap().unwrap(), Message::Binary(shared));
+        assert_eq!(tx_len(&client), 0, "freed once written");
+    }
+
+    /// A stream that takes at most `limit` bytes per write, gathered across
+    /// the slices of a vectored write when `vectored` says it does those.
+    struct Trickle<S> {
+        inner: S,
+        limit: usize,
+        vectored: bool,
+    }
+
+    impl<S: AsyncRead + Unpin> AsyncRead for Trickle<S> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_read(cx, buf)
+        }
+    }
+
+    impl<S: AsyncWrite + Unpin> AsyncWrite for Trickle<S> {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let n = buf.len().min(self.limit);
+            Pin::new(&mut self.inner).poll_write(cx, &buf[..n])
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[std::io::IoSlice<'_>],
+        ) -> Poll<std::io::Result<usize>> {
+            assert!(
+                self.vectored,
+                "vectored write on a stream that said it has none"
+            );
+            let mut gathered = Vec::new();
+            for b in bufs {
+                let room = self.limit - gathered.len();
+                gathered.extend_from_slice(&b[..b.len().min(room)]);
             }
+            Pin::new(&mut self.inner).poll_write(cx, &gathered)
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            self.vectored
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn partial_writes_of_headers_and_payloads_resume_where_they_stopped() {
+        for vectored in [true, false] {
+            let (a, b) = tokio::io::duplex(1 << 20);
+            let a = Trickle {
+                inner: a,
+                limit: 5,
+                vectored,
+            };
+            let (server, client) = tokio::join!(
+                crate::accept(a),
+                crate::client(b, "ws://127.0.0.1/", Config::default())
+            );
+            let (mut server, mut client) = (server.unwrap(), client.unwrap());
+            // Written from the messages and copied ones, interleaved, more
+            // than one vectored write gathers, with a pong the engine owes
+            // queued between them.
+            let mut sent = Vec::new();
+            for i in 0..12 {
+                let size = if i % 3 == 2 {
+                    7
+                } else {
+                    super::NO_COPY_FROM + i
+                };
+                let payload: Vec<u8> = (0..size).map(|j| (i * 31 + j) as u8).collect();
+                sent.push(Message::binary(payload));
+            }
+            client.send(Message::Ping("p".into())).await.unwrap();
+            assert_eq!(
+                server.next().await.unwrap().unwrap(),
+                Message::Ping("p".into())
+            );
+            for m in &sent {
+                server.feed(m.clone()).await.unwrap();
+            }
+            let (flushed, got) = tokio::join!(server.flush(), async {
+                let mut got = Vec::new();
+                while got.len() < sent.len() + 1 {
+                    got.push(client.next().await.unwrap().unwrap());
+                }
+                got
+            });
+            flushed.unwrap();
+            assert_eq!(got[0], Message::Pong("p".into()), "vectored: {vectored}");
+            assert_eq!(got[1..], sent[..], "vectored: {vectored}");
+            let inner = server.inner.as_ref().unwrap();
+            assert_eq!(inner.pending_out(), 0);
+            assert!(inner.payloads.is_empty());
         }
     }
 
