@@ -26,7 +26,7 @@ use std::time::Instant;
 use bytes::{Buf, Bytes};
 use futures_core::Stream;
 use futures_sink::Sink;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::Sleep;
 use websock_core::frame::{apply_mask, MAX_HEADER_LEN};
 use websock_core::{
@@ -49,6 +49,11 @@ const RETAIN_OUTPUT: usize = 256 * 1024;
 /// buffer with their header, where one plain write is cheaper than the
 /// bookkeeping of a vectored one.
 pub(crate) const NO_COPY_FROM: usize = 4096;
+/// The read buffer goes back to [`FIRST_READ_BUFFER`] when a read finds
+/// nothing after at least this many bytes came since the last such read:
+/// after a large message, not between small ones, where giving it back
+/// and growing it again for every message would cost more than it saves.
+const SHRINK_AFTER: usize = 4096;
 /// The most slices one vectored write gathers.
 const MAX_SLICES: usize = 16;
 
@@ -79,14 +84,18 @@ pub(crate) struct Inner<S> {
     config: Config,
     /// "Now" for the engine is milliseconds since this.
     origin: Instant,
-    /// Input. It starts at [`FIRST_READ_BUFFER`] and takes its configured
-    /// size once a read fills it: an idle or chatty connection keeps a
-    /// small one (the memory of a zeroed buffer is all touched). At once,
-    /// not by doubling: each step would leave a freed block behind, which
-    /// the allocator keeps.
+    /// Input: `rx[rx_start..]` waits for the engine. Its capacity starts
+    /// at [`FIRST_READ_BUFFER`] and takes the configured size once a read
+    /// fills it (at once, not by doubling: each step would leave a freed
+    /// block behind, which the allocator keeps), and goes back to the
+    /// first size when a read finds nothing, nothing is left over and a
+    /// large message came before (see [`SHRINK_AFTER`]): an idle
+    /// connection keeps a small one after large messages. Reads go to the
+    /// spare capacity, which is never zeroed.
     rx: Vec<u8>,
     rx_start: usize,
-    rx_end: usize,
+    /// Bytes read since a read last found nothing.
+    burst: usize,
     /// Where compressed messages inflate to.
     scratch: Vec<u8>,
     /// The data message being received.
@@ -125,9 +134,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             conn,
             config,
             origin,
-            rx: vec![0; FIRST_READ_BUFFER.min(config.read_buffer_limit())],
+            rx: Vec::with_capacity(FIRST_READ_BUFFER.min(config.read_buffer_limit())),
             rx_start: 0,
-            rx_end: 0,
+            burst: 0,
             scratch: Vec::new(),
             msg: Vec::new(),
             tx: Vec::new(),
@@ -166,7 +175,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             self.fill_handshake().await?;
             self.reserve(1024);
             let end = self.tx_end;
-            let input = &self.rx[self.rx_start..self.rx_end];
+            let input = &self.rx[self.rx_start..];
             match self.conn.accept(input, &[], &mut self.tx[end..])? {
                 Accept::Incomplete => continue,
                 Accept::Accepted { request, written } => {
@@ -196,7 +205,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         self.write_all().await?;
         loop {
             self.fill_handshake().await?;
-            let input = &self.rx[self.rx_start..self.rx_end];
+            let input = &self.rx[self.rx_start..];
             if let Some(response) = self.conn.read_response(input, &[])? {
                 self.rx_start += response.len;
                 return Ok(());
@@ -317,20 +326,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// Reads more input; `Ready(Ok(false))` at end of stream.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
         if self.rx_start > 0 {
-            self.rx.copy_within(self.rx_start..self.rx_end, 0);
-            self.rx_end -= self.rx_start;
+            self.rx.drain(..self.rx_start);
             self.rx_start = 0;
         }
-        if self.rx_end == self.rx.len() && !self.grow_rx() {
+        if self.rx.len() == self.rx.capacity() && !self.grow_rx() {
             // Only a handshake larger than the buffer gets here; the
             // engine's size limit answers first.
             return Poll::Ready(Err(io::ErrorKind::InvalidData.into()));
         }
-        let space = self.rx.len() - self.rx_end;
-        let mut buf = ReadBuf::new(&mut self.rx[self.rx_end..]);
-        ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
-        let n = buf.filled().len();
-        self.rx_end += n;
+        let space = self.rx.capacity() - self.rx.len();
+        // Reads into the spare capacity; the future holds no state of its
+        // own, so dropping it when pending loses nothing.
+        let read = std::pin::pin!(self.io.read_buf(&mut self.rx)).poll(cx);
+        let n = match read {
+            Poll::Ready(r) => r?,
+            Poll::Pending => {
+                if self.burst >= SHRINK_AFTER
+                    && self.rx.is_empty()
+                    && self.rx.capacity() > FIRST_READ_BUFFER
+                {
+                    // Idle: give back what a large message made us take.
+                    self.rx.shrink_to(FIRST_READ_BUFFER);
+                }
+                self.burst = 0;
+                return Poll::Pending;
+            }
+        };
+        self.burst = self.burst.saturating_add(n);
         if n == space {
             // More may be waiting: read more at once next time.
             self.grow_rx();
@@ -342,10 +364,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// already.
     fn grow_rx(&mut self) -> bool {
         let limit = self.config.read_buffer_limit();
-        if self.rx.len() >= limit {
+        if self.rx.capacity() >= limit {
             return false;
         }
-        self.rx.resize(limit, 0);
+        self.rx.reserve_exact(limit - self.rx.len());
         true
     }
 
@@ -420,7 +442,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 Ok(Some(m)) => return Poll::Ready(Some(Ok(m))),
                 Ok(None) => {}
             }
-            if self.rx_start < self.rx_end && self.conn.has_output() {
+            if self.rx_start < self.rx.len() && self.conn.has_output() {
                 // Held back until the pong is out: loop to write it.
                 if self.pending_out() == 0 {
                     continue;
@@ -453,7 +475,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             }
             let (used, event) = match self
                 .conn
-                .receive_with(&mut self.rx[self.rx_start..self.rx_end], &mut self.scratch)
+                .receive_with(&mut self.rx[self.rx_start..], &mut self.scratch)
             {
                 Ok(r) => r,
                 Err(e) => {
@@ -465,6 +487,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             let message = match event {
                 Some(Event::Data { kind, chunk, last }) => {
                     if !last {
+                        // Room for the whole frame at once, not grown
+                        // (and copied) step by step as it arrives.
+                        let limit = self.config.max_message_size as u64;
+                        let rest = self.conn.frame_remaining().min(limit) as usize;
+                        self.msg.reserve(chunk.len() + rest);
                         self.msg.extend_from_slice(chunk);
                         None
                     } else {
@@ -508,7 +535,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         let _ = ready!(self.poll_shutdown(cx));
         while !self.eof {
             self.rx_start = 0;
-            self.rx_end = 0;
+            self.rx.clear();
             match self.poll_fill(cx) {
                 Poll::Ready(Ok(true)) => {}
                 Poll::Ready(Ok(false)) | Poll::Ready(Err(_)) => self.eof = true,
@@ -838,11 +865,11 @@ mod tests {
     use crate::{Config, Message};
 
     fn rx_len<S>(ws: &super::WebSocket<S>) -> usize {
-        ws.inner.as_ref().map_or(0, |i| i.rx.len())
+        ws.inner.as_ref().map_or(0, |i| i.rx.capacity())
     }
 
     #[tokio::test]
-    async fn the_read_buffer_stays_small_until_a_read_fills_it() {
+    async fn the_read_buffer_is_small_until_a_read_fills_it_and_again_when_idle() {
         let (a, b) = tokio::io::duplex(1 << 20);
         let (server, client) = tokio::join!(
             crate::accept(a),
@@ -860,6 +887,32 @@ mod tests {
         client.send(big.clone()).await.unwrap();
         assert_eq!(server.next().await.unwrap().unwrap(), big);
         assert_eq!(rx_len(&server), Config::default().read_buffer_size);
+        // Idle: a read that finds nothing gives the large buffer back.
+        let idle = tokio::time::timeout(std::time::Duration::from_millis(20), server.next());
+        assert!(idle.await.is_err(), "nothing to read");
+        assert_eq!(rx_len(&server), FIRST_READ_BUFFER);
+        // And it grows again when needed.
+        client.send(big.clone()).await.unwrap();
+        assert_eq!(server.next().await.unwrap().unwrap(), big);
+        let idle = tokio::time::timeout(std::time::Duration::from_millis(20), server.next());
+        assert!(idle.await.is_err(), "nothing to read");
+        assert_eq!(rx_len(&server), FIRST_READ_BUFFER);
+        // Between messages too small to be worth it, it is kept: a 2,000
+        // byte message fills the small buffer, and giving the large one
+        // back after each would only grow it again for the next.
+        let medium = Message::binary(vec![8; 2000]);
+        for _ in 0..2 {
+            client.send(medium.clone()).await.unwrap();
+            assert_eq!(server.next().await.unwrap().unwrap(), medium);
+            let idle = tokio::time::timeout(std::time::Duration::from_millis(20), server.next());
+            assert!(idle.await.is_err(), "nothing to read");
+            assert_eq!(rx_len(&server), Config::default().read_buffer_size);
+        }
+        client.send(Message::text("small")).await.unwrap();
+        assert_eq!(
+            server.next().await.unwrap().unwrap(),
+            Message::text("small")
+        );
     }
 
     fn tx_len<S>(ws: &super::WebSocket<S>) -> usize {
