@@ -2,7 +2,9 @@
 //! `Stream` of messages and a `Sink` for them.
 //!
 //! Reading: bytes are read into the read buffer, unmasked there by the
-//! engine, and copied once into the message (or inflated into it). Owed
+//! engine, and copied once into the message (or inflated into it); the
+//! rest of a large uncompressed frame, once its header is in, is read
+//! straight into the message and unmasked there (no copy). Owed
 //! replies (pong, close reply) go into the write buffer as the engine
 //! produces them and are written while reading, so a stream that is only
 //! read still answers pings.
@@ -23,7 +25,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, BufMut, Bytes};
 use futures_core::Stream;
 use futures_sink::Sink;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
@@ -54,6 +56,9 @@ pub(crate) const NO_COPY_FROM: usize = 4096;
 /// after a large message, not between small ones, where giving it back
 /// and growing it again for every message would cost more than it saves.
 const SHRINK_AFTER: usize = 4096;
+/// When this much or more of a data frame's payload is still to come, it
+/// is read straight into the message instead of through the read buffer.
+const DIRECT_FROM: usize = 4096;
 /// The most slices one vectored write gathers.
 const MAX_SLICES: usize = 16;
 
@@ -96,6 +101,12 @@ pub(crate) struct Inner<S> {
     rx_start: usize,
     /// Bytes read since a read last found nothing.
     burst: usize,
+    /// The last read filled the read buffer: give it its full size before
+    /// the next (unless that one goes straight into the message).
+    full_read: bool,
+    /// Bytes read straight into the end of `msg` that the engine has not
+    /// seen yet (still masked).
+    unfed: usize,
     /// Where compressed messages inflate to.
     scratch: Vec<u8>,
     /// The data message being received.
@@ -137,6 +148,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             rx: Vec::with_capacity(FIRST_READ_BUFFER.min(config.read_buffer_limit())),
             rx_start: 0,
             burst: 0,
+            full_read: false,
+            unfed: 0,
             scratch: Vec::new(),
             msg: Vec::new(),
             tx: Vec::new(),
@@ -329,6 +342,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             self.rx.drain(..self.rx_start);
             self.rx_start = 0;
         }
+        if self.full_read {
+            // More may be waiting: read more at once.
+            self.full_read = false;
+            self.grow_rx();
+        }
         if self.rx.len() == self.rx.capacity() && !self.grow_rx() {
             // Only a handshake larger than the buffer gets here; the
             // engine's size limit answers first.
@@ -341,23 +359,100 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         let n = match read {
             Poll::Ready(r) => r?,
             Poll::Pending => {
-                if self.burst >= SHRINK_AFTER
-                    && self.rx.is_empty()
-                    && self.rx.capacity() > FIRST_READ_BUFFER
-                {
-                    // Idle: give back what a large message made us take.
-                    self.rx.shrink_to(FIRST_READ_BUFFER);
-                }
-                self.burst = 0;
+                self.idle();
                 return Poll::Pending;
             }
         };
         self.burst = self.burst.saturating_add(n);
-        if n == space {
-            // More may be waiting: read more at once next time.
-            self.grow_rx();
-        }
+        self.full_read = n == space;
         Poll::Ready(Ok(n > 0))
+    }
+
+    /// A read found nothing.
+    fn idle(&mut self) {
+        if self.burst >= SHRINK_AFTER
+            && self.rx_start == self.rx.len()
+            && self.rx.capacity() > FIRST_READ_BUFFER
+        {
+            // Give back what a large message made us take.
+            self.rx.clear();
+            self.rx_start = 0;
+            self.rx.shrink_to(FIRST_READ_BUFFER);
+        }
+        self.burst = 0;
+    }
+
+    /// How much to read straight into the message, if the next read should
+    /// go there: nothing is left over in the read buffer, an uncompressed
+    /// data frame with at least [`DIRECT_FROM`] bytes still to come is
+    /// being received, and the message has room for them.
+    fn direct_room(&self) -> Option<usize> {
+        if self.rx_start < self.rx.len()
+            || self.conn.compression_active()
+            || !matches!(self.conn.state(), State::Open | State::CloseSent)
+        {
+            return None;
+        }
+        let rest = self.conn.frame_remaining();
+        let room = self.msg.capacity() - self.msg.len();
+        (rest >= DIRECT_FROM as u64 && room as u64 >= rest).then_some(rest as usize)
+    }
+
+    /// Reads more input, into the message when [`Inner::direct_room`]
+    /// says so, else into the read buffer; `Ready(Ok(false))` at end of
+    /// stream.
+    fn poll_fill_next(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+        let Some(rest) = self.direct_room() else {
+            return self.poll_fill(cx);
+        };
+        let mut room = (&mut self.msg).limit(rest);
+        let read = std::pin::pin!(self.io.read_buf(&mut room)).poll(cx);
+        let n = match read {
+            Poll::Ready(r) => r?,
+            Poll::Pending => {
+                self.idle();
+                return Poll::Pending;
+            }
+        };
+        self.burst = self.burst.saturating_add(n);
+        self.unfed = n;
+        Poll::Ready(Ok(n > 0))
+    }
+
+    /// Gives the engine what was read straight into the message: the
+    /// frame's payload, unmasked (and checked) in place.
+    fn feed_direct(&mut self) -> Result<Option<Message>, Error> {
+        let n = std::mem::take(&mut self.unfed);
+        let start = self.msg.len() - n;
+        let (used, event) = match self
+            .conn
+            .receive_with(&mut self.msg[start..], &mut self.scratch)
+        {
+            Ok(r) => r,
+            Err(e) => {
+                self.msg = Vec::new();
+                self.queue_owed();
+                return Err(Error::Ws(e));
+            }
+        };
+        let in_place = match event {
+            Some(Event::Data { kind, chunk, last }) if used == n && chunk.len() == n => {
+                Some((kind, last))
+            }
+            _ => None,
+        };
+        match in_place {
+            Some((kind, true)) => Ok(Some(data_message(kind, std::mem::take(&mut self.msg)))),
+            Some((_, false)) => Ok(None),
+            None => {
+                // Not taken as this frame's payload (direct_room rules
+                // that out; kept correct anyway): what the engine left
+                // goes back to the read buffer, as if read there.
+                self.rx.extend_from_slice(&self.msg[start + used..]);
+                self.msg.truncate(start);
+                Ok(None)
+            }
+        }
     }
 
     /// Gives the read buffer its configured size; false when it has it
@@ -449,7 +544,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 }
                 return Poll::Pending;
             }
-            match self.poll_fill(cx) {
+            match self.poll_fill_next(cx) {
                 Poll::Ready(Ok(true)) => {}
                 Poll::Ready(Ok(false)) => {
                     self.eof = true;
@@ -469,6 +564,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// Feeds the engine what is buffered: a message when one completes,
     /// `None` when it needs more input.
     fn step(&mut self) -> Result<Option<Message>, Error> {
+        if self.unfed > 0 {
+            if let Some(m) = self.feed_direct()? {
+                return Ok(Some(m));
+            }
+        }
         loop {
             if self.conn.compression_active() && self.scratch.is_empty() {
                 self.scratch = vec![0; self.config.read_buffer_limit()];
@@ -501,12 +601,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                             self.msg.extend_from_slice(chunk);
                             std::mem::take(&mut self.msg)
                         };
-                        Some(match kind {
-                            DataKind::Text => {
-                                Message::Text(Utf8Bytes::from_checked(Bytes::from(bytes)))
-                            }
-                            DataKind::Binary => Message::Binary(Bytes::from(bytes)),
-                        })
+                        Some(data_message(kind, bytes))
                     }
                 }
                 Some(Event::Ping(p)) => Some(Message::Ping(Bytes::copy_from_slice(p.as_bytes()))),
@@ -561,6 +656,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     fn finish(&mut self) {
+        self.unfed = 0;
         self.done = true;
         self.eof = true;
         self.timer = None;
@@ -705,6 +801,14 @@ fn gather<'a>(
         k += 1;
     }
     k
+}
+
+/// A received data message (text checked by the engine).
+fn data_message(kind: DataKind, bytes: Vec<u8>) -> Message {
+    match kind {
+        DataKind::Text => Message::Text(Utf8Bytes::from_checked(Bytes::from(bytes))),
+        DataKind::Binary => Message::Binary(Bytes::from(bytes)),
+    }
 }
 
 fn close_frame(code: CloseCode, reason: &[u8]) -> Option<CloseFrame> {
@@ -856,7 +960,7 @@ where
 #[cfg(test)]
 mod tests {
     use std::pin::Pin;
-    use std::task::{Context, Poll};
+    use std::task::{ready, Context, Poll};
 
     use futures_util::{SinkExt, StreamExt};
     use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -866,6 +970,11 @@ mod tests {
 
     fn rx_len<S>(ws: &super::WebSocket<S>) -> usize {
         ws.inner.as_ref().map_or(0, |i| i.rx.capacity())
+    }
+
+    async fn idle<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut super::WebSocket<S>) {
+        let next = tokio::time::timeout(std::time::Duration::from_millis(20), ws.next());
+        assert!(next.await.is_err(), "nothing to read");
     }
 
     #[tokio::test]
@@ -883,36 +992,126 @@ mod tests {
             Message::text("small")
         );
         assert_eq!(rx_len(&server), FIRST_READ_BUFFER);
+        // A large frame: past its first read it goes straight into the
+        // message, so the read buffer does not grow.
         let big = Message::binary(vec![7; 100_000]);
         client.send(big.clone()).await.unwrap();
         assert_eq!(server.next().await.unwrap().unwrap(), big);
+        assert_eq!(rx_len(&server), FIRST_READ_BUFFER);
+        // Several medium messages at once fill it: it grows...
+        let medium = Message::binary(vec![8; 3000]);
+        for _ in 0..4 {
+            client.feed(medium.clone()).await.unwrap();
+        }
+        client.flush().await.unwrap();
+        for _ in 0..4 {
+            assert_eq!(server.next().await.unwrap().unwrap(), medium);
+        }
         assert_eq!(rx_len(&server), Config::default().read_buffer_size);
-        // Idle: a read that finds nothing gives the large buffer back.
-        let idle = tokio::time::timeout(std::time::Duration::from_millis(20), server.next());
-        assert!(idle.await.is_err(), "nothing to read");
+        // ... and goes back once a read finds nothing.
+        idle(&mut server).await;
         assert_eq!(rx_len(&server), FIRST_READ_BUFFER);
-        // And it grows again when needed.
-        client.send(big.clone()).await.unwrap();
-        assert_eq!(server.next().await.unwrap().unwrap(), big);
-        let idle = tokio::time::timeout(std::time::Duration::from_millis(20), server.next());
-        assert!(idle.await.is_err(), "nothing to read");
-        assert_eq!(rx_len(&server), FIRST_READ_BUFFER);
-        // Between messages too small to be worth it, it is kept: a 2,000
-        // byte message fills the small buffer, and giving the large one
-        // back after each would only grow it again for the next.
-        let medium = Message::binary(vec![8; 2000]);
+        // Between messages too small to be worth it, it is kept: each
+        // 2,000 byte message fills the small buffer, and giving the large
+        // one back after each would only grow it again for the next.
+        let medium = Message::binary(vec![9; 2000]);
         for _ in 0..2 {
             client.send(medium.clone()).await.unwrap();
             assert_eq!(server.next().await.unwrap().unwrap(), medium);
-            let idle = tokio::time::timeout(std::time::Duration::from_millis(20), server.next());
-            assert!(idle.await.is_err(), "nothing to read");
+            idle(&mut server).await;
             assert_eq!(rx_len(&server), Config::default().read_buffer_size);
         }
-        client.send(Message::text("small")).await.unwrap();
-        assert_eq!(
-            server.next().await.unwrap().unwrap(),
-            Message::text("small")
+    }
+
+    #[tokio::test]
+    async fn large_frames_read_into_the_message_in_small_pieces_arrive_whole() {
+        let (a, b) = tokio::io::duplex(1 << 20);
+        let a = Trickle {
+            inner: a,
+            limit: usize::MAX,
+            read_limit: 997,
+            vectored: true,
+        };
+        let (server, client) = tokio::join!(
+            crate::accept(a),
+            crate::client(b, "ws://127.0.0.1/", Config::default())
         );
+        let (mut server, mut client) = (server.unwrap(), client.unwrap());
+        // Multi-byte characters split across reads, binary, a ping between
+        // two large frames and a small message after them, all at once.
+        let text = Message::text("aé€😀".repeat(5_000));
+        let binary = Message::binary((0..70_000u32).map(|i| (i % 253) as u8).collect::<Vec<_>>());
+        let sent = [
+            text.clone(),
+            Message::Ping("p".into()),
+            binary.clone(),
+            Message::text("end"),
+        ];
+        for m in &sent {
+            client.feed(m.clone()).await.unwrap();
+        }
+        client.flush().await.unwrap();
+        for m in &sent {
+            assert_eq!(&server.next().await.unwrap().unwrap(), m);
+        }
+        assert_eq!(rx_len(&server), FIRST_READ_BUFFER);
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_in_a_frame_read_into_the_message_fails_with_1007() {
+        let (a, mut b) = tokio::io::duplex(1 << 20);
+        let a = Trickle {
+            inner: a,
+            limit: usize::MAX,
+            read_limit: 997,
+            vectored: true,
+        };
+        b.write_all(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut server = crate::accept(a).await.unwrap();
+        // A masked text frame (key 0: the payload as it is) of 20,000
+        // bytes, not UTF-8 far past its first read.
+        let mut payload = vec![b'x'; 20_000];
+        payload[15_000] = 0xff;
+        let mut frame = vec![
+            0x81,
+            0xfe,
+            (20_000u16 >> 8) as u8,
+            20_000u16 as u8,
+            0,
+            0,
+            0,
+            0,
+        ];
+        frame.extend_from_slice(&payload);
+        b.write_all(&frame).await.unwrap();
+        assert!(
+            server.next().await.unwrap().is_err(),
+            "invalid UTF-8 refused"
+        );
+        // The close frame goes out as the stream is read on.
+        let drive = async { while server.next().await.is_some() {} };
+        let expect = async {
+            let mut seen = Vec::new();
+            // Close, any length (the reason says why), code 1007.
+            let close = |w: &[u8]| w[0] == 0x88 && w[2..] == [0x03, 0xef];
+            while !seen.windows(4).any(close) {
+                let mut chunk = [0u8; 256];
+                let n = b.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "closed without 1007: {seen:?}");
+                seen.extend_from_slice(&chunk[..n]);
+            }
+            drop(b);
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            tokio::join!(drive, expect)
+        })
+        .await
+        .expect("the close frame in time");
     }
 
     fn tx_len<S>(ws: &super::WebSocket<S>) -> usize {
@@ -971,6 +1170,8 @@ mod tests {
     struct Trickle<S> {
         inner: S,
         limit: usize,
+        /// The most one read returns.
+        read_limit: usize,
         vectored: bool,
     }
 
@@ -980,7 +1181,11 @@ mod tests {
             cx: &mut Context<'_>,
             buf: &mut ReadBuf<'_>,
         ) -> Poll<std::io::Result<()>> {
-            Pin::new(&mut self.inner).poll_read(cx, buf)
+            let mut tmp = vec![0; buf.remaining().min(self.read_limit)];
+            let mut part = ReadBuf::new(&mut tmp);
+            ready!(Pin::new(&mut self.inner).poll_read(cx, &mut part))?;
+            buf.put_slice(part.filled());
+            Poll::Ready(Ok(()))
         }
     }
 
@@ -1034,6 +1239,7 @@ mod tests {
             let a = Trickle {
                 inner: a,
                 limit: 5,
+                read_limit: usize::MAX,
                 vectored,
             };
             let (server, client) = tokio::join!(
