@@ -59,6 +59,10 @@ const SHRINK_AFTER: usize = 4096;
 /// When this much or more of a data frame's payload is still to come, it
 /// is read straight into the message instead of through the read buffer.
 const DIRECT_FROM: usize = 4096;
+/// The most a message's buffer is grown ahead of its payload's arrival on
+/// the word of a frame header: a peer that announces a large frame and
+/// sends it slowly makes us hold about what it sent, not what it announced.
+const RESERVE_AHEAD: u64 = 1 << 20;
 /// The most slices one vectored write gathers.
 const MAX_SLICES: usize = 16;
 
@@ -382,11 +386,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         self.burst = 0;
     }
 
-    /// How much to read straight into the message, if the next read should
-    /// go there: nothing is left over in the read buffer, an uncompressed
-    /// data frame with at least [`DIRECT_FROM`] bytes still to come is
-    /// being received, and the message has room for them.
-    fn direct_room(&self) -> Option<usize> {
+    /// How much of the frame is still to come, if the next read should go
+    /// straight into the message: nothing is left over in the read buffer
+    /// and an uncompressed data frame with at least [`DIRECT_FROM`] bytes
+    /// still to come is being received.
+    fn direct_rest(&self) -> Option<u64> {
         if self.rx_start < self.rx.len()
             || self.conn.compression_active()
             || !matches!(self.conn.state(), State::Open | State::CloseSent)
@@ -394,18 +398,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             return None;
         }
         let rest = self.conn.frame_remaining();
-        let room = self.msg.capacity() - self.msg.len();
-        (rest >= DIRECT_FROM as u64 && room as u64 >= rest).then_some(rest as usize)
+        (rest >= DIRECT_FROM as u64).then_some(rest)
     }
 
-    /// Reads more input, into the message when [`Inner::direct_room`]
+    /// Reads more input, into the message when [`Inner::direct_rest`]
     /// says so, else into the read buffer; `Ready(Ok(false))` at end of
     /// stream.
     fn poll_fill_next(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
-        let Some(rest) = self.direct_room() else {
+        let Some(rest) = self.direct_rest() else {
             return self.poll_fill(cx);
         };
-        let mut room = (&mut self.msg).limit(rest);
+        if self.msg.capacity() - self.msg.len() < DIRECT_FROM {
+            self.msg.reserve(rest.min(RESERVE_AHEAD) as usize);
+        }
+        let room = self.msg.capacity() - self.msg.len();
+        let mut room = (&mut self.msg).limit(rest.min(room as u64) as usize);
         let read = std::pin::pin!(self.io.read_buf(&mut room)).poll(cx);
         let n = match read {
             Poll::Ready(r) => r?,
@@ -417,42 +424,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         self.burst = self.burst.saturating_add(n);
         self.unfed = n;
         Poll::Ready(Ok(n > 0))
-    }
-
-    /// Gives the engine what was read straight into the message: the
-    /// frame's payload, unmasked (and checked) in place.
-    fn feed_direct(&mut self) -> Result<Option<Message>, Error> {
-        let n = std::mem::take(&mut self.unfed);
-        let start = self.msg.len() - n;
-        let (used, event) = match self
-            .conn
-            .receive_with(&mut self.msg[start..], &mut self.scratch)
-        {
-            Ok(r) => r,
-            Err(e) => {
-                self.msg = Vec::new();
-                self.queue_owed();
-                return Err(Error::Ws(e));
-            }
-        };
-        let in_place = match event {
-            Some(Event::Data { kind, chunk, last }) if used == n && chunk.len() == n => {
-                Some((kind, last))
-            }
-            _ => None,
-        };
-        match in_place {
-            Some((kind, true)) => Ok(Some(data_message(kind, std::mem::take(&mut self.msg)))),
-            Some((_, false)) => Ok(None),
-            None => {
-                // Not taken as this frame's payload (direct_room rules
-                // that out; kept correct anyway): what the engine left
-                // goes back to the read buffer, as if read there.
-                self.rx.extend_from_slice(&self.msg[start + used..]);
-                self.msg.truncate(start);
-                Ok(None)
-            }
-        }
     }
 
     /// Gives the read buffer its configured size; false when it has it
@@ -564,14 +535,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// Feeds the engine what is buffered: a message when one completes,
     /// `None` when it needs more input.
     fn step(&mut self) -> Result<Option<Message>, Error> {
-        if self.unfed > 0 {
-            if let Some(m) = self.feed_direct()? {
-                return Ok(Some(m));
-            }
-        }
         loop {
             if self.conn.compression_active() && self.scratch.is_empty() {
                 self.scratch = vec![0; self.config.read_buffer_limit()];
+            }
+            // Bytes read straight into the message are given to the engine
+            // where they are: the message's buffer stands in as the read
+            // buffer for this call (one call site, so that the engine's
+            // receive is inlined here), and is swapped back below.
+            let direct = std::mem::take(&mut self.unfed);
+            if direct > 0 {
+                // Nothing was left over in the read buffer (direct_rest).
+                self.rx.clear();
+                self.rx_start = self.msg.len() - direct;
+                std::mem::swap(&mut self.rx, &mut self.msg);
             }
             let (used, event) = match self
                 .conn
@@ -579,18 +556,51 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             {
                 Ok(r) => r,
                 Err(e) => {
+                    if direct > 0 {
+                        std::mem::swap(&mut self.rx, &mut self.msg);
+                        self.rx_start = 0;
+                    }
                     self.msg = Vec::new();
                     self.queue_owed();
                     return Err(Error::Ws(e));
                 }
             };
+            if direct > 0 {
+                // Uncompressed payload: the chunk is the bytes themselves,
+                // unmasked (and checked) in place.
+                let in_place = match event {
+                    Some(Event::Data { kind, chunk, last })
+                        if used == direct && chunk.len() == direct =>
+                    {
+                        Some((kind, last))
+                    }
+                    _ => None,
+                };
+                std::mem::swap(&mut self.rx, &mut self.msg);
+                let start = std::mem::take(&mut self.rx_start);
+                match in_place {
+                    Some((kind, true)) => {
+                        return Ok(Some(data_message(kind, std::mem::take(&mut self.msg))))
+                    }
+                    Some((_, false)) => {}
+                    None => {
+                        // Not taken as this frame's payload (direct_rest
+                        // rules that out; kept correct anyway): what the
+                        // engine left goes back to the read buffer, as if
+                        // read there.
+                        self.rx.extend_from_slice(&self.msg[start + used..]);
+                        self.msg.truncate(start);
+                    }
+                }
+                continue;
+            }
             let message = match event {
                 Some(Event::Data { kind, chunk, last }) => {
                     if !last {
-                        // Room for the whole frame at once, not grown
-                        // (and copied) step by step as it arrives.
-                        let limit = self.config.max_message_size as u64;
-                        let rest = self.conn.frame_remaining().min(limit) as usize;
+                        // Room for the whole frame at once (up to
+                        // RESERVE_AHEAD), not grown and copied step by
+                        // step as it arrives.
+                        let rest = self.conn.frame_remaining().min(RESERVE_AHEAD) as usize;
                         self.msg.reserve(chunk.len() + rest);
                         self.msg.extend_from_slice(chunk);
                         None
@@ -1112,6 +1122,32 @@ mod tests {
         })
         .await
         .expect("the close frame in time");
+    }
+
+    #[tokio::test]
+    async fn a_large_frame_announced_is_not_reserved_before_it_arrives() {
+        let (a, mut b) = tokio::io::duplex(1 << 20);
+        b.write_all(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut server = crate::accept(a).await.unwrap();
+        // A binary frame announcing 50 MiB (masked, key 0), 100,000 bytes
+        // of it sent.
+        let mut frame = vec![0x82, 0xff];
+        frame.extend_from_slice(&(50u64 << 20).to_be_bytes());
+        frame.extend_from_slice(&[0; 4]);
+        frame.extend_from_slice(&[1; 100_000]);
+        b.write_all(&frame).await.unwrap();
+        idle(&mut server).await;
+        let held = server.inner.as_ref().unwrap().msg.capacity();
+        assert!(held >= 100_000, "what arrived is kept: {held}");
+        assert!(
+            held <= 2 * super::RESERVE_AHEAD as usize,
+            "not what was announced: {held}"
+        );
     }
 
     fn tx_len<S>(ws: &super::WebSocket<S>) -> usize {
