@@ -341,6 +341,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     /// Reads more input; `Ready(Ok(false))` at end of stream.
+    #[inline(always)]
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
         if self.rx_start > 0 {
             self.rx.drain(..self.rx_start);
@@ -390,24 +391,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// straight into the message: nothing is left over in the read buffer
     /// and an uncompressed data frame with at least [`DIRECT_FROM`] bytes
     /// still to come is being received.
+    #[inline(always)]
     fn direct_rest(&self) -> Option<u64> {
-        if self.rx_start < self.rx.len()
+        let rest = self.conn.frame_remaining();
+        if rest < DIRECT_FROM as u64
+            || self.rx_start < self.rx.len()
             || self.conn.compression_active()
             || !matches!(self.conn.state(), State::Open | State::CloseSent)
         {
             return None;
         }
-        let rest = self.conn.frame_remaining();
-        (rest >= DIRECT_FROM as u64).then_some(rest)
+        Some(rest)
     }
 
     /// Reads more input, into the message when [`Inner::direct_rest`]
     /// says so, else into the read buffer; `Ready(Ok(false))` at end of
     /// stream.
+    #[inline(always)]
     fn poll_fill_next(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
-        let Some(rest) = self.direct_rest() else {
-            return self.poll_fill(cx);
-        };
+        match self.direct_rest() {
+            None => self.poll_fill(cx),
+            Some(rest) => self.poll_fill_direct(cx, rest),
+        }
+    }
+
+    /// Reads up to `rest` bytes straight into the message.
+    #[inline(never)]
+    fn poll_fill_direct(&mut self, cx: &mut Context<'_>, rest: u64) -> Poll<io::Result<bool>> {
         if self.msg.capacity() - self.msg.len() < DIRECT_FROM {
             self.msg.reserve(rest.min(RESERVE_AHEAD) as usize);
         }
@@ -565,36 +575,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     return Err(Error::Ws(e));
                 }
             };
-            if direct > 0 {
-                // Uncompressed payload: the chunk is the bytes themselves,
-                // unmasked (and checked) in place.
-                let in_place = match event {
-                    Some(Event::Data { kind, chunk, last })
-                        if used == direct && chunk.len() == direct =>
-                    {
-                        Some((kind, last))
-                    }
-                    _ => None,
-                };
-                std::mem::swap(&mut self.rx, &mut self.msg);
-                let start = std::mem::take(&mut self.rx_start);
-                match in_place {
-                    Some((kind, true)) => {
-                        return Ok(Some(data_message(kind, std::mem::take(&mut self.msg))))
-                    }
-                    Some((_, false)) => {}
-                    None => {
-                        // Not taken as this frame's payload (direct_rest
-                        // rules that out; kept correct anyway): what the
-                        // engine left goes back to the read buffer, as if
-                        // read there.
-                        self.rx.extend_from_slice(&self.msg[start + used..]);
-                        self.msg.truncate(start);
-                    }
-                }
-                continue;
-            }
+            // Read straight into the message: the chunk should be the
+            // bytes themselves, unmasked (and checked) in place.
+            let mut in_place = None;
             let message = match event {
+                Some(Event::Data { kind, chunk, last }) if direct > 0 => {
+                    if used == direct && chunk.len() == direct {
+                        in_place = Some((kind, last));
+                    }
+                    None
+                }
                 Some(Event::Data { kind, chunk, last }) => {
                     if !last {
                         // Room for the whole frame at once (up to
@@ -626,9 +616,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 }
                 None => None,
             };
+            if direct > 0 {
+                match self.end_direct(used, in_place) {
+                    None => continue,
+                    message => return Ok(message),
+                }
+            }
             self.rx_start += used;
             if message.is_some() {
                 return Ok(message);
+            }
+        }
+    }
+
+    /// After the engine saw bytes read straight into the message: the
+    /// buffers swap back, and the message is returned when that was its
+    /// end. Out of line: the common path of `step` stays small.
+    #[inline(never)]
+    fn end_direct(&mut self, used: usize, in_place: Option<(DataKind, bool)>) -> Option<Message> {
+        std::mem::swap(&mut self.rx, &mut self.msg);
+        let start = std::mem::take(&mut self.rx_start);
+        match in_place {
+            Some((kind, true)) => Some(data_message(kind, std::mem::take(&mut self.msg))),
+            Some((_, false)) => None,
+            None => {
+                // Not taken as this frame's payload (direct_rest rules that
+                // out; kept correct anyway): what the engine left goes back
+                // to the read buffer, as if read there.
+                self.rx.extend_from_slice(&self.msg[start + used..]);
+                self.msg.truncate(start);
+                None
             }
         }
     }
@@ -814,6 +831,7 @@ fn gather<'a>(
 }
 
 /// A received data message (text checked by the engine).
+#[inline(always)]
 fn data_message(kind: DataKind, bytes: Vec<u8>) -> Message {
     match kind {
         DataKind::Text => Message::Text(Utf8Bytes::from_checked(Bytes::from(bytes))),
