@@ -433,6 +433,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         };
         self.burst = self.burst.saturating_add(n);
         self.unfed = n;
+        // What filled the read buffer was this frame, not a backlog: the
+        // next message's first read need not be larger.
+        self.full_read = false;
         Poll::Ready(Ok(n > 0))
     }
 
@@ -1026,6 +1029,15 @@ mod tests {
         client.send(big.clone()).await.unwrap();
         assert_eq!(server.next().await.unwrap().unwrap(), big);
         assert_eq!(rx_len(&server), FIRST_READ_BUFFER);
+        // Nor for the next one: the first read of a large frame filled the
+        // small buffer, which says nothing of a backlog.
+        client.feed(big.clone()).await.unwrap();
+        client.feed(big.clone()).await.unwrap();
+        client.flush().await.unwrap();
+        for _ in 0..2 {
+            assert_eq!(server.next().await.unwrap().unwrap(), big);
+            assert_eq!(rx_len(&server), FIRST_READ_BUFFER);
+        }
         // Several medium messages at once fill it: it grows...
         let medium = Message::binary(vec![8; 3000]);
         for _ in 0..4 {
