@@ -275,10 +275,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 
     /// Writes buffered output until done or the transport pushes back.
     pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.pending_out() > 0 {
-            let n = if self.payloads.is_empty() {
-                ready!(Pin::new(&mut self.io).poll_write(cx, &self.tx[self.tx_start..self.tx_end]))?
-            } else if self.io.is_write_vectored() {
+        loop {
+            if self.payloads.is_empty() {
+                // Only copied frames: one plain write.
+                if self.tx_start == self.tx_end {
+                    break;
+                }
+                let n = ready!(
+                    Pin::new(&mut self.io).poll_write(cx, &self.tx[self.tx_start..self.tx_end])
+                )?;
+                if n == 0 {
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                self.tx_start += n;
+                continue;
+            }
+            let n = if self.io.is_write_vectored() {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
                 let k = gather(
                     &self.tx[..self.tx_end],
