@@ -24,10 +24,9 @@ done
 load="$root/bench/target/release/load"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-port=9700
 
 wait_port() {
-    for _ in $(seq 1 400); do
+    for _ in $(seq 1 1200); do
         (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
         sleep 0.05
     done
@@ -37,7 +36,9 @@ wait_port() {
 # The server's Ir for N echoes of SIZE bytes.
 ir() {
     local cmd=$1 size=$2 n=$3
-    port=$((port + 1))
+    # A port nothing else holds now (other benchmarks may share the machine).
+    local port
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     local addr="127.0.0.1:$port" file="$out/cg.$port"
     cmd=${cmd//\{addr\}/$addr}
     # shellcheck disable=SC2086
