@@ -378,6 +378,18 @@ impl Connection {
         self.role
     }
 
+    /// Payload bytes of the data frame being received that have not
+    /// arrived yet: 0 between frames and in control frames (compressed
+    /// frames count compressed bytes). A caller that gathers a message can
+    /// size its buffer once from this instead of growing it while the
+    /// payload arrives.
+    pub fn frame_remaining(&self) -> u64 {
+        match self.frame {
+            Some(f) if !f.opcode.is_control() => f.remaining,
+            _ => 0,
+        }
+    }
+
     /// The current state.
     pub fn state(&self) -> State {
         self.state

@@ -507,6 +507,38 @@ fn send_header_then_payload_is_the_frame_send_writes() {
     }
 }
 
+/// `frame_remaining` counts down a data frame's payload as it arrives, and
+/// says nothing of control frames or between frames.
+#[test]
+fn frame_remaining_counts_the_data_frame_being_received() {
+    let mut server = open_server();
+    let mut client = open_client();
+    let payload = vec![5u8; 1000];
+    let mut frame = vec![0u8; 2000];
+    let n = client
+        .send(DataKind::Binary, &payload, true, &mut frame)
+        .unwrap();
+    let mut ping = [0u8; 64];
+    let p = client.ping(b"abc", &mut ping).unwrap();
+    assert_eq!(server.frame_remaining(), 0);
+    // Header and 100 payload bytes: 900 to come.
+    let head = n - 1000;
+    let (used, _) = server.receive(&mut frame[..head + 100]).unwrap();
+    assert_eq!(used, head + 100);
+    assert_eq!(server.frame_remaining(), 900);
+    let (used, _) = server.receive(&mut frame[head + 100..n]).unwrap();
+    assert_eq!(used, 900);
+    assert_eq!(server.frame_remaining(), 0);
+    // A control frame's header and part of its payload.
+    let (used, _) = server.receive(&mut ping[..p - 1]).unwrap();
+    assert!(used < p);
+    assert_eq!(
+        server.frame_remaining(),
+        0,
+        "control frames are not counted"
+    );
+}
+
 #[test]
 fn send_header_refuses_without_changing_anything() {
     let mut server = open_server();
