@@ -244,6 +244,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
     }
 
+    /// Ticks the engine only when its clock matters: while a deadline is
+    /// set or outside the open state (handshakes). In the open state with
+    /// no deadline nothing reads the engine's clock, so the data path reads
+    /// no clock; what arms a deadline (our close, a peer's close) ticks
+    /// first so that it counts from now.
+    #[inline(always)]
+    fn tick_if_timed(&mut self) {
+        if self.conn.state() != State::Open || self.conn.deadline().is_some() {
+            self.tick();
+        }
+    }
+
     fn pending_out(&self) -> usize {
         self.tx_end - self.tx_start + self.payload_bytes
     }
@@ -510,7 +522,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     fn poll_next_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
-        self.tick();
+        self.tick_if_timed();
         loop {
             if self.done {
                 return Poll::Ready(None);
@@ -622,6 +634,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 Some(Event::Ping(p)) => Some(Message::Ping(Bytes::copy_from_slice(p.as_bytes()))),
                 Some(Event::Pong(p)) => Some(Message::Pong(Bytes::copy_from_slice(p.as_bytes()))),
                 Some(Event::Close { code, reason }) => {
+                    // Our reply may arm the client's wait for TCP to close
+                    // (section 7.1.1): from now, not from the last tick.
+                    self.tick();
                     self.queue_owed();
                     Some(Message::Close(close_frame(code, reason.as_bytes())))
                 }
@@ -708,7 +723,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 
     /// Encodes a message into the write buffer.
     pub(crate) fn start_send(&mut self, item: Message) -> Result<(), Error> {
-        self.tick();
+        if matches!(item, Message::Close(_)) {
+            // Our close arms the closing handshake's deadline from now.
+            self.tick();
+        } else {
+            self.tick_if_timed();
+        }
         self.queue_owed();
         let r = match item {
             Message::Text(t) => self.send_data(DataKind::Text, t.into_bytes()),
