@@ -272,8 +272,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
     }
 
-    /// Moves the engine's owed replies into the write buffer.
+    /// Moves the engine's owed replies into the write buffer. Checked
+    /// inline on every poll; the moving is out of line (rarely owed).
+    #[inline(always)]
     fn queue_owed(&mut self) {
+        if self.conn.has_output() {
+            self.queue_owed_now();
+        }
+    }
+
+    #[inline(never)]
+    fn queue_owed_now(&mut self) {
         while self.conn.has_output() {
             self.reserve(MAX_CONTROL_FRAME * 2);
             let end = self.tx_end;
@@ -286,7 +295,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     /// Writes buffered output until done or the transport pushes back.
+    /// Nothing to write is answered inline, without a call: the reading
+    /// loop asks on every step.
+    #[inline(always)]
     pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.tx_start == self.tx_end
+            && self.payloads.is_empty()
+            && self.tx.len() <= RETAIN_OUTPUT
+        {
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_write_some(cx)
+    }
+
+    #[inline(never)]
+    fn poll_write_some(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             if self.payloads.is_empty() {
                 // Only copied frames: one plain write.
