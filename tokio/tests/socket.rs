@@ -236,3 +236,42 @@ async fn bad_urls_are_errors() {
         ));
     }
 }
+
+/// The close timeout counts from our close, not from the last time the
+/// engine was given the time (the data path reads no clock while open): a
+/// connection idle for longer than the timeout, then closed towards a peer
+/// that never answers, waits the timeout before giving up with `Timeout`.
+#[tokio::test]
+async fn the_close_timeout_counts_from_our_close_after_an_idle_spell() {
+    timeout(LIMIT, async {
+        let wait = Duration::from_millis(300);
+        let config = Config {
+            close_timeout: wait,
+            ..Config::default()
+        };
+        let (mut server, mut client) = pair(config, Config::default()).await;
+        client
+            .send(Message::Binary(vec![1u8; 20].into()))
+            .await
+            .unwrap();
+        assert!(matches!(server.next().await, Some(Ok(Message::Binary(_)))));
+        // Idle for longer than the close timeout.
+        tokio::time::sleep(wait * 2).await;
+        server.send(Message::Close(None)).await.unwrap();
+        let closed = std::time::Instant::now();
+        // The client is never polled again: no close reply comes.
+        let end = server.next().await;
+        assert!(
+            matches!(end, Some(Err(websock_tokio::Error::Timeout))),
+            "{end:?}"
+        );
+        // The close timeout, then as long again for the peer's last bytes
+        // (the transport is drained up to the close timeout before it is
+        // dropped): a deadline counted from before the idle spell would
+        // fire at once and end after one wait only.
+        assert!(closed.elapsed() >= wait * 2 - Duration::from_millis(20));
+        drop(client);
+    })
+    .await
+    .unwrap();
+}
