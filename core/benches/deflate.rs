@@ -22,33 +22,9 @@ fn agreed(bits: u8) -> Agreed {
     }
 }
 
-fn text(len: usize) -> Vec<u8> {
-    let words = [
-        "websocket ",
-        "frame ",
-        "deflate ",
-        "window ",
-        "message ",
-        "engine ",
-    ];
-    let mut seed = 7u32;
-    let mut out = Vec::new();
-    while out.len() < len {
-        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        out.extend_from_slice(words[(seed >> 16) as usize % words.len()].as_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-fn binary(len: usize) -> Vec<u8> {
-    (0..len / 2)
-        .flat_map(|i| {
-            ((2048.0 + 1000.0 * (i as f64 / 50.0).sin()) as u16 + (i as u16 * 7919 % 13))
-                .to_le_bytes()
-        })
-        .collect()
-}
+#[path = "../tests/support/messages.rs"]
+mod messages;
+use messages::{binary, text};
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("deflate");

@@ -408,16 +408,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         // Reads into the spare capacity; the future holds no state of its
         // own, so dropping it when pending loses nothing.
         let read = std::pin::pin!(self.io.read_buf(&mut self.rx)).poll(cx);
-        let n = match read {
-            Poll::Ready(r) => r?,
-            Poll::Pending => {
-                self.idle();
-                return Poll::Pending;
-            }
-        };
-        self.burst = self.burst.saturating_add(n);
+        let n = ready!(self.count_read(read))?;
         self.full_read = n == space;
         Poll::Ready(Ok(n > 0))
+    }
+
+    /// Books a read's outcome, wherever it read into: bytes add to the
+    /// burst; a pending read means the burst is over.
+    #[inline(always)]
+    fn count_read(&mut self, read: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        match read {
+            Poll::Ready(Ok(n)) => {
+                self.burst = self.burst.saturating_add(n);
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => {
+                self.idle();
+                Poll::Pending
+            }
+        }
     }
 
     /// A read found nothing.
@@ -471,14 +481,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         let room = self.msg.capacity() - self.msg.len();
         let mut room = (&mut self.msg).limit(rest.min(room as u64) as usize);
         let read = std::pin::pin!(self.io.read_buf(&mut room)).poll(cx);
-        let n = match read {
-            Poll::Ready(r) => r?,
-            Poll::Pending => {
-                self.idle();
-                return Poll::Pending;
-            }
-        };
-        self.burst = self.burst.saturating_add(n);
+        let n = ready!(self.count_read(read))?;
         self.unfed = n;
         // What filled the read buffer was this frame, not a backlog: the
         // next message's first read need not be larger.
