@@ -30,7 +30,7 @@
 use std::cell::Cell;
 use std::io;
 
-use websock_core::frame::{MAX_CONTROL_FRAME, MAX_HEADER_LEN};
+use websock_core::frame::{apply_mask, MAX_CONTROL_FRAME, MAX_HEADER_LEN};
 use websock_core::{
     Accept, CloseCode, Closure, Config, Connection, DataKind, Error, Event, HandshakeError, Role,
     State, Transport as Wanted, Violation,
@@ -46,6 +46,9 @@ pub const READ_SIZE: usize = 68 * 1024;
 /// (header and payload in one vectored write, no copy); shorter ones cost
 /// less to copy than to describe.
 pub const BORROW_MIN: usize = 4096;
+/// Room in front of a payload gathered for [`Tx::send_gathered`]: the
+/// longest frame header.
+pub const GATHER_ROOM: usize = MAX_HEADER_LEN;
 /// By default, stop reading while this much output is queued, and resume
 /// once it drains. Each read adds at most about [`READ_SIZE`] of output (an
 /// echo is never longer than what it echoes), so the queue stays under
@@ -124,6 +127,45 @@ impl Tx<'_> {
         let room = self.out.spare(self.engine.max_frame_len(payload.len()));
         let n = self.engine.send(kind, payload, last, room)?;
         self.out.commit(n);
+        *self.sending = !last;
+        Ok(())
+    }
+
+    /// Queues a message or a fragment of one whose payload the caller
+    /// gathered in `buf` after [`GATHER_ROOM`] bytes of room (their
+    /// contents do not matter). When no output is queued and the payload
+    /// goes out as it is (no permessage-deflate), the frame header is
+    /// written into that room and `buf` becomes the output queue's memory:
+    /// the payload is not copied a second time, and `buf` gets the queue's
+    /// old memory (room, not data). Otherwise like [`Tx::send`] with the
+    /// payload.
+    pub fn send_gathered(
+        &mut self,
+        kind: DataKind,
+        buf: &mut Vec<u8>,
+        last: bool,
+    ) -> Result<(), Error> {
+        let Some(payload_len) = buf.len().checked_sub(GATHER_ROOM) else {
+            return Err(Error::BufferTooSmall {
+                needed: GATHER_ROOM,
+            });
+        };
+        if !self.out.is_empty() || self.engine.compression_active() {
+            return self.send(kind, &buf[GATHER_ROOM..], last);
+        }
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let (n, key) = self
+            .engine
+            .send_header(kind, payload_len, last, &mut head)?;
+        let start = GATHER_ROOM - n;
+        buf[start..GATHER_ROOM].copy_from_slice(&head[..n]);
+        if let Some(key) = key {
+            // A client masks what it sends (section 5.3); the buffer is
+            // the caller's to change.
+            apply_mask(&mut buf[GATHER_ROOM..], key, 0);
+        }
+        let adopted = self.out.adopt(buf, start);
+        debug_assert!(adopted, "the queue was empty");
         *self.sending = !last;
         Ok(())
     }

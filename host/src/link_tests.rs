@@ -13,7 +13,7 @@ use std::io;
 use websock_core::{deflate, CloseCode, Config, DataKind, Event, State};
 
 use crate::echo::Echo;
-use crate::link::{Failure, Handler, Link, Step, Target, Tx, READ_SIZE};
+use crate::link::{Failure, Handler, Link, Step, Target, Tx, GATHER_ROOM, READ_SIZE};
 
 /// One direction of a connection: bytes in flight and whether the writer
 /// shut it down.
@@ -550,4 +550,68 @@ fn after_the_peer_ends_its_stream_the_transport_writes_its_last_bytes() {
     assert!(!link.is_done());
     link.tick(10 + crate::link::LINGER_MS);
     assert!(link.is_done());
+}
+
+/// Gathers a message's pieces behind room for the header and sends it
+/// with [`Tx::send_gathered`], noting where the payload was gathered.
+#[derive(Default)]
+struct Gather {
+    buf: Vec<u8>,
+    /// The address of the gathered payload when it was sent.
+    payload_at: usize,
+}
+
+impl Handler for Gather {
+    fn event(&mut self, event: Event<'_>, tx: &mut Tx<'_>) {
+        let Event::Data { kind, chunk, last } = event else {
+            return;
+        };
+        if self.buf.is_empty() {
+            self.buf.resize(GATHER_ROOM, 0);
+        }
+        self.buf.extend_from_slice(chunk);
+        if last {
+            self.payload_at = self.buf.as_ptr() as usize + GATHER_ROOM;
+            tx.send_gathered(kind, &mut self.buf, true).unwrap();
+            self.buf.clear();
+        }
+    }
+}
+
+/// A message gathered from pieces goes out from where it was gathered,
+/// its header written into the room in front; with output already
+/// queued (a pong, here) it is copied in after it instead, in order.
+#[test]
+fn a_gathered_message_goes_out_from_where_it_was_gathered() {
+    let payload: Vec<u8> = (0..40_000u32).map(|i| (i % 253) as u8).collect();
+    let mut want = vec![0x82, 126];
+    want.extend_from_slice(&40_000u16.to_be_bytes());
+    want.extend_from_slice(&payload);
+    for ping_between in [false, true] {
+        let mut gather = Gather::default();
+        let mut link = Link::server(Config::new(), 0);
+        link.received(&mut REQUEST.to_vec(), &mut gather);
+        let n = link.output_len();
+        link.written(n);
+        let mut first = frame(false, 0x2, &payload[..20_000]);
+        let mut second = frame(true, 0x0, &payload[20_000..]);
+        // The first frame in two reads, so that it comes in pieces too.
+        let rest = first.split_off(9_000);
+        link.received(&mut first, &mut gather);
+        link.received(&mut rest.clone(), &mut gather);
+        let mut expected = Vec::new();
+        if ping_between {
+            link.received(&mut frame(true, 0x9, b"hi"), &mut gather);
+            expected.extend_from_slice(&[0x8a, 2, b'h', b'i']);
+        }
+        link.received(&mut second, &mut gather);
+        expected.extend_from_slice(&want);
+        assert_eq!(link.output(), &expected[..], "ping between: {ping_between}");
+        let at = link.output().as_ptr() as usize + link.output().len() - payload.len();
+        if ping_between {
+            assert_ne!(at, gather.payload_at, "copied after the pong");
+        } else {
+            assert_eq!(at, gather.payload_at, "not copied");
+        }
+    }
 }

@@ -219,6 +219,21 @@ impl OutBuf {
         &mut self.buf[self.end..]
     }
 
+    /// Makes `buf[start..]` the queued output and `buf` the queue's memory,
+    /// when nothing is queued (else false, and nothing changes): a payload
+    /// gathered with room for its frame header in front goes out from
+    /// where it was gathered instead of being copied in. `buf` gets the
+    /// queue's old memory (room, not data).
+    pub fn adopt(&mut self, buf: &mut Vec<u8>, start: usize) -> bool {
+        if !self.is_empty() || start > buf.len() {
+            return false;
+        }
+        std::mem::swap(&mut self.buf, buf);
+        self.start = start;
+        self.end = self.buf.len();
+        true
+    }
+
     /// Marks `n` bytes of the spare room as queued.
     pub fn commit(&mut self, n: usize) {
         self.end = (self.end + n).min(self.buf.len());
@@ -437,6 +452,28 @@ mod tests {
         q.consume(1);
         q.return_spare(&mut spare);
         assert_eq!((q.capacity(), spare.len()), (0, 4096));
+    }
+
+    #[test]
+    fn adopt_takes_over_a_gathered_buffer_only_when_nothing_is_queued() {
+        let mut q = OutBuf::new();
+        push(&mut q, b"old");
+        let mut gathered = b"..HEADpayload".to_vec();
+        let at = gathered.as_ptr() as usize;
+        assert!(!q.adopt(&mut gathered, 2), "output waits: refused");
+        assert_eq!(gathered, b"..HEADpayload", "refused: unchanged");
+        assert_eq!(q.pending(), b"old");
+        q.consume(3);
+        assert!(q.adopt(&mut gathered, 2));
+        assert_eq!(q.pending(), b"HEADpayload");
+        assert_eq!(q.pending().as_ptr() as usize, at + 2, "not copied");
+        assert!(gathered.capacity() > 0, "the old memory comes back");
+        // Queueing goes on after the adopted bytes.
+        push(&mut q, b"PONG");
+        assert_eq!(q.pending(), b"HEADpayloadPONG");
+        let mut short = vec![0; 4];
+        q.consume(q.len());
+        assert!(!q.adopt(&mut short, 5), "a start past the end is refused");
     }
 
     #[test]
