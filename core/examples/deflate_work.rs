@@ -1,8 +1,11 @@
 //! One unit of permessage-deflate work, for counting instructions with
 //! callgrind (deterministic where timing on a loaded machine is not):
-//! `deflate_work OP CODEC DATA BITS [REPEAT]` compresses or inflates one
-//! 64 KiB message REPEAT times (default 1) at level 6. OP: compress or
-//! inflate; CODEC: large (zlib-rs) or small; DATA: text or binary.
+//! `deflate_work OP CODEC DATA BITS [REPEAT [LEN]]` compresses or inflates
+//! one message of LEN bytes (default 64 KiB) REPEAT times (default 1) at
+//! level 6, each time with a fresh codec. OP: compress or inflate; CODEC:
+//! large (zlib-rs) or small; DATA: text or binary. The count of one unit
+//! is the difference of two REPEATs over their difference (setup and the
+//! messages' making cancel).
 //!
 //! `deflate_work ab OP DATA BITS [ROUNDS [LEVEL]]` times Memory::Small and
 //! Large in turn, ROUNDS times each (OP: compress, inflate, or
@@ -53,9 +56,10 @@ fn main() -> ExitCode {
         "small" => Memory::Small,
         _ => return usage(),
     };
+    let len: usize = arg(6).parse().unwrap_or(65536);
     let data = match arg(3) {
-        "text" => text(65536),
-        "binary" => binary(65536),
+        "text" => text(len),
+        "binary" => binary(len),
         _ => return usage(),
     };
     let Ok(bits) = arg(4).parse::<u8>() else {
@@ -150,6 +154,6 @@ fn ab(op: &str, data: &str, bits: u8, rounds: usize, level: u8) -> ExitCode {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: deflate_work compress|inflate large|small text|binary BITS [REPEAT]");
+    eprintln!("usage: deflate_work compress|inflate large|small text|binary BITS [REPEAT [LEN]]");
     ExitCode::from(2)
 }
