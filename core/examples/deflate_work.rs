@@ -56,7 +56,15 @@ fn main() -> ExitCode {
         "small" => Memory::Small,
         _ => return usage(),
     };
-    let len: usize = arg(6).parse().unwrap_or(65536);
+    // An optional count: absent gives the default, a typo the usage (not
+    // a silent measurement of something else).
+    let opt = |i: usize, default: usize| match arg(i) {
+        "" => Some(default),
+        a => a.parse::<usize>().ok(),
+    };
+    let (Some(repeat), Some(len)) = (opt(5, 1), opt(6, 65536)) else {
+        return usage();
+    };
     let data = match arg(3) {
         "text" => text(len),
         "binary" => binary(len),
@@ -65,7 +73,6 @@ fn main() -> ExitCode {
     let Ok(bits) = arg(4).parse::<u8>() else {
         return usage();
     };
-    let repeat: usize = arg(5).parse().unwrap_or(1);
     let mut out = vec![0u8; Codec::bound(data.len())];
     match arg(1) {
         "compress" => {
