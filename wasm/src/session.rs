@@ -116,8 +116,8 @@ pub struct Session {
     message: Reassembly,
     /// The extensions agreed in the opening handshake, as on the wire.
     extensions: Option<String>,
-    /// Inflated data, once compression is in force.
-    #[cfg(feature = "deflate")]
+    /// Inflated data, once compression is in force (always empty without
+    /// the `deflate` feature).
     scratch: Vec<u8>,
 }
 
@@ -131,7 +131,6 @@ impl Session {
             output: Vec::new(),
             message: Reassembly::new(),
             extensions: None,
-            #[cfg(feature = "deflate")]
             scratch: Vec::new(),
         }
     }
@@ -325,21 +324,12 @@ impl Session {
             return Ok(());
         }
         self.prepare_scratch();
-        #[cfg(feature = "deflate")]
         let used = pump(
             &mut self.conn,
             bytes,
             &mut self.output,
             &mut self.message,
             &mut self.scratch,
-            sink,
-        );
-        #[cfg(not(feature = "deflate"))]
-        let used = pump(
-            &mut self.conn,
-            bytes,
-            &mut self.output,
-            &mut self.message,
             sink,
         );
         if self.input.capacity() > RETAINED_BUFFER {
@@ -374,21 +364,12 @@ impl Session {
     fn pump_buffered(&mut self, sink: impl FnMut(Received<'_>)) {
         self.prepare_scratch();
         let input = &mut self.input[self.consumed..];
-        #[cfg(feature = "deflate")]
         let used = pump(
             &mut self.conn,
             input,
             &mut self.output,
             &mut self.message,
             &mut self.scratch,
-            sink,
-        );
-        #[cfg(not(feature = "deflate"))]
-        let used = pump(
-            &mut self.conn,
-            input,
-            &mut self.output,
-            &mut self.message,
             sink,
         );
         self.consumed += used;
@@ -543,7 +524,7 @@ fn pump(
     input: &mut [u8],
     output: &mut Vec<u8>,
     message: &mut Reassembly,
-    #[cfg(feature = "deflate")] scratch: &mut [u8],
+    #[cfg_attr(not(feature = "deflate"), allow(unused_variables))] scratch: &mut [u8],
     mut sink: impl FnMut(Received<'_>),
 ) -> usize {
     let mut pos = 0;
