@@ -91,7 +91,9 @@ for rep in $(seq 1 "$reps"); do
                     continue
                 fi
                 raw=()
-                [ "$name" = tcp-echo ] && raw=(--raw)
+                # A plain TCP echo (ours, or another's named *tcp-echo)
+                # gets bytes that are not WebSocket frames.
+                [[ "$name" == *tcp-echo ]] && raw=(--raw)
                 line=$(taskset -c 1 "$b/load" "$addr" --conns "$conns" --size "$size" \
                     --seconds "$secs" --warmup "$warmup" --pid "$pid" "${raw[@]}" 2>&1) || true
                 kill "$pid" 2>/dev/null || true

@@ -7,6 +7,9 @@
 # and the Rust closed-loop load generator on core 1, starts a fresh server
 # process per run, interleaves the two servers within each repetition and
 # keeps the best of N: echoes per second, server CPU per message, peak RSS.
+# node-tcp-echo (node/bench/tcp-echo-server.mjs, no WebSocket: each chunk
+# read is written back) is the floor under both: one read and one write
+# through node:net streams per message.
 #
 #   bash node/bench/run.sh [-n REPS] [-s SECONDS] [-c "100"] [-z "16 1024 65536"]
 #
@@ -18,6 +21,7 @@ cd "$root"
 bash node/build.sh >/dev/null
 (cd node && npm ci --no-audit --no-fund --loglevel=error)
 node="$(command -v node)"
-exec bash bench/run.sh -c 100 -z "16 1024 65536" "$@" --only websock-node,ws \
+exec bash bench/run.sh -c 100 -z "16 1024 65536" "$@" --only websock-node,ws,node-tcp-echo \
     --server "websock-node=$node $root/node/examples/echo-server.mjs {port} --no-deflate" \
-    --server "ws=$node $root/node/bench/ws-echo-server.mjs {port}"
+    --server "ws=$node $root/node/bench/ws-echo-server.mjs {port}" \
+    --server "node-tcp-echo=$node $root/node/bench/tcp-echo-server.mjs {port}"
