@@ -81,13 +81,13 @@ impl Wire for Transport {
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => s.write_vectored(bufs),
-            // Records are made one buffer at a time anyway.
-            Transport::Tls(s) => s.write(bufs.iter().find(|b| !b.is_empty()).map_or(&[], |b| b)),
+            Transport::Tls(s) => s.write_vectored(bufs),
         }
     }
 
     fn gathers(&self) -> bool {
-        matches!(self, Transport::Plain(_))
+        // TLS too: rustls encrypts from the buffers where they are.
+        true
     }
 
     fn queues(&self) -> bool {
@@ -123,6 +123,14 @@ impl<S: Socket> Wire for TlsStream<S> {
 
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         TlsStream::write(self, buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        TlsStream::write_vectored(self, bufs)
+    }
+
+    fn gathers(&self) -> bool {
+        true
     }
 
     fn flush(&mut self) -> io::Result<bool> {

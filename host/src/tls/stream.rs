@@ -10,11 +10,19 @@
 //! of records: while it is not empty (`wants_write`) writes say
 //! `WouldBlock`, so backpressure reaches the link's own output queue.
 //!
+//! rustls asks its reader for at most 4 KiB at a time, so a 16 KiB record
+//! read straight from the socket costs five `recv` calls. Reads go through
+//! a read-ahead buffer instead, one per thread ([`READ_AHEAD`]): one `recv`
+//! of up to 64 KiB, then rustls's 4 KiB pieces from memory. What rustls has
+//! not taken when `read` returns moves to the stream's own `unread`, so the
+//! shared buffer is empty between calls and an idle connection holds none.
+//!
 //! The socket is a type parameter ([`Socket`]) only so that tests can run
 //! a session over a transport that moves one byte at a time; the program
 //! uses `mio`'s [`TcpStream`].
 
-use std::io::{self, Read, Write};
+use std::cell::RefCell;
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 
 use mio::net::TcpStream;
@@ -54,6 +62,37 @@ pub struct TlsStream<S = TcpStream> {
     shutdown_pending: bool,
     /// The first byte the peer sent: tells plain text from a TLS record.
     first_byte: Option<u8>,
+    /// Bytes read from the socket that rustls has not taken yet (the
+    /// read-ahead's rest when `read` returned); empty, without memory,
+    /// most of the time.
+    unread: ReadAhead,
+}
+
+/// The most one `recv` takes for rustls: a few full records.
+const READ_AHEAD_LEN: usize = 64 * 1024;
+
+thread_local! {
+    /// The read-ahead buffer of every [`TlsStream`] on this thread: filled
+    /// from one socket at a time and always emptied before `read` returns.
+    static READ_AHEAD: RefCell<ReadAhead> = RefCell::new(ReadAhead::default());
+}
+
+/// Bytes read ahead from the socket: `buf[start..end]` is not handed on yet.
+#[derive(Debug, Default)]
+struct ReadAhead {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl ReadAhead {
+    /// Hands on up to `out.len()` of the bytes not handed on yet.
+    fn take(&mut self, out: &mut [u8]) -> usize {
+        let n = out.len().min(self.end - self.start);
+        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
+        self.start += n;
+        n
+    }
 }
 
 impl<S: Socket> TlsStream<S> {
@@ -67,6 +106,7 @@ impl<S: Socket> TlsStream<S> {
             truncated: false,
             shutdown_pending: false,
             first_byte: None,
+            unread: ReadAhead::default(),
         }
     }
 
@@ -95,6 +135,25 @@ impl<S: Socket> TlsStream<S> {
     /// sent a close_notify or not ([`TlsStream::truncated`] tells which);
     /// `WouldBlock` once the socket has nothing more.
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        READ_AHEAD.with(|ahead| {
+            let mut ahead = ahead.borrow_mut();
+            let result = self.read_through(buf, &mut ahead);
+            // The next stream on this thread finds the buffer empty; what
+            // this one read ahead waits in its own `unread`.
+            if ahead.start < ahead.end {
+                // The read-ahead is only refilled once `unread` is empty.
+                self.unread.buf = ahead.buf[ahead.start..ahead.end].to_vec();
+                self.unread.start = 0;
+                self.unread.end = self.unread.buf.len();
+            }
+            ahead.start = 0;
+            ahead.end = 0;
+            result
+        })
+    }
+
+    /// [`TlsStream::read`] with the thread's read-ahead buffer.
+    fn read_through(&mut self, buf: &mut [u8], ahead: &mut ReadAhead) -> io::Result<usize> {
         loop {
             match self.conn.reader().read(buf) {
                 Ok(n) => return Ok(n),
@@ -110,6 +169,8 @@ impl<S: Socket> TlsStream<S> {
             let mut source = Recording {
                 sock: &mut self.sock,
                 first_byte: &mut self.first_byte,
+                unread: &mut self.unread,
+                ahead: &mut *ahead,
             };
             match self.conn.read_tls(&mut source) {
                 // End of stream: the reader reports it on the next pass.
@@ -144,14 +205,22 @@ impl<S: Socket> TlsStream<S> {
     /// Takes plaintext to send; `WouldBlock` while records from earlier
     /// writes still wait for the socket.
     pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[IoSlice::new(buf)])
+    }
+
+    /// [`TlsStream::write`] of several buffers in order: rustls encrypts
+    /// them into records straight from where they are (a frame's header
+    /// and its payload still in the read buffer), so they need not be
+    /// gathered into one buffer first.
+    pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         if !self.send_records()? {
             return Err(io::ErrorKind::WouldBlock.into());
         }
         // Before the handshake completes rustls keeps this as plaintext
         // and sends it once the keys are there (a client's upgrade request).
-        let n = self.conn.writer().write(buf)?;
+        let n = self.conn.writer().write_vectored(bufs)?;
         self.send_records()?;
-        if n == 0 && !buf.is_empty() {
+        if n == 0 && bufs.iter().any(|b| !b.is_empty()) {
             // rustls's buffer is full (only before the handshake ends); the
             // handshake's progress comes with the next readiness event.
             return Err(io::ErrorKind::WouldBlock.into());
@@ -207,19 +276,39 @@ fn looks_like_plain_text(byte: u8) -> bool {
     byte.is_ascii_alphabetic()
 }
 
-/// The socket as rustls reads it, noting the first byte the peer sent.
+/// The socket as rustls reads it: first what an earlier `read` left
+/// unread, then the read-ahead buffer, refilled by one `recv` when empty;
+/// noting the first byte the peer sent.
 struct Recording<'a, S> {
     sock: &'a mut S,
     first_byte: &'a mut Option<u8>,
+    unread: &'a mut ReadAhead,
+    ahead: &'a mut ReadAhead,
 }
 
 impl<S: Read> Read for Recording<'_, S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.sock.read(buf)?;
-        if self.first_byte.is_none() && n > 0 {
-            *self.first_byte = Some(buf[0]);
+        if self.unread.start < self.unread.end {
+            let n = self.unread.take(buf);
+            if self.unread.start == self.unread.end {
+                // Its memory goes back once it has been handed on.
+                *self.unread = ReadAhead::default();
+            }
+            return Ok(n);
         }
-        Ok(n)
+        let ahead = &mut *self.ahead;
+        if ahead.start == ahead.end {
+            if ahead.buf.len() < READ_AHEAD_LEN {
+                ahead.buf.resize(READ_AHEAD_LEN, 0);
+            }
+            let n = self.sock.read(&mut ahead.buf)?;
+            if self.first_byte.is_none() && n > 0 {
+                *self.first_byte = Some(ahead.buf[0]);
+            }
+            ahead.start = 0;
+            ahead.end = n;
+        }
+        Ok(ahead.take(buf))
     }
 }
 
