@@ -139,8 +139,8 @@ row "connection state (size_of)" state 128
 row "stack peak: accept" stack_accept 1024
 row "stack peak: messages" stack_messages 1024
 row "stack peak: close" stack_close 1024
-row "wasm32, wasm-opt -Oz: raw" wasm 12288
-row "wasm32, wasm-opt -Oz: gzip -9" wasm_gz 6144
+row "wasm32 after wasm-opt (WASM_OPT): raw" wasm 12288
+row "wasm32 after wasm-opt (WASM_OPT): gzip -9" wasm_gz 6144
 echo
 echo '| with the inflate receive path (feature inflate) |    bytes |   budget | more than without |'
 for k in text rodata state stack_accept stack_messages stack_close; do
