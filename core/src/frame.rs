@@ -112,10 +112,12 @@ pub fn decode_header(bytes: &[u8]) -> Result<Decoded, Violation> {
     else {
         return Ok(Decoded::Incomplete(total));
     };
-    let len = match *ext {
-        [a, b] => u16::from_be_bytes([a, b]) as u64,
-        [a, b, c, d, e, f, g, h] => u64::from_be_bytes([a, b, c, d, e, f, g, h]),
-        _ => (b1 & 0x7F) as u64,
+    // The extended length is big-endian (two bytes or eight), else the
+    // seven bits are the length.
+    let len = if ext.is_empty() {
+        u64::from(b1 & 0x7F)
+    } else {
+        ext.iter().fold(0, |n, &b| n << 8 | u64::from(b))
     };
     // Section 5.2: "the most significant bit MUST be 0".
     if len >> 63 != 0 {

@@ -73,9 +73,18 @@ impl HandshakeError {
 
     /// A one-line explanation for people.
     pub fn reason(self) -> &'static str {
-        // Through a table, as `Violation::reason`: less code than a match
-        // that returns each string.
-        let i = match self {
+        let i = self.index();
+        match RESPONSE_REASONS.get(i.wrapping_sub(REQUEST_ERRORS)) {
+            Some(r) => r,
+            None => REQUEST_REASONS[i.min(REQUEST_ERRORS)],
+        }
+    }
+
+    /// The position of the reason: the request's errors, then the
+    /// response's. Through tables, as `Violation::reason`: less code than
+    /// a match that returns each string.
+    fn index(self) -> usize {
+        match self {
             HandshakeError::Malformed => 0,
             HandshakeError::TooLarge => 1,
             HandshakeError::TooManyHeaders => 2,
@@ -90,13 +99,20 @@ impl HandshakeError {
             HandshakeError::BadAccept => 11,
             HandshakeError::UnexpectedProtocol => 12,
             HandshakeError::UnexpectedExtension => 13,
-        };
-        REASONS[i]
+        }
     }
 }
 
-/// [`HandshakeError::reason`], by the index its match gives.
-const REASONS: [&str; 14] = [
+/// How many of the errors are a request's: the only ones a server
+/// rejects, and the first in `index`'s order.
+const REQUEST_ERRORS: usize = 10;
+
+/// [`HandshakeError::reason`] for the errors of a request, by the index
+/// `index` gives, then what a rejection says for any other error: a
+/// response's error has no request to reject. Their reasons are in a table
+/// of their own, so that a server's image, which never reads them, does
+/// not carry their text.
+const REQUEST_REASONS: [&str; REQUEST_ERRORS + 1] = [
     "malformed HTTP request",
     "header block too large",
     "too many header lines",
@@ -107,6 +123,12 @@ const REASONS: [&str; 14] = [
     "missing 'Connection: Upgrade'",
     "missing or malformed Sec-WebSocket-Key",
     "unsupported Sec-WebSocket-Version (need 13)",
+    "Bad Request",
+];
+
+/// [`HandshakeError::reason`] for the errors of a response (a client's),
+/// from index `REQUEST_ERRORS` on.
+const RESPONSE_REASONS: [&str; 4] = [
     "server did not switch protocols",
     "missing or wrong Sec-WebSocket-Accept",
     "server chose a subprotocol that was not offered",
@@ -293,7 +315,8 @@ pub fn write_response(
 /// tell the client what to upgrade to (section 4.2.2 and 4.4).
 pub fn write_rejection(error: HandshakeError, out: &mut [u8]) -> Option<usize> {
     let (status, phrase) = error.http_status();
-    let reason = error.reason().as_bytes();
+    // The request's errors only (see REQUEST_REASONS).
+    let reason = REQUEST_REASONS[error.index().min(REQUEST_ERRORS)].as_bytes();
     let mut w = Writer::new(out);
     w.put(b"HTTP/1.1 ");
     w.put_u32(status as u32);
@@ -720,7 +743,7 @@ mod tests {
                 "server answered with an extension or parameters that were not offered",
             ),
         ];
-        assert_eq!(pairs.len(), REASONS.len());
+        assert_eq!(pairs.len(), REQUEST_ERRORS + RESPONSE_REASONS.len());
         for (e, reason) in pairs {
             assert_eq!(e.reason(), reason, "{e:?}");
         }
@@ -957,6 +980,12 @@ mod tests {
             write_rejection(HandshakeError::TooLarge, &mut out[..10]),
             None
         );
+        // The body is the reason; a response's error (no server rejects
+        // with one) gets the status phrase instead.
+        let n = write_rejection(HandshakeError::BadKey, &mut out).unwrap();
+        assert!(out[..n].ends_with(b"\r\n\r\nmissing or malformed Sec-WebSocket-Key\n"));
+        let n = write_rejection(HandshakeError::BadAccept, &mut out).unwrap();
+        assert!(out[..n].ends_with(b"Content-Length: 12\r\n\r\nBad Request\n"));
     }
 
     #[test]

@@ -7,6 +7,14 @@
 //! and rejects a piece at its first byte that cannot begin or continue valid
 //! UTF-8, so a bad message is refused at once rather than at its end.
 
+// In wasm32 without SIMD, simdutf8 only wraps core's validator and
+// converts its error: code for nothing (113 bytes of the module), so
+// core's is called directly there. (On a Cortex-M, where simdutf8 does
+// the same, its out-of-line wrapper makes less code than core's validator
+// inlined into the callers, or called through a wrapper of ours.)
+#[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
+use core::str::from_utf8;
+#[cfg(not(all(target_arch = "wasm32", not(target_feature = "simd128"))))]
 use simdutf8::compat::from_utf8;
 
 /// Whether `bytes` are complete, valid UTF-8.
