@@ -2,15 +2,19 @@
 //! callgrind (deterministic where timing on a loaded machine is not):
 //! `deflate_work OP CODEC DATA BITS [REPEAT [LEN]]` compresses or inflates
 //! one message of LEN bytes (default 64 KiB) REPEAT times (default 1) at
-//! level 6, each time with a fresh codec. OP: compress or inflate; CODEC:
-//! large (zlib-rs) or small; DATA: text or binary. The count of one unit
-//! is the difference of two REPEATs over their difference (setup and the
-//! messages' making cancel).
+//! level 6, each time with a fresh codec. OP: compress or inflate, or
+//! compress-stream for one codec compressing the message REPEAT times with
+//! context takeover (the criterion bench's case: history full and tables
+//! made before each message); CODEC: large (zlib-rs) or small; DATA: text
+//! or binary. The count of one unit is the difference of two REPEATs over
+//! their difference (setup and the messages' making cancel).
 //!
 //! `deflate_work ab OP DATA BITS [ROUNDS [LEVEL]]` times Memory::Small and
-//! Large in turn, ROUNDS times each (OP: compress, inflate, or
-//! inflate-noalloc for the inflater without a Codec), and prints the ratio
-//! of their median times: on a loaded machine both see the same load.
+//! Large in turn, ROUNDS times each (OP: compress, compress-stream,
+//! inflate, or inflate-noalloc for the inflater without a Codec; compress
+//! times a fresh codec's first message, its tables' making included), and
+//! prints the ratio of their median times: on a loaded machine both see
+//! the same load.
 //!
 //! Run: `valgrind --tool=callgrind target/release/examples/deflate_work inflate small binary 15`
 
@@ -84,6 +88,14 @@ fn main() -> ExitCode {
             }
             drop(codec);
         }
+        "compress-stream" => {
+            // One codec, messages in turn (context takeover): the
+            // criterion bench's case; a unit is the difference of REPEATs.
+            let mut codec = Codec::new(agreed(bits, memory));
+            for _ in 0..repeat {
+                black_box(codec.compress(black_box(&data), true, &mut out).unwrap());
+            }
+        }
         "inflate" => {
             // The stream zlib-rs makes, as the benchmark inflates.
             let mut sender = Codec::new(agreed(bits, Memory::Large));
@@ -121,6 +133,14 @@ fn ab(op: &str, data: &str, bits: u8, rounds: usize, level: u8) -> ExitCode {
     let mut times = [Vec::new(), Vec::new()];
     let mut window = vec![0u8; 1 << bits];
     let mut sizes = [0usize; 2];
+    // One codec of each kind for every round of "compress-stream": the
+    // criterion bench's case, messages on a connection with context
+    // takeover (history full, tables made); "compress" makes them afresh.
+    let mut streams =
+        [Memory::Small, Memory::Large].map(|memory| Codec::new(agreed_at(bits, memory, level)));
+    for stream in &mut streams {
+        stream.compress(&data, true, &mut out).unwrap();
+    }
     for _ in 0..rounds {
         for (k, memory) in [Memory::Small, Memory::Large].into_iter().enumerate() {
             let mut codec = Codec::new(agreed_at(bits, memory, level));
@@ -137,6 +157,13 @@ fn ab(op: &str, data: &str, bits: u8, rounds: usize, level: u8) -> ExitCode {
                 "compress" => {
                     sizes[k] = black_box(codec.compress(black_box(&data), true, &mut out).unwrap())
                 }
+                "compress-stream" => {
+                    sizes[k] = black_box(
+                        streams[k]
+                            .compress(black_box(&data), true, &mut out)
+                            .unwrap(),
+                    )
+                }
                 _ => {
                     black_box(codec.decompress(black_box(&wire), &mut plain).unwrap());
                 }
@@ -151,7 +178,7 @@ fn ab(op: &str, data: &str, bits: u8, rounds: usize, level: u8) -> ExitCode {
     println!(
         "{op} bits {bits} level {level}: small/large time {:.3} (median {s} / {l} ns){}",
         s as f64 / l as f64,
-        if op == "compress" {
+        if op.starts_with("compress") {
             format!(", sizes {} / {}", sizes[0], sizes[1])
         } else {
             String::new()

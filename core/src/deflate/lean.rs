@@ -125,6 +125,87 @@ fn common(a: &[u8], b: &[u8]) -> usize {
     i
 }
 
+/// A match of `len` bytes `dist` back as its bits: the length's fixed
+/// code and extra bits, then the distance's 5-bit code and extra bits
+/// (section 3.2.5), at most 31 bits in all; (bits, count).
+fn match_bits(len: usize, dist: usize) -> (u32, u32) {
+    let lc = len_code(len);
+    let (code, code_len) = FIXED[257 + lc];
+    let dc = dist_code(dist);
+    let mut value = u32::from(code);
+    let mut n = u32::from(code_len);
+    value |= ((len - usize::from(LEN_BASE[lc])) as u32) << n;
+    n += u32::from(LEN_EXTRA[lc]);
+    value |= u32::from(DIST_CODE[dc]) << n;
+    n += 5;
+    value |= ((dist - usize::from(DIST_BASE[dc])) as u32) << n;
+    n += u32::from(DIST_EXTRA[dc]);
+    (value, n)
+}
+
+/// What a match search may look at and how far it goes.
+struct Search {
+    /// The most bytes a match may take (at least `prefix`).
+    limit: usize,
+    /// The oldest position the peer's window still holds.
+    oldest: usize,
+    /// How many candidates to try.
+    chain: u16,
+    /// A match this long ends the search.
+    nice: usize,
+    /// The shortest match worth taking.
+    prefix: usize,
+}
+
+/// The longest match for position `p` among the chain that starts at
+/// `cand` (a position + 1, 0 for none): (length, distance), or length 0.
+fn longest(buf: &[u8], prev: &[u16], p: usize, mut cand: usize, s: Search) -> (usize, usize) {
+    let Search {
+        limit,
+        oldest,
+        chain,
+        nice,
+        prefix,
+    } = s;
+    let Some(here) = buf.get(p..p + limit) else {
+        return (0, 0);
+    };
+    let nice = nice.min(limit);
+    let span = p - oldest;
+    let wmask = prev.len().wrapping_sub(1);
+    let (mut best, mut dist) = (0, 0);
+    let mut steps = chain;
+    while steps > 0 {
+        // The candidate is `d` bytes back; a chain ends at 0 (none) or at
+        // a position the window no longer holds, both outside 1..=span.
+        let d = (p + 1).wrapping_sub(cand);
+        if d.wrapping_sub(1) >= span {
+            break;
+        }
+        let c = p - d;
+        let Some(there) = buf.get(c..c + limit) else {
+            break;
+        };
+        // Only a candidate that agrees at `best` can be longer.
+        if there.get(best) == here.get(best) {
+            let n = common(there, here);
+            if n > best {
+                (best, dist) = (n, d);
+                if n >= nice {
+                    break;
+                }
+            }
+        }
+        cand = usize::from(prev.get(c & wmask).copied().unwrap_or(0));
+        steps -= 1;
+    }
+    if best < prefix {
+        (0, 0)
+    } else {
+        (best, dist)
+    }
+}
+
 /// Bits for the output, least significant first.
 struct Writer<'a> {
     out: &'a mut [u8],
@@ -239,25 +320,6 @@ impl Lean {
         }
     }
 
-    /// The hash of the prefix at `p` (which has at least a prefix ahead).
-    fn hash(&self, p: usize) -> usize {
-        let v = match self.buf.get(p..p + 4) {
-            // One load; a 3-byte prefix masks off the fourth.
-            Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]) & self.prefix_mask,
-            _ => match self.buf.get(p..p + 3) {
-                Some(&[a, b, c]) => u32::from_le_bytes([a, b, c, 0]),
-                _ => 0,
-            },
-        };
-        (v.wrapping_mul(0x9E37_79B1) >> (32 - self.hash_bits)) as usize
-    }
-
-    /// Makes `p`, whose hash is `h`, the latest position with it.
-    fn insert(&mut self, p: usize, h: usize) {
-        self.prev[p & (self.window - 1)] = self.head[h];
-        self.head[h] = (p + 1) as u16;
-    }
-
     /// Moves the upper half of the buffer down, so input has room.
     fn slide(&mut self) {
         let w = self.window;
@@ -273,41 +335,74 @@ impl Lean {
         }
     }
 
-    /// The longest match for position `p` (which has `avail` bytes ahead):
-    /// (length, distance), or length 0.
-    fn longest(&self, p: usize, avail: usize, h: usize) -> (usize, usize) {
-        let limit = avail.min(MAX_MATCH);
-        if limit < self.prefix || self.chain == 0 {
-            return (0, 0);
-        }
-        let nice = self.nice.min(limit);
-        let mut best = (0, 0);
-        let mut cand = self.head[h];
-        // The peer's window holds the last `window` bytes.
-        let oldest = p.saturating_sub(self.window);
-        for _ in 0..self.chain {
-            if cand == 0 {
-                break;
+    /// Codes `buf[start..end]` (the new input; what is before it is
+    /// history) as literals and matches, greedily, filing every position
+    /// in the hash chains. The tables and settings are copied into locals
+    /// first, so the loop keeps them in registers.
+    fn code(&mut self, start: usize, w: &mut Writer<'_>) {
+        let end = self.end;
+        let window = self.window;
+        let prefix = self.prefix;
+        let prefix_mask = self.prefix_mask;
+        let shift = 32 - self.hash_bits;
+        let chain = self.chain;
+        let nice_level = self.nice;
+        let buf: &[u8] = &self.buf[..end];
+        let head: &mut [u16] = &mut self.head;
+        let prev: &mut [u16] = &mut self.prev;
+        let wmask = window - 1;
+        // The hash of the prefix at `q`, which has at least a prefix ahead:
+        // one 4-byte load, a 3-byte prefix masks off the fourth.
+        let hash = |q: usize| -> usize {
+            let v = match buf.get(q..q + 4) {
+                Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]) & prefix_mask,
+                _ => match buf.get(q..q + 3) {
+                    Some(&[a, b, c]) => u32::from_le_bytes([a, b, c, 0]),
+                    _ => 0,
+                },
+            };
+            (v.wrapping_mul(0x9E37_79B1) >> shift) as usize
+        };
+        let mut p = start;
+        while p < end {
+            let avail = end - p;
+            if avail < prefix {
+                w.symbol(usize::from(buf[p]));
+                p += 1;
+                continue;
             }
-            let c = usize::from(cand) - 1;
-            if c >= p || c < oldest {
-                break;
+            let h = hash(p);
+            let cand = head[h];
+            let (len, dist) = longest(
+                buf,
+                prev,
+                p,
+                usize::from(cand),
+                Search {
+                    limit: avail.min(MAX_MATCH),
+                    oldest: p.saturating_sub(window),
+                    chain,
+                    nice: nice_level,
+                    prefix,
+                },
+            );
+            // Makes `p` the latest position with its hash.
+            prev[p & wmask] = cand;
+            head[h] = (p + 1) as u16;
+            if len == 0 {
+                w.symbol(usize::from(buf[p]));
+                p += 1;
+                continue;
             }
-            if self.buf[c + best.0] == self.buf[p + best.0] {
-                let n = common(&self.buf[c..c + limit], &self.buf[p..p + limit]);
-                if n > best.0 {
-                    best = (n, p - c);
-                    if n >= nice {
-                        break;
-                    }
-                }
+            let (value, n) = match_bits(len, dist);
+            w.bits(value, n);
+            let last = (p + len).min(end - (prefix - 1));
+            for q in p + 1..last {
+                let h = hash(q);
+                prev[q & wmask] = head[h];
+                head[h] = (q + 1) as u16;
             }
-            cand = self.prev[c & (self.window - 1)];
-        }
-        if best.0 < self.prefix {
-            (0, 0)
-        } else {
-            best
+            p += len;
         }
     }
 
@@ -337,42 +432,7 @@ impl Lean {
             self.buf[start..start + n].copy_from_slice(&rest[..n]);
             self.end += n;
             rest = &rest[n..];
-            let mut p = start;
-            while p < self.end {
-                if self.end - p < self.prefix {
-                    w.symbol(usize::from(self.buf[p]));
-                    p += 1;
-                    continue;
-                }
-                let h = self.hash(p);
-                let (len, dist) = self.longest(p, self.end - p, h);
-                self.insert(p, h);
-                if len == 0 {
-                    w.symbol(usize::from(self.buf[p]));
-                    p += 1;
-                    continue;
-                }
-                // The length's code and extra bits, then the distance's
-                // (5-bit fixed code and extra bits): at most 31 bits.
-                let lc = len_code(len);
-                let (code, code_len) = FIXED[257 + lc];
-                let dc = dist_code(dist);
-                let mut value = u32::from(code);
-                let mut n = u32::from(code_len);
-                value |= ((len - usize::from(LEN_BASE[lc])) as u32) << n;
-                n += u32::from(LEN_EXTRA[lc]);
-                value |= u32::from(DIST_CODE[dc]) << n;
-                n += 5;
-                value |= ((dist - usize::from(DIST_BASE[dc])) as u32) << n;
-                n += u32::from(DIST_EXTRA[dc]);
-                w.bits(value, n);
-                let last = (p + len).min(self.end - (self.prefix - 1));
-                for q in p + 1..last {
-                    let h = self.hash(q);
-                    self.insert(q, h);
-                }
-                p += len;
-            }
+            self.code(start, &mut w);
         }
         if !input.is_empty() {
             w.symbol(256);
