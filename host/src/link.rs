@@ -835,14 +835,18 @@ impl Link {
     /// bytes are inflated elsewhere), and once the link is not open.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub fn gather_want(&self) -> usize {
-        if self.phase != Phase::Open
+        // Asked after every receive: between frames (the common case with
+        // small messages) one look at the engine answers.
+        let remaining = self.engine.frame_remaining();
+        if remaining == 0
+            || self.phase != Phase::Open
             || self.abort
             || !matches!(self.engine.state(), State::Open | State::CloseSent)
             || self.engine.compression_active()
         {
             return 0;
         }
-        usize::try_from(self.engine.frame_remaining()).unwrap_or(usize::MAX)
+        usize::try_from(remaining).unwrap_or(usize::MAX)
     }
 
     /// Handles payload bytes received straight into `buf[from..]`, the
