@@ -68,6 +68,11 @@ const GROUP: u16 = 0;
 /// multishot receive takes everything that has arrived, the rest of the
 /// frame too, before its first part (with the header) is looked at.
 const DIRECT_MIN: usize = 8 * 1024;
+/// While large frames come, a receive into the loop's buffers takes at
+/// most this much: a frame's header and the first part of its payload,
+/// which is copied out; the rest goes straight to the handler. (A whole
+/// buffer's worth copied 16 KiB of every 64 KiB message.)
+const LARGE_FIRST: usize = 2048;
 /// Wait until the whole length is received (a stream socket's receive
 /// may otherwise return what has arrived so far).
 const MSG_WAITALL: i32 = 0x100;
@@ -706,7 +711,7 @@ fn recv_entry<H: Handler>(key: usize, conn: &mut Conn<H>) -> squeue::Entry {
         }
     }
     if conn.large {
-        return opcode::Recv::new(fd, std::ptr::null_mut(), 0)
+        return opcode::Recv::new(fd, std::ptr::null_mut(), LARGE_FIRST as u32)
             .buf_group(GROUP)
             .build()
             .flags(squeue::Flags::BUFFER_SELECT)
