@@ -145,7 +145,7 @@ pub fn run(options: &Options) -> Result<(), String> {
     );
     let (io_uring, io) = choose_io();
     let clock = Clock::new();
-    let stops = worker::stop_pipes(workers).map_err(|e| format!("cannot handle signals: {e}"))?;
+    let stops = worker::stop_signals(workers).map_err(|e| format!("cannot handle signals: {e}"))?;
     let written = tls.as_ref().and_then(|t| t.written.as_ref());
     let certificate = match (written, &options.identity) {
         _ if tls.is_none() => String::new(),

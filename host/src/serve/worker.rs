@@ -5,12 +5,17 @@
 //! are logged on stderr (see [`crate::log`]: timestamped, floods
 //! summarised).
 
-use std::io::{self, Read};
+use std::io;
+#[cfg(not(target_os = "linux"))]
+use std::io::Read;
+#[cfg(not(target_os = "linux"))]
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mio::net::{TcpListener, UnixStream};
+use mio::net::TcpListener;
+#[cfg(not(target_os = "linux"))]
+use mio::net::UnixStream;
 use mio::{Interest, Token};
 use rustls::ServerConnection;
 use websock_core::Config;
@@ -59,9 +64,49 @@ pub struct Limits {
     pub io_uring: bool,
 }
 
-/// One pipe per worker that SIGINT and SIGTERM write a byte into, so that
-/// each worker's poll wakes up (signal-hook's pipe pattern).
-pub fn stop_pipes(workers: usize) -> io::Result<Vec<UnixStream>> {
+/// How a worker learns that SIGINT or SIGTERM came.
+#[cfg(target_os = "linux")]
+pub type Stop = Arc<std::os::fd::OwnedFd>;
+/// How a worker learns that SIGINT or SIGTERM came.
+#[cfg(not(target_os = "linux"))]
+pub type Stop = UnixStream;
+
+/// Linux: SIGINT and SIGTERM are blocked in every thread (call this before
+/// starting the workers: threads inherit the mask) and reported by one
+/// signalfd that every worker's poll watches; it stays readable once one
+/// came, as nothing reads it. No handler has to run: a worker waiting in
+/// `io_uring_enter` is woken by the kernel alone (the ring watches the
+/// epoll descriptor). Under valgrind a handler could not run while a
+/// thread waited there (the other threads wait for that one's turn), and
+/// a stopped server went on until some connection came.
+#[cfg(target_os = "linux")]
+pub fn stop_signals(workers: usize) -> io::Result<Vec<Stop>> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: plain calls on a signal set we own; the descriptor returned
+    // is new and owned by nobody else.
+    let fd = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        let r = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        if r != 0 {
+            return Err(io::Error::from_raw_os_error(r));
+        }
+        let fd = libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        OwnedFd::from_raw_fd(fd)
+    };
+    let fd = Arc::new(fd);
+    Ok(vec![fd; workers])
+}
+
+/// Elsewhere: one pipe per worker that SIGINT and SIGTERM write a byte
+/// into, so that each worker's poll wakes up (signal-hook's pipe pattern).
+#[cfg(not(target_os = "linux"))]
+pub fn stop_signals(workers: usize) -> io::Result<Vec<Stop>> {
     let mut readers = Vec::with_capacity(workers);
     for _ in 0..workers {
         let (reader, writer) = StdUnixStream::pair()?;
@@ -75,12 +120,39 @@ pub fn stop_pipes(workers: usize) -> io::Result<Vec<UnixStream>> {
     Ok(readers)
 }
 
+/// Watches `stop` from `reactor` under [`STOP`].
+#[cfg(target_os = "linux")]
+fn watch_stop(reactor: &Reactor<Echo>, stop: &mut Stop, on: bool) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = stop.as_raw_fd();
+    let mut source = mio::unix::SourceFd(&fd);
+    if on {
+        reactor
+            .registry()
+            .register(&mut source, STOP, Interest::READABLE)
+    } else {
+        reactor.registry().deregister(&mut source)
+    }
+}
+
+/// Watches `stop` from `reactor` under [`STOP`] (and drains the pipe when
+/// it stops watching).
+#[cfg(not(target_os = "linux"))]
+fn watch_stop(reactor: &Reactor<Echo>, stop: &mut Stop, on: bool) -> io::Result<()> {
+    if on {
+        return reactor.registry().register(stop, STOP, Interest::READABLE);
+    }
+    let mut byte = [0u8; 64];
+    while matches!(stop.read(&mut byte), Ok(n) if n > 0) {}
+    reactor.registry().deregister(stop)
+}
+
 /// Runs one worker until it is told to stop and its connections are gone.
 pub fn run(
     listeners: Vec<Listener>,
     limits: Limits,
     clock: Clock,
-    mut stop: UnixStream,
+    mut stop: Stop,
 ) -> io::Result<()> {
     let mut reactor = Reactor::<Echo>::new(clock)?;
     let mut uring: Uring = None;
@@ -104,9 +176,7 @@ pub fn run(
             .registry()
             .register(socket, Token(1 + i), Interest::READABLE)?;
     }
-    reactor
-        .registry()
-        .register(&mut stop, STOP, Interest::READABLE)?;
+    watch_stop(&reactor, &mut stop, true)?;
     let mut stopping: Option<u64> = None;
     let mut accept_retry: Option<u64> = None;
     loop {
@@ -132,8 +202,9 @@ pub fn run(
             .for_each(|slot| log_tls(&slot.link, &slot.transport));
         let now = reactor.now();
         if fired & 1 != 0 && stopping.is_none() {
-            let mut byte = [0u8; 64];
-            while matches!(stop.read(&mut byte), Ok(n) if n > 0) {}
+            // Left unread (other workers watch it too), and not watched
+            // any more: it stays readable.
+            watch_stop(&reactor, &mut stop, false)?;
             // Every connection gets the close timeout to finish the message
             // in progress each way, then the closing handshake (1001); the
             // worker ends when they are gone or that time has passed.
