@@ -42,3 +42,7 @@ apt_install() {
                 install -y -qq "${missing[@]}" >/dev/null
     ) 9>"${TMPDIR:-/tmp}/websock-apt.lock"
 }
+
+# The Rust checks run the server under valgrind (host/tests/server.rs), as
+# suite-c does the C examples.
+command -v valgrind >/dev/null || apt_install valgrind

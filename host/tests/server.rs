@@ -348,13 +348,13 @@ fn sigterm_closes_open_connections_with_1001_and_exits_0() {
 /// An idle server stops on SIGTERM even where no signal handler can run
 /// while it waits: under valgrind, a thread waiting in `io_uring_enter`
 /// holds the others back, and a handler never ran until some connection
-/// came. Skipped where valgrind is not installed.
+/// came. Needs valgrind (tests/setup.sh installs it).
 #[test]
 fn sigterm_stops_an_idle_server_under_valgrind() {
-    if Command::new("valgrind").arg("--version").output().is_err() {
-        eprintln!("valgrind not installed: skipped");
-        return;
-    }
+    assert!(
+        Command::new("valgrind").arg("--version").output().is_ok(),
+        "valgrind is not installed (tests/setup.sh installs it)"
+    );
     for backend in ["io_uring", "epoll"] {
         let mut child = Command::new("valgrind")
             .args(["--tool=none", "-q", common::BIN])
