@@ -312,9 +312,9 @@ pub fn drive<H: Handler, W: Wire>(
 /// with input possibly left (fairness): drive again soon even without an
 /// event.
 ///
-/// Over plain TCP a large echoed payload goes out from `rbuf` by vectored
-/// write; what the socket does not take is copied before `rbuf` is read
-/// into again.
+/// A large echoed payload goes out from `rbuf` by vectored write (over
+/// TLS, encrypted from there); what the transport does not take is copied
+/// before `rbuf` is read into again.
 pub fn drive_at<H: Handler, W: Wire>(
     link: &mut Link,
     transport: &mut W,
@@ -360,13 +360,9 @@ fn drive_io<H: Handler, W: Wire>(
         link.settle(rbuf);
         match transport.read(rbuf) {
             Ok(0) => link.end_of_stream(now),
-            Ok(n) if transport.gathers() => {
-                reads += 1;
-                link.received_borrowing(&mut rbuf[..n], handler);
-            }
             Ok(n) => {
                 reads += 1;
-                link.received(&mut rbuf[..n], handler);
+                link.received_borrowing(&mut rbuf[..n], handler);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

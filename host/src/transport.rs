@@ -31,18 +31,11 @@ pub trait Wire {
     /// Writes what fits; `WouldBlock` when nothing does.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
 
-    /// Writes what fits of `bufs`, in order, in one call where the
-    /// transport can (a gathering write over TCP); by default the first
-    /// non-empty one alone.
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.write(bufs.iter().find(|b| !b.is_empty()).map_or(&[], |b| b))
-    }
-
-    /// Whether [`Wire::write_vectored`] gathers, so that output queued by
-    /// reference to the read buffer saves a copy (plain TCP).
-    fn gathers(&self) -> bool {
-        false
-    }
+    /// Writes what fits of `bufs`, in order, in one call: a gathering
+    /// write over TCP; over TLS, records encrypted from where the buffers
+    /// are. So output queued by reference to the read buffer (a frame's
+    /// header and its payload still there) goes out without a copy.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize>;
 
     /// Whether the transport may queue bytes of its own (TLS records), so
     /// that [`Wire::flush`] is due even with no output from the link.
@@ -85,11 +78,6 @@ impl Wire for Transport {
         }
     }
 
-    fn gathers(&self) -> bool {
-        // TLS too: rustls encrypts from the buffers where they are.
-        true
-    }
-
     fn queues(&self) -> bool {
         matches!(self, Transport::Tls(_))
     }
@@ -127,10 +115,6 @@ impl<S: Socket> Wire for TlsStream<S> {
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         TlsStream::write_vectored(self, bufs)
-    }
-
-    fn gathers(&self) -> bool {
-        true
     }
 
     fn flush(&mut self) -> io::Result<bool> {

@@ -73,9 +73,6 @@ const DIRECT_MIN: usize = 8 * 1024;
 /// which is copied out; the rest goes straight to the handler. (A whole
 /// buffer's worth copied 16 KiB of every 64 KiB message.)
 const LARGE_FIRST: usize = 2048;
-/// Wait until the whole length is received (a stream socket's receive
-/// may otherwise return what has arrived so far).
-const MSG_WAITALL: i32 = 0x100;
 /// Output buffers kept for reuse by the loop: at most this many bytes
 /// (1 MiB) held while idle, none larger than `POOL_MAX_BUFFER`. (It was
 /// 4 MiB while a 64 KiB echo was copied into a lent output buffer, which
@@ -86,9 +83,6 @@ const MSG_WAITALL: i32 = 0x100;
 /// 1,000 echoes of 64 KiB: 39.48 M Ir with 4 MiB, 39.41 M with 1 MiB.)
 const POOL_BYTES: usize = 1 << 20;
 const POOL_MAX_BUFFER: usize = 128 * 1024;
-/// Never let the kernel raise SIGPIPE for a send to a reset connection
-/// (Linux's MSG_NOSIGNAL); the send fails with EPIPE instead.
-const MSG_NOSIGNAL: i32 = 0x4000;
 const ENOBUFS: i32 = 105;
 const ECANCELED: i32 = 125;
 const ETIME: i32 = 62;
@@ -703,7 +697,7 @@ fn recv_entry<H: Handler>(key: usize, conn: &mut Conn<H>) -> squeue::Entry {
                 // (the vector is not touched until the completion).
                 conn.direct = Some((buf, from));
                 return opcode::Recv::new(fd, at, n as u32)
-                    .flags(MSG_WAITALL)
+                    .flags(libc::MSG_WAITALL) // the whole rest, not what has arrived so far
                     .build()
                     .user_data(user_data(key, OP_RECV));
             }
@@ -742,7 +736,8 @@ fn send_entry<H>(key: usize, conn: &mut Conn<H>, buffers: &Buffers) -> squeue::E
             bytes.as_ptr(),
             u32::try_from(bytes.len()).unwrap_or(u32::MAX),
         )
-        .flags(MSG_NOSIGNAL)
+        // No SIGPIPE for a send to a reset connection: EPIPE instead.
+        .flags(libc::MSG_NOSIGNAL)
         .build()
         .user_data(user_data(key, OP_SEND));
     };
@@ -759,7 +754,7 @@ fn send_entry<H>(key: usize, conn: &mut Conn<H>, buffers: &Buffers) -> squeue::E
     v.msg.msg_iov = v.iov.as_mut_ptr();
     v.msg.msg_iovlen = n as _;
     opcode::SendMsg::new(fd, &v.msg)
-        .flags(MSG_NOSIGNAL as u32)
+        .flags(libc::MSG_NOSIGNAL as u32)
         .build()
         .user_data(user_data(key, OP_SEND))
 }
