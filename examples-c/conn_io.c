@@ -294,26 +294,29 @@ static int pump(struct conn_io *io, io_event_fn on_event, void *ctx)
 {
     for (;;) {
         size_t available = io->in_len - io->in_start;
-        size_t chunk = available, room, need, used = 0;
+        size_t chunk = available, room, need, used = 0, pong = 0;
         int progress;
         websock_event ev;
         websock_status st;
         if (io_pending(io) >= IO_HIGH_WATER)
             return 0; /* wait until the socket takes some output */
         /* Room for the echo of the largest chunk this call may yield (a
-         * compressed one inflates into the scratch buffer) and the
-         * engine's own replies. */
+         * compressed one inflates into the scratch buffer), a pong and the
+         * engine's close frame. */
         if (io->scratch != NULL && chunk < IO_SCRATCH_CAP)
             chunk = IO_SCRATCH_CAP;
         need = websock_max_frame_len(&io->ws, chunk) + 2 * WEBSOCK_MAX_CONTROL_FRAME;
         room = io_out_room(io, need);
         if (room < need)
             return 0;
-        /* Even with no new input: a control frame held back for an
-         * unwritten pong may come out now. */
+        /* Even with no new input: a compressed message's last chunk comes
+         * from the inflater alone. A ping's pong goes straight into the
+         * output, ahead of anything the event handler adds. */
         st = websock_receive_with(&io->ws, io->in + io->in_start, available, io->scratch,
-                                  io->scratch ? IO_SCRATCH_CAP : 0, &used, &ev);
+                                  io->scratch ? IO_SCRATCH_CAP : 0, io->out + io->out_len,
+                                  room, &used, &pong, &ev);
         io->in_start += used;
+        io->out_len += pong;
         progress = take_engine_output(io) > 0 || used > 0 || ev.kind != WEBSOCK_EVENT_TYPE_NONE;
         if (st != WEBSOCK_STATUS_OK) {
             if (io->failure == WEBSOCK_STATUS_OK)

@@ -75,7 +75,9 @@
 
 /**
  * The largest control frame on the wire (header included): an output
- * buffer of this size always lets `websock_poll_output` make progress.
+ * buffer of this size always lets `websock_receive` (for a pong) and
+ * `websock_poll_output` make progress, and an input buffer must have room
+ * for this many bytes after what a call left unconsumed.
  */
 #define WEBSOCK_MAX_CONTROL_FRAME 131
 
@@ -318,7 +320,8 @@ typedef enum websock_status {
  */
 typedef enum websock_event_type {
   /**
-   * Nothing yet: feed more input (or drain output, see `websock_receive`).
+   * Nothing yet: feed more input (or give room for a pong, see
+   * `websock_receive`).
    */
   WEBSOCK_EVENT_TYPE_NONE = 0,
   /**
@@ -331,7 +334,8 @@ typedef enum websock_event_type {
    */
   WEBSOCK_EVENT_TYPE_BINARY = 2,
   /**
-   * A ping; the engine has queued the pong for `websock_poll_output`.
+   * A ping; its pong is in `out` (`*written` bytes), unless our close
+   * frame has gone out.
    */
   WEBSOCK_EVENT_TYPE_PING = 3,
   /**
@@ -483,24 +487,18 @@ typedef struct websock_event {
    * The payload: the chunk for text and binary, the payload for ping
    * and pong, the reason (UTF-8) for close; NULL for none.
    *
-   * A chunk points into the caller's `input` buffer (unmasked in place,
+   * It points into the caller's `input` buffer (unmasked in place,
    * nothing copied): it stays valid as long as those bytes stay in
    * place, unchanged. The engine never touches consumed input again, so
    * that is until the caller moves, overwrites or frees them. A chunk of
    * a compressed message points into the `scratch` buffer given to
-   * `websock_receive_with`, valid until the next call given it. A control
-   * payload is copied into `control` below and `data` points there: it
-   * stays valid as long as this struct is neither moved nor overwritten.
+   * `websock_receive_with`, valid until the next call given it.
    */
   const uint8_t *data;
   /**
    * Bytes at `data` (0 for an empty chunk or payload).
    */
   size_t len;
-  /**
-   * Storage for the payload of ping, pong and close events.
-   */
-  uint8_t control[WEBSOCK_MAX_CONTROL_PAYLOAD];
 } websock_event;
 
 /**
@@ -684,16 +682,21 @@ enum websock_status websock_conn_deinit(struct websock_conn *conn);
 
 /**
  * Feeds bytes read from the transport. Stores in `*consumed` how many
- * bytes of `input` were used and in `*event` what they made (possibly
- * `WEBSOCK_EVENT_TYPE_NONE`).
+ * bytes of `input` were used, in `*written` how many bytes of `out` hold
+ * the pong of a ping taken in this call (write them to the transport),
+ * and in `*event` what the input made (possibly `WEBSOCK_EVENT_TYPE_NONE`).
  *
- * Payloads are unmasked in place, which is why `input` is not const; a
- * text or binary event points into it (see `websock_event.data`). Bytes
- * past `*consumed` were not looked at: present them again, with more
- * appended, on the next call. `*consumed` is less than `input_len` only
- * when an event is returned, or when the engine holds back because a pong
- * is still waiting to be written: after every call, handle the event, then
- * call `websock_poll_output` and write what it gives.
+ * Payloads are unmasked in place, which is why `input` is not const; an
+ * event's data points into it (see `websock_event.data`). Bytes past
+ * `*consumed` were not used: present them again, with more appended, on
+ * the next call. A frame header, and a whole control frame, are taken
+ * only once they are complete in `input`, so keep room for
+ * `WEBSOCK_MAX_CONTROL_FRAME` bytes after what is left unconsumed.
+ * `*consumed` is less than `input_len` when an event is returned, when
+ * such a piece is not complete yet, or when `out` has no room for the
+ * pong a ping needs (give it `WEBSOCK_MAX_CONTROL_FRAME` bytes and it
+ * always has). After every call, write `*written` bytes of `out`, handle
+ * the event, then call `websock_poll_output` and write what it gives.
  *
  * A `WEBSOCK_STATUS_*` from 100 to 199 means the peer broke the protocol:
  * the connection has failed, a close frame with the right code waits for
@@ -707,13 +710,17 @@ enum websock_status websock_conn_deinit(struct websock_conn *conn);
  *
  * # Safety
  * `conn` must be an initialised connection; `input` must point to
- * `input_len` readable and writable bytes (NULL when 0); `consumed` and
- * `event` must point to writable memory. No argument may overlap another.
+ * `input_len` readable and writable bytes and `out` to `out_cap` writable
+ * bytes (NULL when 0); `consumed`, `written` and `event` must point to
+ * writable memory. No argument may overlap another.
  */
 enum websock_status websock_receive(struct websock_conn *conn,
                                     void *input,
                                     size_t input_len,
+                                    void *out,
+                                    size_t out_cap,
                                     size_t *consumed,
+                                    size_t *written,
                                     struct websock_event *event);
 
 /**
@@ -734,12 +741,15 @@ enum websock_status websock_receive_with(struct websock_conn *conn,
                                          size_t input_len,
                                          void *scratch,
                                          size_t scratch_cap,
+                                         void *out,
+                                         size_t out_cap,
                                          size_t *consumed,
+                                         size_t *written,
                                          struct websock_event *event);
 
 /**
- * Writes the engine's queued replies (pong, then the close reply or the
- * close that fails the connection) into `out` and stores the byte count
+ * Writes the engine's queued close frame (the close reply or the close
+ * that fails the connection) into `out` and stores the byte count
  * in `*written` (0 when nothing waits). Each frame is written whole or
  * not at all; an `out_cap` of `WEBSOCK_MAX_CONTROL_FRAME` or more always
  * takes the next one. With less, `WEBSOCK_STATUS_BUFFER_TOO_SMALL` says

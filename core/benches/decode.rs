@@ -67,11 +67,11 @@ fn decode(c: &mut Criterion) {
                     let mut pos = 0;
                     let mut seen = 0usize;
                     while pos < buf.len() {
-                        let (used, event) = conn.receive(&mut buf[pos..]).unwrap();
-                        if let Some(Event::Data { chunk, .. }) = event {
+                        let r = conn.receive(&mut buf[pos..], &mut []).unwrap();
+                        if let Some(Event::Data { chunk, .. }) = r.event {
                             seen += chunk.len();
                         }
-                        pos += used;
+                        pos += r.consumed;
                     }
                     assert_eq!(seen, payload);
                 },

@@ -100,9 +100,10 @@ fn main() {
             let mut got = Vec::new();
             let mut pos = 0;
             while pos < n {
-                let (used, event) = client
-                    .receive_with(&mut frame[pos..n], &mut scratch)
+                let r = client
+                    .receive_with(&mut frame[pos..n], &mut scratch, &mut [])
                     .unwrap();
+                let (used, event) = (r.consumed, r.event);
                 if let Some(Event::Data { chunk, .. }) = event {
                     got.extend_from_slice(chunk);
                 }
@@ -112,7 +113,10 @@ fn main() {
                 }
             }
             loop {
-                let (_, event) = client.receive_with(&mut [], &mut scratch).unwrap();
+                let event = client
+                    .receive_with(&mut [], &mut scratch, &mut [])
+                    .unwrap()
+                    .event;
                 match event {
                     Some(Event::Data { chunk, last, .. }) => {
                         got.extend_from_slice(chunk);

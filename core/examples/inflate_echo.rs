@@ -20,7 +20,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::time::Duration;
 
 use websock_core::deflate::{Options, Window};
-use websock_core::{Accept, Config, Connection, DataKind, Event, Transport};
+use websock_core::{Accept, Config, Connection, DataKind, Event, Received, Transport};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -112,12 +112,19 @@ fn serve<const N: usize>(mut stream: TcpStream) -> io::Result<()> {
         // last event the inflater makes from the implied tail (RFC 7692
         // section 7.2.2) after the input is used up. Only a call that
         // makes no progress waits for the socket.
-        let result = conn.receive_inflating(&mut b.rx[b.start..b.end], &mut scratch, &mut window);
+        let input = &mut b.rx[b.start..b.end];
+        let result = conn.receive_inflating(input, &mut scratch, &mut window, &mut b.out);
         let mut stalled = false;
         match result {
-            Ok((used, event)) => {
-                b.start += used;
-                stalled = used == 0 && event.is_none();
+            Ok(Received {
+                consumed,
+                written,
+                event,
+            }) => {
+                // The pong for a ping taken just now.
+                stream.write_all(&b.out[..written])?;
+                b.start += consumed;
+                stalled = consumed == 0 && event.is_none();
                 if let Some(Event::Data { kind, chunk, last }) = event {
                     message.extend_from_slice(chunk);
                     if last {

@@ -57,17 +57,17 @@ fn main() {
     ));
     let (mut pos, mut seen, mut pongs) = (0, 0, 0);
     while pos < wire.len() {
-        let (used, event) = conn.receive(&mut wire[pos..]).unwrap();
-        match event {
+        let r = conn.receive(&mut wire[pos..], &mut out).unwrap();
+        match r.event {
             Some(Event::Data { chunk, .. }) => seen += chunk.len(),
             Some(Event::Ping(_)) => {}
             Some(other) => panic!("{other:?}"),
-            None => assert!(used > 0 || conn.has_output()),
+            None => assert!(r.consumed > 0),
         }
-        if conn.poll_output(&mut out) > 0 {
+        if r.written > 0 {
             pongs += 1;
         }
-        pos += used;
+        pos += r.consumed;
     }
     assert_eq!((seen, pongs), (expected, 20_000));
     println!("{seen} bytes, {pongs} pongs");

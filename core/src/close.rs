@@ -49,7 +49,7 @@ pub const MAX_REASON: usize = MAX_CONTROL_PAYLOAD - 2;
 /// followed by a UTF-8 reason. An empty payload reports 1005.
 pub fn parse_payload(payload: &[u8]) -> Result<(CloseCode, &[u8]), Violation> {
     match payload {
-        [] => Ok((CloseCode::NO_STATUS, &[])),
+        [] => Ok((CloseCode::NO_STATUS, payload)),
         [_] => Err(Violation::CloseLength),
         [hi, lo, reason @ ..] => {
             let code = CloseCode(u16::from_be_bytes([*hi, *lo]));

@@ -3,20 +3,25 @@
 //! # Buffer contracts
 //!
 //! - **Input.** [`Connection::receive`] takes the bytes the transport gave
-//!   you as `&mut [u8]` and returns how many it consumed plus at most one
-//!   [`Event`]. Data events are slices of *your* buffer, unmasked in place:
-//!   nothing is copied. Bytes past `consumed` were not looked at; present
-//!   them again (with more appended) on the next call. `consumed` is less
-//!   than the input only when an event is returned, or when the engine holds
-//!   back because an automatic reply is still waiting to be written (see
-//!   below): call again after handling the event or draining output.
+//!   you as `&mut [u8]` and returns a [`Received`]: how many it consumed,
+//!   how many it wrote to `out`, and at most one [`Event`]. Events are
+//!   slices of *your* buffer, unmasked in place: nothing is copied, and
+//!   the engine keeps no copy of anything the peer sent. Bytes past
+//!   `consumed` were not used; present them again (with more appended) on
+//!   the next call. A frame header, and a control frame (header and
+//!   payload, at most [`MAX_CONTROL_FRAME`](crate::MAX_CONTROL_FRAME)
+//!   bytes), are taken only once they are whole in the input, so keep room
+//!   for that many bytes after whatever is left unconsumed. `consumed` is
+//!   less than the input when an event is returned, when such a piece is
+//!   not whole yet, or when `out` has no room for a pong (below): call
+//!   again after handling the event, reading more, or draining output.
 //! - **Output.** Frames the application sends are written by
 //!   [`Connection::send`], [`Connection::ping`] and [`Connection::close`]
 //!   straight into a buffer you provide, whole or not at all. The engine's
-//!   own replies (pong, the close reply, the close that fails the
+//!   close frames (the reply to the peer's, the one that fails the
 //!   connection) wait inside it until [`Connection::poll_output`] writes
-//!   them; give it at least [`MAX_CONTROL_FRAME`](crate::MAX_CONTROL_FRAME) bytes and it always makes
-//!   progress. Call it after every `receive`.
+//!   them; give it at least [`MAX_CONTROL_FRAME`](crate::MAX_CONTROL_FRAME)
+//!   bytes and it always makes progress. Call it after every `receive`.
 //! - **Compressed input.** With permessage-deflate in force, inflated
 //!   data goes to a scratch buffer the caller passes with each call
 //!   ([`Connection::receive_with`]). A connection with no inflater of its
@@ -28,11 +33,13 @@
 //!   last event comes after its input is used up (the inflater finishes on
 //!   the implied tail, RFC 7692 section 7.2.2): after an event, call again,
 //!   with no new input if there is none, until a call returns no event.
-//! - **Backpressure.** The engine holds one pending pong, in the buffer it
-//!   gathers control payloads in. If another control frame arrives before
-//!   that pong has been written, `receive` stops consuming at its payload
-//!   and returns no event until `poll_output` has run: replies are never
-//!   dropped or overwritten, and memory stays fixed.
+//! - **Backpressure.** A ping is answered in the same `receive` call: the
+//!   pong (section 5.5.2) is written into the `out` buffer the call takes,
+//!   straight from the ping's payload in your input. When `out` has no room
+//!   for it, the ping stays unconsumed and the call returns no event, so a
+//!   reply is never dropped and the engine needs no buffer to hold it:
+//!   give `out` at least [`MAX_CONTROL_FRAME`](crate::MAX_CONTROL_FRAME)
+//!   bytes and every call makes progress.
 //! - **Transport.** [`Connection::transport`] says when to close the
 //!   transport (section 7.1.1: the server closes TCP first after the closing
 //!   handshake; a client waits for that, up to the close timeout).
@@ -50,9 +57,11 @@
 
 use crate::close::{self, CloseCode, MAX_REASON};
 use crate::error::{Error, Violation};
+#[cfg(any(test, feature = "deflate"))]
+use crate::frame::MAX_HEADER_LEN;
 use crate::frame::{
     apply_mask, decode_header, encode_header, header_len, Decoded, Header, Opcode,
-    MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
+    MAX_CONTROL_PAYLOAD,
 };
 use crate::handshake::{self, HandshakeError, Request, Response};
 use crate::utf8;
@@ -69,6 +78,7 @@ use closing::CloseOut;
 use compression::Inflating;
 use opening::KEY_LEN;
 use receive::Incoming;
+pub use receive::Received;
 use send::MaskRng;
 
 /// Which end of the connection this engine is.
@@ -142,56 +152,6 @@ impl DataKind {
     }
 }
 
-/// The payload of a control frame, copied out of the input (at most 125
-/// bytes), so that it can outlive the buffer it came in.
-// Aligned to 4 (128 bytes, the one spare byte is padding): in the
-// connection it then starts on a word, so the constructor clears it with
-// word stores (an unaligned clear links a byte-wise memset of its own on a
-// Cortex-M, about 200 bytes).
-#[derive(Clone, Copy)]
-#[repr(align(4))]
-pub struct ControlPayload {
-    bytes: [u8; MAX_CONTROL_PAYLOAD],
-    /// Where the payload starts: a close frame's reason follows its code.
-    start: u8,
-    len: u8,
-}
-
-impl ControlPayload {
-    const EMPTY: ControlPayload = ControlPayload {
-        bytes: [0; MAX_CONTROL_PAYLOAD],
-        start: 0,
-        len: 0,
-    };
-
-    /// Copies up to 125 bytes; `None` if `bytes` is longer.
-    pub fn new(bytes: &[u8]) -> Option<Self> {
-        let mut p = ControlPayload::EMPTY;
-        p.bytes.get_mut(..bytes.len())?.copy_from_slice(bytes);
-        p.len = bytes.len() as u8;
-        Some(p)
-    }
-
-    /// The payload bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        self.bytes
-            .get(self.start as usize..self.len as usize)
-            .unwrap_or_default()
-    }
-}
-
-impl core::fmt::Debug for ControlPayload {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_list().entries(self.as_bytes()).finish()
-    }
-}
-
-impl PartialEq for ControlPayload {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
-
 /// Something the peer sent.
 #[derive(Debug, PartialEq)]
 pub enum Event<'a> {
@@ -206,17 +166,18 @@ pub enum Event<'a> {
         /// This piece ends the message.
         last: bool,
     },
-    /// A ping; the engine has queued the pong.
-    Ping(ControlPayload),
-    /// A pong.
-    Pong(ControlPayload),
+    /// A ping's payload, unmasked in the caller's input. The pong went
+    /// into `out` in the same call, unless our close frame has gone out.
+    Ping(&'a [u8]),
+    /// A pong's payload, unmasked in the caller's input.
+    Pong(&'a [u8]),
     /// The peer's close frame. 1005 when it carried no code. The engine has
     /// queued the reply, unless this answers a close we sent.
     Close {
         /// The peer's code.
         code: CloseCode,
-        /// The reason, valid UTF-8 (checked).
-        reason: ControlPayload,
+        /// The reason, in the caller's input; valid UTF-8 (checked).
+        reason: &'a [u8],
     },
 }
 
@@ -305,27 +266,17 @@ pub struct Connection {
     /// Client: seeds the masking keys. (A server's is unused.)
     rng: MaskRng,
 
-    /// A frame header split across reads.
-    header: [u8; MAX_HEADER_LEN],
-    header_len: u8,
+    /// The data frame being received.
     frame: Option<Incoming>,
     /// The data message in progress and its length so far.
     message: Option<DataKind>,
     message_len: u64,
     utf8: utf8::Validator,
-    /// A control frame's payload, gathered across reads; while `pong` is
-    /// set, the payload of the pong owed.
-    ///
-    /// Before the connection opens, a client keeps here the 16 random
-    /// bytes of its key (`bytes[..16]`, raw: the base64 form is made when
-    /// needed), and `len` is 16 once the request has gone out (see
-    /// `opening`). Control frames come only after the handshake, so the
-    /// two uses never meet, and a server's state has no room for a key.
-    /// The first control frame sets `len` before anything reads the bytes.
-    control: ControlPayload,
-    /// A pong is owed (its payload is `control`): the next control frame
-    /// is not read until [`Connection::poll_output`] has written it.
-    pong: bool,
+    /// Client: the 16 random bytes of its key (section 4.1), raw (the
+    /// base64 form is made when needed). All zeros in a server.
+    key: [u8; KEY_LEN],
+    /// Client: the request has gone out (its key is in force).
+    request_sent: bool,
     close_out: Option<CloseOut>,
     /// An outgoing fragmented message is in progress.
     sending: bool,
@@ -349,14 +300,12 @@ impl Connection {
             deadline: now.saturating_add(config.handshake_timeout_ms),
             drop_transport: false,
             rng: MaskRng::new(seed),
-            header: [0; MAX_HEADER_LEN],
-            header_len: 0,
             frame: None,
             message: None,
             message_len: 0,
             utf8: utf8::Validator::new(),
-            control: ControlPayload::EMPTY,
-            pong: false,
+            key: [0; KEY_LEN],
+            request_sent: false,
             close_out: None,
             sending: false,
             peer_close: CloseCode::ABNORMAL,
@@ -377,7 +326,7 @@ impl Connection {
         let mut seed = [0u8; 16];
         seed.copy_from_slice(&entropy[16..]);
         let mut conn = Connection::new(Role::Client, config, now, seed);
-        conn.control.bytes[..KEY_LEN].copy_from_slice(&entropy[..KEY_LEN]);
+        conn.key.copy_from_slice(&entropy[..KEY_LEN]);
         conn
     }
 
@@ -387,15 +336,12 @@ impl Connection {
     }
 
     /// Payload bytes of the data frame being received that have not
-    /// arrived yet: 0 between frames and in control frames (compressed
+    /// arrived yet: 0 between frames (compressed
     /// frames count compressed bytes). A caller that gathers a message can
     /// size its buffer once from this instead of growing it while the
     /// payload arrives.
     pub fn frame_remaining(&self) -> u64 {
-        match self.frame {
-            Some(f) if !f.opcode.is_control() => f.remaining,
-            _ => 0,
-        }
+        self.frame.map_or(0, |f| f.remaining)
     }
 
     /// The current state.

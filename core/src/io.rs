@@ -32,7 +32,7 @@ use core::fmt;
 use embedded_io::{Read, Write};
 
 use crate::close::CloseCode;
-use crate::connection::{Accept, Config, Connection, ControlPayload, DataKind, Event};
+use crate::connection::{Accept, Config, Connection, DataKind, Event, Received};
 use crate::error::Error;
 use crate::frame::MAX_HEADER_LEN;
 use crate::handshake::HandshakeError;
@@ -49,8 +49,9 @@ pub enum Message<'m> {
     Close {
         /// The peer's code (1005 if none).
         code: CloseCode,
-        /// The peer's reason.
-        reason: ControlPayload,
+        /// The peer's reason (valid UTF-8), copied into the message
+        /// buffer: as much of it as fits there.
+        reason: &'m [u8],
     },
 }
 
@@ -188,15 +189,20 @@ impl<'b, T: Read + Write> WebSocket<'b, T> {
             if self.rx_start == self.rx_end {
                 self.fill()?;
             }
-            let (used, event) = match self.conn.receive(&mut self.rx[self.rx_start..self.rx_end]) {
+            let input = &mut self.rx[self.rx_start..self.rx_end];
+            let Received {
+                consumed,
+                written,
+                event,
+            } = match self.conn.receive(input, self.tx) {
                 Ok(r) => r,
                 Err(e) => {
                     self.flush_engine()?;
                     return Err(IoError::Ws(e));
                 }
             };
-            self.rx_start += used;
-            let stalled = used == 0 && event.is_none();
+            self.rx_start += consumed;
+            let stalled = consumed == 0 && event.is_none();
             let done = match event {
                 Some(Event::Data {
                     kind: k,
@@ -216,11 +222,18 @@ impl<'b, T: Read + Write> WebSocket<'b, T> {
                     last
                 }
                 Some(Event::Close { code, reason }) => {
+                    let keep = reason.len().min(msg.len());
+                    msg[..keep].copy_from_slice(&reason[..keep]);
                     self.flush_engine()?;
+                    let reason = &msg[..keep];
                     return Ok(Message::Close { code, reason });
                 }
                 Some(Event::Ping(_)) | Some(Event::Pong(_)) | None => false,
             };
+            if written > 0 {
+                // The pong for a ping taken just now.
+                self.write_tx(written)?;
+            }
             self.flush_engine()?;
             if done {
                 let bytes = &msg[..len];
@@ -233,8 +246,8 @@ impl<'b, T: Read + Write> WebSocket<'b, T> {
                 });
             }
             if stalled {
-                // Nothing consumed and nothing to say: the engine needs more
-                // input than the buffer holds past `rx_start`.
+                // Nothing consumed and nothing to say: the engine waits for
+                // the rest of a frame header or of a control frame.
                 self.fill()?;
             }
         }
@@ -295,8 +308,9 @@ impl<'b, T: Read + Write> WebSocket<'b, T> {
             self.rx_start = 0;
         }
         if self.rx_end == self.rx.len() {
-            // Cannot happen for frames (the engine buffers partial headers
-            // itself); for a handshake the size limit answers first.
+            // Cannot happen for frames (the engine waits for at most a
+            // control frame, and the input half holds far more); for a
+            // handshake the size limit answers first.
             return Err(IoError::Ws(Error::Handshake(HandshakeError::TooLarge)));
         }
         match self.io.read(&mut self.rx[self.rx_end..]) {

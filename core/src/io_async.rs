@@ -52,9 +52,9 @@
 use embedded_io_async::{Read, Write};
 
 use crate::close::CloseCode;
-use crate::connection::{Accept, Config, Connection, ControlPayload, DataKind, Event};
+use crate::connection::{Accept, Config, Connection, DataKind, Event, Received};
 use crate::error::Error;
-use crate::frame::MAX_HEADER_LEN;
+use crate::frame::{MAX_CONTROL_FRAME, MAX_HEADER_LEN};
 use crate::handshake::HandshakeError;
 use crate::io::{IoError, Message, MIN_BUFFER};
 
@@ -79,8 +79,8 @@ pub enum Chunk<'a> {
     Close {
         /// The peer's code (1005 if none).
         code: CloseCode,
-        /// The peer's reason.
-        reason: ControlPayload,
+        /// The peer's reason (valid UTF-8), in the input half.
+        reason: &'a [u8],
     },
 }
 
@@ -113,13 +113,14 @@ enum Next {
         range: core::ops::Range<usize>,
         last: bool,
     },
-    /// The peer's close: write the reply, then report it.
+    /// The peer's close (its reason at `reason` of the input): write the
+    /// reply, then report it.
     Close {
         code: CloseCode,
-        reason: ControlPayload,
+        reason: core::ops::Range<usize>,
     },
-    /// The engine owes output (a pong): write it. `stalled`: the engine
-    /// takes no more input until it is written.
+    /// A pong or the close reply is owed: write it. `stalled`: the engine
+    /// may take no more input until it is written.
     Flush { stalled: bool },
     /// The engine needs more input.
     Fill,
@@ -134,7 +135,7 @@ enum Got {
     },
     Close {
         code: CloseCode,
-        reason: ControlPayload,
+        reason: core::ops::Range<usize>,
     },
 }
 
@@ -143,9 +144,11 @@ enum Assembled {
     More,
     /// The whole message is the first `len` bytes of the message buffer.
     Done(usize),
+    /// The peer closed; as much of its reason as fits is the first `len`
+    /// bytes of the message buffer.
     Close {
         code: CloseCode,
-        reason: ControlPayload,
+        len: usize,
     },
     /// It does not fit: close with 1009.
     TooBig,
@@ -172,7 +175,10 @@ impl<'b> Rx<'b> {
             }
             Got::Close { code, reason } => {
                 self.partial = 0;
-                Assembled::Close { code, reason }
+                let reason = &self.buf[reason];
+                let len = reason.len().min(msg.len());
+                msg[..len].copy_from_slice(&reason[..len]);
+                Assembled::Close { code, len }
             }
         }
     }
@@ -191,32 +197,46 @@ impl<'b> Rx<'b> {
         &self.buf[self.start..self.end]
     }
 
-    /// Feeds the engine what is buffered. Synchronous, so that no await
-    /// splits a step: that is what makes reads cancel-safe.
-    fn step(&mut self, conn: &mut Connection) -> Result<Next, Error> {
+    /// Feeds the engine what is buffered, with `out` for the pong of a
+    /// ping taken now (the bytes written there come back with the step).
+    /// Synchronous, so that no await splits a step: that is what makes
+    /// reads cancel-safe.
+    fn step(&mut self, conn: &mut Connection, out: &mut [u8]) -> Result<(Next, usize), Error> {
         loop {
             let base = self.buf.as_ptr() as usize;
-            let (used, event) = conn.receive(&mut self.buf[self.start..self.end])?;
-            self.start += used;
-            match event {
-                Some(Event::Data { kind, chunk, last }) => {
-                    // Without deflate a chunk is a slice of the input.
-                    let at = chunk.as_ptr() as usize - base;
-                    return Ok(Next::Data {
-                        kind,
-                        range: at..at + chunk.len(),
-                        last,
-                    });
-                }
-                Some(Event::Close { code, reason }) => return Ok(Next::Close { code, reason }),
-                Some(Event::Ping(_)) if conn.has_output() => {
-                    return Ok(Next::Flush { stalled: false })
-                }
-                Some(Event::Ping(_)) | Some(Event::Pong(_)) => {}
-                None if used > 0 => {}
-                None if conn.has_output() => return Ok(Next::Flush { stalled: true }),
-                None => return Ok(Next::Fill),
+            let Received {
+                consumed,
+                written,
+                event,
+            } = conn.receive(&mut self.buf[self.start..self.end], out)?;
+            self.start += consumed;
+            if written > 0 {
+                return Ok((Next::Flush { stalled: false }, written));
             }
+            // Without deflate, chunks and reasons are slices of the input.
+            let range = |bytes: &[u8]| {
+                let at = bytes.as_ptr() as usize - base;
+                at..at + bytes.len()
+            };
+            let next = match event {
+                Some(Event::Data { kind, chunk, last }) => Next::Data {
+                    kind,
+                    range: range(chunk),
+                    last,
+                },
+                Some(Event::Close { code, reason }) => Next::Close {
+                    code,
+                    reason: range(reason),
+                },
+                Some(Event::Ping(_)) | Some(Event::Pong(_)) => continue,
+                None if consumed > 0 => continue,
+                // A ping waits for room for its pong.
+                None if out.len() < MAX_CONTROL_FRAME || conn.has_output() => {
+                    Next::Flush { stalled: true }
+                }
+                None => Next::Fill,
+            };
+            return Ok((next, 0));
         }
     }
 
@@ -229,8 +249,9 @@ impl<'b> Rx<'b> {
             self.start = 0;
         }
         if self.end == self.buf.len() {
-            // Frames never get here (the engine keeps partial headers);
-            // a handshake's size limit answers first.
+            // Frames never get here (the engine waits for at most a
+            // control frame, and a half holds far more); a handshake's
+            // size limit answers first.
             return Err(IoError::Ws(Error::Handshake(HandshakeError::TooLarge)));
         }
         match io.read(&mut self.buf[self.end..]).await {
@@ -268,8 +289,8 @@ impl<'b> Tx<'b> {
         io.flush().await.map_err(IoError::Io)
     }
 
-    /// Queues the engine's owed replies (pong, then close); true if any.
-    /// Call with the output half drained.
+    /// Queues the engine's owed close frame; true if any. Call with the
+    /// output half drained.
     fn poll_engine(&mut self, conn: &mut Connection) -> bool {
         self.end = conn.poll_output(self.buf);
         self.end > 0
@@ -391,16 +412,23 @@ impl<'b, T: Read + Write> WebSocket<'b, T> {
                 bytes: &self.rx.buf[range],
                 last,
             },
-            Got::Close { code, reason } => Chunk::Close { code, reason },
+            Got::Close { code, reason } => Chunk::Close {
+                code,
+                reason: &self.rx.buf[reason],
+            },
         })
     }
 
     async fn next(&mut self) -> Result<Got, IoError<T::Error>> {
         loop {
-            // Output a dropped call left behind goes first.
+            // Output a dropped call left behind goes first; then the output
+            // half is free for a pong.
             self.tx.drain(&mut self.io).await?;
-            let next = match self.rx.step(&mut self.conn) {
-                Ok(next) => next,
+            let next = match self.rx.step(&mut self.conn, self.tx.buf) {
+                Ok((next, written)) => {
+                    self.tx.end = written;
+                    next
+                }
                 Err(e) => {
                     self.flush_engine().await?;
                     return Err(IoError::Ws(e));
@@ -436,7 +464,10 @@ impl<'b, T: Read + Write> WebSocket<'b, T> {
             match self.rx.message(got, msg) {
                 Assembled::More => {}
                 Assembled::Done(len) => return Ok(finish(self.rx.kind, &msg[..len])),
-                Assembled::Close { code, reason } => return Ok(Message::Close { code, reason }),
+                Assembled::Close { code, len } => {
+                    let reason = &msg[..len];
+                    return Ok(Message::Close { code, reason });
+                }
                 Assembled::TooBig => {
                     self.close_frame(CloseCode::TOO_BIG, "message too big")
                         .await?;

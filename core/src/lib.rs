@@ -30,9 +30,15 @@
 //!
 //! // A masked "Hello" from the client (RFC 6455 section 5.7).
 //! let mut frame = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
-//! let (used, event) = server.receive(&mut frame).unwrap();
-//! assert_eq!(used, 11);
-//! assert_eq!(event, Some(Event::Data { kind: DataKind::Text, chunk: b"Hello", last: true }));
+//! let got = server.receive(&mut frame, &mut out).unwrap();
+//! assert_eq!(got.consumed, 11);
+//! assert_eq!(got.event, Some(Event::Data { kind: DataKind::Text, chunk: b"Hello", last: true }));
+//!
+//! // A masked ping: its pong goes into `out` in the same call.
+//! let mut ping = [0x89, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2];
+//! let got = server.receive(&mut ping, &mut out).unwrap();
+//! assert_eq!(got.event, Some(Event::Ping(b"hi")));
+//! assert_eq!(&out[..got.written], &[0x8A, 2, b'h', b'i']);
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
@@ -63,7 +69,7 @@ pub use embedded_io_async;
 
 pub use close::CloseCode;
 pub use connection::{
-    Accept, Closure, Config, Connection, ControlPayload, DataKind, Event, Role, State, Transport,
+    Accept, Closure, Config, Connection, DataKind, Event, Received, Role, State, Transport,
 };
 pub use error::{Error, Violation};
 pub use frame::MAX_CONTROL_FRAME;

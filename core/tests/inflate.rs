@@ -370,7 +370,7 @@ mod through_a_connection {
     use super::*;
     use websock_core::deflate::{Options, Window};
     use websock_core::frame::{apply_mask, encode_header, Header, Opcode};
-    use websock_core::{Accept, Config, Connection, DataKind, Error, Event, Violation};
+    use websock_core::{Accept, Config, Connection, DataKind, Error, Event, Received, Violation};
 
     pub(super) fn config(options: Options) -> Config {
         let mut c = Config::new();
@@ -509,7 +509,9 @@ mod through_a_connection {
                 calls += 1;
                 assert!(calls < 1_000_000, "no progress");
                 let mut buf = pending.clone();
-                let (used, event) = conn.receive_inflating(&mut buf, &mut space, window)?;
+                let mut out = [0u8; 256];
+                let r = conn.receive_inflating(&mut buf, &mut space, window, &mut out)?;
+                let (used, event) = (r.consumed, r.event);
                 let had_event = event.is_some();
                 if let Some(Event::Data { kind, chunk, last }) = event {
                     message.extend_from_slice(chunk);
@@ -518,7 +520,6 @@ mod through_a_connection {
                     }
                 }
                 pending.drain(..used);
-                let mut out = [0u8; 256];
                 conn.poll_output(&mut out);
                 if !had_event && used == 0 {
                     break;
@@ -702,14 +703,20 @@ mod through_a_connection {
         let (mut got, mut pos) = (Vec::new(), 0);
         let failure = loop {
             let mut rest = wire[pos..].to_vec();
-            match s.receive_inflating(&mut rest, &mut scratch, &mut window) {
-                Ok((used, Some(Event::Data { chunk, .. }))) => {
+            match s.receive_inflating(&mut rest, &mut scratch, &mut window, &mut []) {
+                Ok(Received {
+                    consumed,
+                    event: Some(Event::Data { chunk, .. }),
+                    ..
+                }) => {
                     got.extend_from_slice(chunk);
-                    pos += used;
+                    pos += consumed;
                 }
-                Ok((used, other)) => {
-                    assert!(used > 0 || other.is_some(), "stalled");
-                    pos += used;
+                Ok(Received {
+                    consumed, event, ..
+                }) => {
+                    assert!(consumed > 0 || event.is_some(), "stalled");
+                    pos += consumed;
                 }
                 Err(e) => break e,
             }
@@ -730,16 +737,16 @@ mod through_a_connection {
         let mut scratch = [0u8; 64];
         // No window, or one smaller than agreed: the size it needs.
         assert_eq!(
-            s.receive_with(&mut input, &mut scratch),
+            s.receive_with(&mut input, &mut scratch, &mut []),
             Err(Error::BufferTooSmall { needed: 4096 })
         );
         let mut window = Window::<2048>::new();
         assert_eq!(
-            s.receive_inflating(&mut input, &mut scratch, &mut window),
+            s.receive_inflating(&mut input, &mut scratch, &mut window, &mut []),
             Err(Error::BufferTooSmall { needed: 4096 })
         );
         assert_eq!(
-            s.receive_inflating(&mut input, &mut [], &mut window),
+            s.receive_inflating(&mut input, &mut [], &mut window, &mut []),
             Err(Error::BufferTooSmall { needed: 1 })
         );
         assert_eq!(input, wire, "nothing consumed or unmasked");

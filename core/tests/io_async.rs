@@ -259,7 +259,12 @@ impl RawClient {
     /// The next event, as owned data: (is pong, data length, last).
     async fn next(&mut self) -> Option<(bool, usize, bool)> {
         loop {
-            let (used, ev) = self.conn.receive(&mut self.buf[..self.end]).unwrap();
+            let mut pong = [0u8; 256];
+            let r = self
+                .conn
+                .receive(&mut self.buf[..self.end], &mut pong)
+                .unwrap();
+            let (used, ev) = (r.consumed, r.event);
             let got = match ev {
                 Some(Event::Pong(_)) => Some(Some((true, 0, true))),
                 Some(Event::Data { chunk, last, .. }) => Some(Some((false, chunk.len(), last))),
@@ -368,7 +373,7 @@ async fn split_close_from_the_write_half() {
             match client.read_message(&mut msg).await.unwrap() {
                 Message::Close { code, reason } => {
                     assert_eq!(code, CloseCode::GOING_AWAY);
-                    assert_eq!(reason.as_bytes(), b"bye");
+                    assert_eq!(reason, b"bye");
                 }
                 other => panic!("unexpected {other:?}"),
             }

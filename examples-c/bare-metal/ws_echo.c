@@ -20,8 +20,8 @@ static int write_all(const struct ws_transport *t, const uint8_t *buf, size_t le
     return len == 0 || t->write(t->ctx, buf, len) == 0 ? 0 : WS_ECHO_WRITE_FAILED;
 }
 
-/* Writes what the engine owes: pongs, the close reply or the close that
- * fails the connection. `out` always takes the next frame (it is larger
+/* Writes what the engine owes: the close reply or the close that fails
+ * the connection. `out` always takes the next frame (it is larger
  * than WEBSOCK_MAX_CONTROL_FRAME), so the loop ends when nothing waits. */
 static int flush(struct ws_echo *s, const struct ws_transport *t)
 {
@@ -61,9 +61,13 @@ static int receive(struct ws_echo *s, const struct ws_transport *t)
     int st = WEBSOCK_STATUS_OK;
     while (off < s->in_len) {
         websock_event ev;
-        size_t used, n;
-        st = websock_receive(&s->conn, s->in + off, s->in_len - off, &used, &ev);
+        size_t used, pong, n;
+        st = websock_receive(&s->conn, s->in + off, s->in_len - off, s->out, sizeof s->out, &used,
+                             &pong, &ev);
         off += used;
+        /* A ping's pong, written into `out` by the same call. */
+        if (write_all(t, s->out, pong) != 0)
+            return WS_ECHO_WRITE_FAILED;
         if (st == WEBSOCK_STATUS_OK && ev.kind == WEBSOCK_EVENT_TYPE_TEXT)
             st = websock_send_text(&s->conn, ev.data, ev.len, ev.fin, s->out, sizeof s->out, &n);
         else if (st == WEBSOCK_STATUS_OK && ev.kind == WEBSOCK_EVENT_TYPE_BINARY)
@@ -72,13 +76,12 @@ static int receive(struct ws_echo *s, const struct ws_transport *t)
             n = 0;
         if (st == WEBSOCK_STATUS_OK && write_all(t, s->out, n) != 0)
             return WS_ECHO_WRITE_FAILED;
-        /* A waiting pong holds input back until it is written. */
         if (flush(s, t) != 0)
             return WS_ECHO_WRITE_FAILED;
         if (st != WEBSOCK_STATUS_OK)
             break;
-        if (used == 0 && ev.kind == WEBSOCK_EVENT_TYPE_NONE && !websock_has_output(&s->conn))
-            break; /* not expected by the engine's contract; keep the bytes */
+        if (used == 0 && ev.kind == WEBSOCK_EVENT_TYPE_NONE)
+            break; /* the rest of a header or control frame is still to come */
     }
     shift(s->in, off, s->in_len);
     s->in_len -= off;

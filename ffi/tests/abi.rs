@@ -110,7 +110,6 @@ fn empty_event() -> Event {
         close_code: 0,
         data: ptr::null(),
         len: 0,
-        control: [0; 125],
     }
 }
 
@@ -144,28 +143,44 @@ fn feed(conn: &mut Conn, wire: &[u8], rng: &mut Rng) -> Fed {
         let input = &mut buf[pos..end];
         let (start, len) = (input.as_ptr() as usize, input.len());
         let mut used = usize::MAX;
+        let mut out = [0u8; 256];
+        let mut pong = usize::MAX;
         let mut ev = empty_event();
-        // SAFETY: `input` is a live mutable slice; `used` and `ev` are
-        // locals; none overlaps the connection.
-        let st =
-            unsafe { websock_receive(conn, input.as_mut_ptr().cast(), len, &mut used, &mut ev) };
+        // SAFETY: `input` is a live mutable slice; `out`, `used`, `pong`
+        // and `ev` are locals; none overlaps the connection.
+        let st = unsafe {
+            websock_receive(
+                conn,
+                input.as_mut_ptr().cast(),
+                len,
+                out.as_mut_ptr().cast(),
+                out.len(),
+                &mut used,
+                &mut pong,
+                &mut ev,
+            )
+        };
         assert!(
             st == Status::Ok || (100..200).contains(&(st as i32)),
             "{st:?}"
         );
         assert!(used <= len);
+        // A ping's pong, written in the same call.
+        fed.replies.extend_from_slice(&out[..pong]);
         if st != Status::Ok {
             assert_eq!(used, len, "a failed connection ignores the rest");
             assert_eq!(ev.kind, EventType::None);
             fed.violation.get_or_insert(st);
         }
+        if ev.kind != EventType::None {
+            let at = ev.data as usize;
+            assert!(
+                at >= start && at + ev.len <= start + used,
+                "data outside the input"
+            );
+        }
         match ev.kind {
             EventType::Text | EventType::Binary => {
-                let at = ev.data as usize;
-                assert!(
-                    at >= start && at + ev.len <= start + used,
-                    "chunk outside the input"
-                );
                 // SAFETY: just checked to lie inside `buf`, still alive.
                 message.extend_from_slice(unsafe { core::slice::from_raw_parts(ev.data, ev.len) });
                 if ev.fin {
@@ -173,23 +188,18 @@ fn feed(conn: &mut Conn, wire: &[u8], rng: &mut Rng) -> Fed {
                 }
             }
             EventType::Ping | EventType::Pong | EventType::Close => {
-                assert_eq!(
-                    ev.data,
-                    ev.control.as_ptr(),
-                    "control payloads live in the event"
-                );
                 assert!(ev.len <= 125);
                 let mut payload = Vec::new();
                 if ev.kind == EventType::Close {
                     payload.extend(ev.close_code.to_be_bytes());
                 }
-                payload.extend_from_slice(&ev.control[..ev.len]);
+                // SAFETY: checked above to lie inside `buf`, still alive.
+                payload.extend_from_slice(unsafe { core::slice::from_raw_parts(ev.data, ev.len) });
                 fed.seen.push((ev.kind, payload));
             }
             EventType::None => {}
         }
         pos += used;
-        let mut out = [0u8; 256];
         let mut n = usize::MAX;
         // SAFETY: `out` and `n` are locals that overlap nothing.
         let st = unsafe { websock_poll_output(conn, out.as_mut_ptr().cast(), out.len(), &mut n) };

@@ -181,9 +181,11 @@ fuzz_target!(|case: Case| {
     let mut echoed: Vec<(DataKind, Vec<u8>)> = Vec::new();
     let mut current: Vec<u8> = Vec::new();
     for _ in 0..1_000_000 {
-        let (used, event) = client
-            .receive_with(&mut input[pos..], &mut scratch)
+        let mut out = [0u8; MAX_CONTROL_FRAME];
+        let r = client
+            .receive_with(&mut input[pos..], &mut scratch, &mut out)
             .expect("the client reads the session's output");
+        let (used, event) = (r.consumed, r.event);
         pos += used;
         let none = event.is_none();
         if let Some(Event::Data { kind, chunk, last }) = event {
@@ -192,9 +194,8 @@ fuzz_target!(|case: Case| {
                 echoed.push((kind, std::mem::take(&mut current)));
             }
         }
-        let mut out = [0u8; MAX_CONTROL_FRAME];
         client.poll_output(&mut out);
-        if none && pos == input.len() {
+        if none && (pos == input.len() || used == 0) {
             break;
         }
     }

@@ -30,10 +30,10 @@
 use std::cell::Cell;
 use std::io;
 
-use websock_core::frame::{apply_mask, MAX_CONTROL_FRAME, MAX_HEADER_LEN};
+use websock_core::frame::{apply_mask, decode_header, Decoded, MAX_CONTROL_FRAME, MAX_HEADER_LEN};
 use websock_core::{
-    Accept, CloseCode, Closure, Config, Connection, DataKind, Error, Event, HandshakeError, Role,
-    State, Transport as Wanted, Violation,
+    Accept, CloseCode, Closure, Config, Connection, DataKind, Error, Event, HandshakeError,
+    Received, Role, State, Transport as Wanted, Violation,
 };
 
 use crate::outbuf::{OutBuf, MAX_PARTS};
@@ -299,6 +299,10 @@ pub struct Link {
     elsewhere: usize,
     /// A handshake split across reads (dropped once it completes).
     handshake: Vec<u8>,
+    /// The start of a frame header or control frame split across reads:
+    /// the engine takes those only whole (at most `MAX_CONTROL_FRAME`
+    /// bytes), and the read buffer is the loop's, not ours.
+    unread: Vec<u8>,
     phase: Phase,
     /// The opening handshake completed at some point.
     was_open: bool,
@@ -415,6 +419,7 @@ impl Link {
             high_water: DEFAULT_HIGH_WATER,
             elsewhere: 0,
             handshake: Vec::new(),
+            unread: Vec::new(),
             phase: Phase::Handshake,
             was_open: false,
             abort: false,
@@ -875,12 +880,14 @@ impl Link {
         }
         let at = data.as_ptr() as usize;
         let len = data.len();
-        let outcome = match self.engine.receive_with(data, &mut []) {
+        let outcome = match self.engine.receive_with(data, &mut [], &mut []) {
             // The frame's rest, all of it unmasked in place: the event's
             // chunk is exactly these bytes.
-            Ok((used, Some(Event::Data { kind, chunk, last })))
-                if used == len && chunk.as_ptr() as usize == at && chunk.len() == len =>
-            {
+            Ok(Received {
+                consumed,
+                event: Some(Event::Data { kind, chunk, last }),
+                ..
+            }) if consumed == len && chunk.as_ptr() as usize == at && chunk.len() == len => {
                 Ok((kind, last))
             }
             Ok(_) => Err(None),
@@ -1098,8 +1105,36 @@ impl Link {
     }
 
     /// Feeds frames to the engine until `data` is used up, passing events
-    /// to the handler and queueing the engine's own replies after each.
+    /// to the handler and queueing the engine's own replies after each. A
+    /// frame header or control frame cut off at the end of `data` is kept
+    /// for the next read.
     fn frames<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {
+        let mut from = 0;
+        if !self.unread.is_empty() {
+            let mut piece = std::mem::take(&mut self.unread);
+            from = complete_piece(&mut piece, data);
+            let took = self.frames_by_kind(&mut piece, handler);
+            if took < piece.len() {
+                // Still not whole: `data` is used up.
+                piece.drain(..took);
+                self.unread = piece;
+                return;
+            }
+            piece.clear();
+            self.unread = piece;
+        }
+        let Some(rest) = data.get_mut(from..) else {
+            return;
+        };
+        let took = self.frames_by_kind(rest, handler);
+        if let Some(left) = rest.get(took..).filter(|l| !l.is_empty()) {
+            self.unread.extend_from_slice(left);
+        }
+    }
+
+    /// [`Link::frames`] on one piece of input; returns the bytes the
+    /// engine took.
+    fn frames_by_kind<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) -> usize {
         // Only compressed messages inflate into scratch.
         if !self.engine.compression_active() {
             return self.frames_into(data, handler, &mut [], false);
@@ -1113,18 +1148,21 @@ impl Link {
         if scratch.is_empty() {
             scratch = vec![0; INFLATE_SIZE];
         }
-        self.frames_into(data, handler, &mut scratch, true);
+        let took = self.frames_into(data, handler, &mut scratch, true);
         SCRATCH.set(scratch);
+        took
     }
 
-    /// `inflating`: permessage-deflate is in force.
+    /// `inflating`: permessage-deflate is in force. Returns the bytes the
+    /// engine took: fewer than all only when the rest is the start of a
+    /// frame header or control frame.
     fn frames_into<H: Handler>(
         &mut self,
         data: &mut [u8],
         handler: &mut H,
         scratch: &mut [u8],
         inflating: bool,
-    ) {
+    ) -> usize {
         let mut pos = 0;
         // Called once more after the input is used up when inflating: a
         // compressed message's last chunk inflates from the tail the
@@ -1132,8 +1170,15 @@ impl Link {
         // input. Without compression nothing comes of no input, and that
         // call cost about a fifth of an echo of 20 B.
         loop {
-            let (used, had_event) = match self.engine.receive_with(&mut data[pos..], scratch) {
-                Ok((used, event)) => {
+            // A ping's pong goes straight into the output queue.
+            let out = self.out.spare(MAX_CONTROL_FRAME);
+            let (used, had_event) = match self.engine.receive_with(&mut data[pos..], scratch, out) {
+                Ok(Received {
+                    consumed: used,
+                    written,
+                    event,
+                }) => {
+                    self.out.commit(written);
                     let had_event = event.is_some();
                     if let Some(event) = event {
                         if let Event::Data { last, .. } = event {
@@ -1159,36 +1204,52 @@ impl Link {
                     // The engine ignores input from now on; its close frame
                     // is queued below.
                     self.poll_output();
-                    return;
+                    return data.len();
                 }
             };
             pos += used;
-            let wrote = self.poll_output();
+            self.poll_output();
             if pos >= data.len() && (!had_event || !inflating) {
-                return;
+                return pos;
             }
-            if used == 0 && !had_event && !wrote {
-                // The contract says this cannot happen; never spin on it.
-                self.failure
-                    .get_or_insert(Failure::Engine(Error::InvalidState));
-                self.abort = true;
-                return;
+            if used == 0 && !had_event {
+                // The start of a header or control frame: more must come.
+                return pos;
             }
         }
     }
 
-    /// Moves the engine's automatic replies into the output queue.
-    fn poll_output(&mut self) -> bool {
-        let mut wrote = false;
-        while self.engine.has_output() {
+    /// Moves the engine's close frame, if it owes one, into the output
+    /// queue.
+    fn poll_output(&mut self) {
+        if self.engine.has_output() {
             let n = self.engine.poll_output(self.out.spare(MAX_CONTROL_FRAME));
-            if n == 0 {
-                break;
-            }
             self.out.commit(n);
-            wrote = true;
         }
-        wrote
+    }
+}
+
+/// Moves from `data` into `piece` (the start of a frame header or control
+/// frame) the bytes that piece still needs, and no more: a data frame's
+/// payload stays in `data`, where a handler may borrow it. Returns how
+/// many were moved.
+fn complete_piece(piece: &mut Vec<u8>, data: &[u8]) -> usize {
+    let mut moved = 0;
+    loop {
+        let need = match decode_header(piece) {
+            Ok(Decoded::Incomplete(need)) => need,
+            Ok(Decoded::Complete(h, len)) if h.opcode.is_control() => {
+                // A longer one is a violation the engine reports.
+                len + h.len.min(MAX_CONTROL_FRAME as u64) as usize
+            }
+            _ => return moved,
+        };
+        let take = need.saturating_sub(piece.len()).min(data.len() - moved);
+        if take == 0 {
+            return moved;
+        }
+        piece.extend_from_slice(&data[moved..moved + take]);
+        moved += take;
     }
 }
 

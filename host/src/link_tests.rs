@@ -230,7 +230,7 @@ impl Handler for Script {
                 }
             }
             Event::Pong(payload) => {
-                self.pongs.push(payload.as_bytes().to_vec());
+                self.pongs.push(payload.to_vec());
                 self.pongs_after.push(self.received.len());
             }
             Event::Close { code, .. } => self.closed_with = Some(code),

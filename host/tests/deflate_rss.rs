@@ -85,7 +85,10 @@ fn open_and_echo(server: &Server, message: &[u8]) -> (TcpStream, Connection) {
         let mut pos = 0;
         let mut done = false;
         loop {
-            let (used, event) = c.receive_with(&mut wire[pos..], &mut scratch).unwrap();
+            let r = c
+                .receive_with(&mut wire[pos..], &mut scratch, &mut [])
+                .unwrap();
+            let (used, event) = (r.consumed, r.event);
             pos += used;
             match event {
                 Some(Event::Data { chunk, last, .. }) => {

@@ -47,6 +47,16 @@ static int contains(const unsigned char *hay, size_t len, const char *needle)
     return 0;
 }
 
+/* Where websock_receive writes the pong of a ping it takes. */
+static unsigned char pong_out[WEBSOCK_MAX_CONTROL_FRAME];
+static size_t pong_len;
+
+#define RECEIVE(c, in, len, used, ev) \
+    websock_receive((c), (in), (len), pong_out, sizeof pong_out, (used), &pong_len, (ev))
+#define RECEIVE_WITH(c, in, len, scratch, cap, used, ev)                                     \
+    websock_receive_with((c), (in), (len), (scratch), (cap), pong_out, sizeof pong_out, (used), \
+                         &pong_len, (ev))
+
 /* A server connection past the RFC's sample handshake. */
 static void open_server(websock_conn *c)
 {
@@ -94,7 +104,7 @@ static void test_config(void)
         CHECK_STATUS(websock_server_init(&c, sizeof c, &config, 0), WEBSOCK_STATUS_OK);
         CHECK_STATUS(websock_accept(&c, REQUEST, strlen(REQUEST), NULL, 0, out, sizeof out, &req),
                      WEBSOCK_STATUS_OK);
-        CHECK_STATUS(websock_receive(&c, big, sizeof big, &used, &ev), WEBSOCK_STATUS_MESSAGE_TOO_BIG);
+        CHECK_STATUS(RECEIVE(&c, big, sizeof big, &used, &ev), WEBSOCK_STATUS_MESSAGE_TOO_BIG);
         CHECK_STATUS(websock_poll_output(&c, out, sizeof out, &n), WEBSOCK_STATUS_OK);
         CHECK(n >= 4 && out[0] == 0x88 && out[2] == 0x03 && out[3] == 0xf1); /* 1009 */
         CHECK_STATUS(websock_conn_deinit(&c), WEBSOCK_STATUS_OK);
@@ -152,10 +162,10 @@ static void test_deflate(void)
     CHECK(n < sizeof text / 4);  /* repetitive text compresses */
     CHECK((wire[0] & 0x40) != 0); /* RSV1: compressed */
     /* Without scratch, a compressed message is refused and nothing used. */
-    CHECK_STATUS(websock_receive(&server, wire, n, &used, &ev), WEBSOCK_STATUS_BUFFER_TOO_SMALL);
+    CHECK_STATUS(RECEIVE(&server, wire, n, &used, &ev), WEBSOCK_STATUS_BUFFER_TOO_SMALL);
     CHECK(used == 0);
     while (!done && guard++ < 1000) {
-        CHECK_STATUS(websock_receive_with(&server, wire + pos, n - pos, scratch, sizeof scratch, &used, &ev),
+        CHECK_STATUS(RECEIVE_WITH(&server, wire + pos, n - pos, scratch, sizeof scratch, &used, &ev),
                      WEBSOCK_STATUS_OK);
         pos += used;
         if (ev.kind == WEBSOCK_EVENT_TYPE_TEXT) {
@@ -171,7 +181,7 @@ static void test_deflate(void)
     /* And back, compressed by the server. */
     CHECK_STATUS(websock_send_text(&server, "abcabcabcabc", 12, true, back, sizeof back, &m), WEBSOCK_STATUS_OK);
     CHECK((back[0] & 0x40) != 0);
-    CHECK_STATUS(websock_receive_with(&client, back, m, scratch, sizeof scratch, &used, &ev), WEBSOCK_STATUS_OK);
+    CHECK_STATUS(RECEIVE_WITH(&client, back, m, scratch, sizeof scratch, &used, &ev), WEBSOCK_STATUS_OK);
     CHECK(ev.kind == WEBSOCK_EVENT_TYPE_TEXT && ev.len == 12 && memcmp(ev.data, "abcabcabcabc", 12) == 0);
     CHECK_STATUS(websock_conn_deinit(&client), WEBSOCK_STATUS_OK);
     CHECK_STATUS(websock_conn_deinit(&server), WEBSOCK_STATUS_OK);
@@ -191,7 +201,7 @@ static void test_bad_arguments(void)
     CHECK_STATUS(websock_server_init(&zeroed, websock_conn_size() - 1, NULL, 0),
                  WEBSOCK_STATUS_CONN_TOO_SMALL);
     /* Never initialised: every call refuses it. */
-    CHECK_STATUS(websock_receive(&zeroed, buf, sizeof buf, &n, &ev), WEBSOCK_STATUS_NOT_INITIALIZED);
+    CHECK_STATUS(RECEIVE(&zeroed, buf, sizeof buf, &n, &ev), WEBSOCK_STATUS_NOT_INITIALIZED);
     CHECK_STATUS(websock_send_text(&zeroed, "x", 1, true, buf, sizeof buf, &n),
                  WEBSOCK_STATUS_NOT_INITIALIZED);
     CHECK(websock_should_close(&zeroed));
@@ -201,17 +211,23 @@ static void test_bad_arguments(void)
     CHECK_STATUS(websock_tick(NULL, 5), WEBSOCK_STATUS_NULL_POINTER);
 
     open_server(&zeroed);
-    CHECK_STATUS(websock_receive(&zeroed, NULL, 4, &n, &ev), WEBSOCK_STATUS_NULL_POINTER);
-    CHECK_STATUS(websock_receive(&zeroed, buf, sizeof buf, NULL, &ev), WEBSOCK_STATUS_NULL_POINTER);
-    CHECK_STATUS(websock_receive(&zeroed, buf, sizeof buf, &n, NULL), WEBSOCK_STATUS_NULL_POINTER);
-    CHECK_STATUS(websock_receive(&zeroed, buf, SIZE_MAX, &n, &ev), WEBSOCK_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(RECEIVE(&zeroed, NULL, 4, &n, &ev), WEBSOCK_STATUS_NULL_POINTER);
+    CHECK_STATUS(websock_receive(&zeroed, buf, sizeof buf, pong_out, sizeof pong_out, NULL, &pong_len,
+                                 &ev),
+                 WEBSOCK_STATUS_NULL_POINTER);
+    CHECK_STATUS(websock_receive(&zeroed, buf, sizeof buf, pong_out, sizeof pong_out, &n, NULL, &ev),
+                 WEBSOCK_STATUS_NULL_POINTER);
+    CHECK_STATUS(websock_receive(&zeroed, buf, sizeof buf, buf + 4, 8, &n, &pong_len, &ev),
+                 WEBSOCK_STATUS_INVALID_ARGUMENT); /* output overlapping input */
+    CHECK_STATUS(RECEIVE(&zeroed, buf, sizeof buf, &n, NULL), WEBSOCK_STATUS_NULL_POINTER);
+    CHECK_STATUS(RECEIVE(&zeroed, buf, SIZE_MAX, &n, &ev), WEBSOCK_STATUS_INVALID_ARGUMENT);
     /* Output overlapping the payload, or the connection itself. */
     CHECK_STATUS(websock_send_text(&zeroed, buf, 8, true, buf + 4, 32, &n),
                  WEBSOCK_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(websock_send_text(&zeroed, "x", 1, true, (unsigned char *)&zeroed + 8, 32, &n),
                  WEBSOCK_STATUS_INVALID_ARGUMENT);
     /* Empty with NULL is fine. */
-    CHECK_STATUS(websock_receive(&zeroed, NULL, 0, &n, &ev), WEBSOCK_STATUS_OK);
+    CHECK_STATUS(RECEIVE(&zeroed, NULL, 0, &n, &ev), WEBSOCK_STATUS_OK);
     CHECK(n == 0 && ev.kind == WEBSOCK_EVENT_TYPE_NONE);
 }
 
@@ -289,29 +305,31 @@ static void test_receive(void)
     unsigned char out[256];
     size_t used = 0, pos = 0, n = 0;
     open_server(&c);
-    CHECK_STATUS(websock_receive(&c, wire, sizeof wire, &used, &ev), WEBSOCK_STATUS_OK);
+    CHECK_STATUS(RECEIVE(&c, wire, sizeof wire, &used, &ev), WEBSOCK_STATUS_OK);
     CHECK(used == 11);
     CHECK(ev.kind == WEBSOCK_EVENT_TYPE_TEXT && ev.fin && ev.len == 5);
     CHECK(memcmp(ev.data, "Hello", 5) == 0);
     /* Zero copy: the chunk is the caller's buffer, unmasked in place. */
     CHECK(ev.data == wire + 6);
     pos += used;
-    CHECK_STATUS(websock_receive(&c, wire + pos, sizeof wire - pos, &used, &ev), WEBSOCK_STATUS_OK);
+    CHECK_STATUS(RECEIVE(&c, wire + pos, sizeof wire - pos, &used, &ev), WEBSOCK_STATUS_OK);
     CHECK(ev.kind == WEBSOCK_EVENT_TYPE_TEXT && !ev.fin && ev.len == 3);
     pos += used;
-    CHECK_STATUS(websock_receive(&c, wire + pos, sizeof wire - pos, &used, &ev), WEBSOCK_STATUS_OK);
+    CHECK_STATUS(RECEIVE(&c, wire + pos, sizeof wire - pos, &used, &ev), WEBSOCK_STATUS_OK);
     CHECK(ev.kind == WEBSOCK_EVENT_TYPE_TEXT && ev.fin && ev.len == 2 && memcmp(ev.data, "lo", 2) == 0);
     pos += used;
-    CHECK_STATUS(websock_receive(&c, wire + pos, sizeof wire - pos, &used, &ev), WEBSOCK_STATUS_OK);
+    /* The ping, with no room for its pong: left unread, still masked. */
+    CHECK_STATUS(websock_receive(&c, wire + pos, sizeof wire - pos, out, 3, &used, &n, &ev),
+                 WEBSOCK_STATUS_OK);
+    CHECK(used == 0 && n == 0 && ev.kind == WEBSOCK_EVENT_TYPE_NONE && wire[pos + 6] == 0x7f);
+    /* With room: the pong is written in the same call. */
+    CHECK_STATUS(websock_receive(&c, wire + pos, sizeof wire - pos, out, sizeof out, &used, &n, &ev),
+                 WEBSOCK_STATUS_OK);
     CHECK(ev.kind == WEBSOCK_EVENT_TYPE_PING && ev.len == 5 && memcmp(ev.data, "Hello", 5) == 0);
-    CHECK(ev.data == ev.control);
+    CHECK(ev.data == wire + pos + 6); /* the payload, in place */
+    CHECK(n == 7 && out[0] == 0x8a && out[1] == 0x05 && memcmp(out + 2, "Hello", 5) == 0);
     pos += used;
     CHECK(pos == sizeof wire);
-    CHECK(websock_has_output(&c));
-    CHECK_STATUS(websock_poll_output(&c, out, 3, &n), WEBSOCK_STATUS_BUFFER_TOO_SMALL);
-    CHECK(n == 0);
-    CHECK_STATUS(websock_poll_output(&c, out, sizeof out, &n), WEBSOCK_STATUS_OK);
-    CHECK(n == 7 && out[0] == 0x8a && out[1] == 0x05 && memcmp(out + 2, "Hello", 5) == 0);
     CHECK(!websock_has_output(&c));
 }
 
@@ -319,15 +337,18 @@ static void test_one_byte_at_a_time(void)
 {
     unsigned char wire[] = {0x82, 0x84, 0x01, 0x02, 0x03, 0x04, 0x01 ^ 9, 0x02 ^ 8, 0x03 ^ 7, 0x04 ^ 6};
     unsigned char got[4];
-    size_t have = 0, i;
+    size_t have = 0, i, start = 0;
     int ended = 0;
     websock_conn c;
     open_server(&c);
+    /* Bytes arrive one at a time; what is not consumed is presented again
+     * with the next byte (a header is taken once whole). */
     for (i = 0; i < sizeof wire; i++) {
         websock_event ev;
         size_t used = 0;
-        CHECK_STATUS(websock_receive(&c, wire + i, 1, &used, &ev), WEBSOCK_STATUS_OK);
-        CHECK(used == 1);
+        CHECK_STATUS(RECEIVE(&c, wire + start, i + 1 - start, &used, &ev), WEBSOCK_STATUS_OK);
+        CHECK(used == (i < 5 ? 0 : i + 1 - start));
+        start += used;
         if (ev.kind == WEBSOCK_EVENT_TYPE_BINARY) {
             CHECK(have + ev.len <= sizeof got);
             if (have + ev.len <= sizeof got)
@@ -380,7 +401,7 @@ static void test_protocol_violation(void)
     unsigned char out[256];
     size_t used = 0, n = 0;
     open_server(&c);
-    CHECK_STATUS(websock_receive(&c, wire, sizeof wire, &used, &ev), WEBSOCK_STATUS_UNMASKED_FRAME);
+    CHECK_STATUS(RECEIVE(&c, wire, sizeof wire, &used, &ev), WEBSOCK_STATUS_UNMASKED_FRAME);
     CHECK(ev.kind == WEBSOCK_EVENT_TYPE_NONE);
     CHECK(!websock_should_close(&c)); /* the close frame is not written yet */
     CHECK_STATUS(websock_poll_output(&c, out, sizeof out, &n), WEBSOCK_STATUS_OK);
@@ -398,7 +419,7 @@ static void test_closing_handshake(void)
     unsigned char out[256];
     size_t used = 0, n = 0;
     open_server(&c);
-    CHECK_STATUS(websock_receive(&c, wire, sizeof wire, &used, &ev), WEBSOCK_STATUS_OK);
+    CHECK_STATUS(RECEIVE(&c, wire, sizeof wire, &used, &ev), WEBSOCK_STATUS_OK);
     CHECK(ev.kind == WEBSOCK_EVENT_TYPE_CLOSE && ev.close_code == 1000);
     CHECK(ev.len == 2 && memcmp(ev.data, "ok", 2) == 0);
     CHECK(websock_state(&c) == WEBSOCK_CONN_STATE_CLOSE_RECEIVED);
@@ -452,18 +473,18 @@ static void test_client_and_server(void)
     /* Client to server: masked on the wire, plain after receive. */
     CHECK_STATUS(websock_send_text(client, "ping me", 7, true, wire, sizeof wire, &n), WEBSOCK_STATUS_OK);
     CHECK(n == 13 && (wire[1] & 0x80));
-    CHECK_STATUS(websock_receive(&server, wire, n, &used, &ev), WEBSOCK_STATUS_OK);
+    CHECK_STATUS(RECEIVE(&server, wire, n, &used, &ev), WEBSOCK_STATUS_OK);
     CHECK(ev.kind == WEBSOCK_EVENT_TYPE_TEXT && ev.fin && ev.len == 7 && memcmp(ev.data, "ping me", 7) == 0);
     /* Server to client, then the closing handshake started by the client. */
     CHECK_STATUS(websock_send_binary(&server, "\x00\x01", 2, true, back, sizeof back, &m), WEBSOCK_STATUS_OK);
-    CHECK_STATUS(websock_receive(client, back, m, &used, &ev), WEBSOCK_STATUS_OK);
+    CHECK_STATUS(RECEIVE(client, back, m, &used, &ev), WEBSOCK_STATUS_OK);
     CHECK(ev.kind == WEBSOCK_EVENT_TYPE_BINARY && ev.len == 2 && ev.data[1] == 1);
     CHECK_STATUS(websock_close(client, 1000, "bye", 3, wire, sizeof wire, &n), WEBSOCK_STATUS_OK);
-    CHECK_STATUS(websock_receive(&server, wire, n, &used, &ev), WEBSOCK_STATUS_OK);
+    CHECK_STATUS(RECEIVE(&server, wire, n, &used, &ev), WEBSOCK_STATUS_OK);
     CHECK(ev.kind == WEBSOCK_EVENT_TYPE_CLOSE && ev.close_code == 1000);
     CHECK_STATUS(websock_poll_output(&server, back, sizeof back, &m), WEBSOCK_STATUS_OK);
     CHECK(websock_should_close(&server));
-    CHECK_STATUS(websock_receive(client, back, m, &used, &ev), WEBSOCK_STATUS_OK);
+    CHECK_STATUS(RECEIVE(client, back, m, &used, &ev), WEBSOCK_STATUS_OK);
     CHECK(ev.kind == WEBSOCK_EVENT_TYPE_CLOSE && ev.close_code == 1000);
     /* The client waits for the server to drop TCP, up to the close timeout. */
     CHECK(websock_state(client) == WEBSOCK_CONN_STATE_CLOSED && !websock_should_close(client));

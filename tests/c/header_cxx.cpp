@@ -30,9 +30,11 @@ int main()
         failed = 1;
     // A masked "Hello" (RFC 6455 section 5.7), echoed back unmasked.
     unsigned char frame[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58};
-    size_t used = 0, written = 0;
+    size_t used = 0, written = 0, pong = 0;
+    unsigned char pong_out[WEBSOCK_MAX_CONTROL_FRAME];
     websock_event ev;
-    if (websock_receive(conn, frame, sizeof frame, &used, &ev) != WEBSOCK_STATUS_OK ||
+    if (websock_receive(conn, frame, sizeof frame, pong_out, sizeof pong_out, &used, &pong, &ev) !=
+            WEBSOCK_STATUS_OK ||
         ev.kind != WEBSOCK_EVENT_TYPE_TEXT || !ev.fin ||
         websock_send_text(conn, ev.data, ev.len, ev.fin, out, sizeof out, &written) !=
             WEBSOCK_STATUS_OK ||
@@ -40,7 +42,8 @@ int main()
         failed = 1;
     // Over the configured limit: 1009 as soon as the header says so.
     unsigned char big[] = {0x82, 0xFE, 0x10, 0x00, 0, 0, 0, 0};
-    if (websock_receive(conn, big, sizeof big, &used, &ev) != WEBSOCK_STATUS_MESSAGE_TOO_BIG)
+    if (websock_receive(conn, big, sizeof big, pong_out, sizeof pong_out, &used, &pong, &ev) !=
+        WEBSOCK_STATUS_MESSAGE_TOO_BIG)
         failed = 1;
     websock_conn_free(conn);
     void *block = websock_alloc(100);

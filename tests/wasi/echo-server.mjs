@@ -90,6 +90,7 @@ function serve(socket) {
       }
       const r = c.receiveInPlace(len);
       pending = pending.subarray(r.consumed);
+      write(r.pong); // a ping's pong, written by the same call
       const e = r.event;
       if (e.kind === EventType.TEXT || e.kind === EventType.BINARY) {
         const echo = c.sendFrom(e.kind, e.dataPtr, e.data.length, e.fin);

@@ -133,6 +133,7 @@ test('echo of a fragmented binary message with a ping in the middle', () => {
       const r = c.receiveInPlace(input.length - offset, offset);
       assert.equal(r.status, Status.OK);
       offset += r.consumed;
+      out.push(...r.pong);
       if (r.event.kind === EventType.BINARY) {
         const e = c.sendFrom(EventType.BINARY, r.event.dataPtr, r.event.data.length, r.event.fin);
         assert.equal(e.status, Status.OK);
@@ -149,7 +150,7 @@ test('echo of a fragmented binary message with a ping in the middle', () => {
       [EventType.PING, [...bytes('are you there')], false],
       [EventType.BINARY, [4, 5], true],
     ]);
-    // The echo keeps the fragments; the engine's pong sits between them.
+    // The echo keeps the fragments; the pong sits between them.
     assert.deepEqual(out, [
       0x02, 0x03, 1, 2, 3,
       0x8a, 13, ...bytes('are you there'),
@@ -232,7 +233,9 @@ test('bad arguments are status codes, not traps', () => {
     assert.equal(x.websock_server_init(c.conn, 8, 0, 0n), Status.CONN_TOO_SMALL);
     // Zeroed memory was never initialised.
     ws.bytes().fill(0, c.conn, c.conn + c.connSize);
-    assert.equal(x.websock_receive(c.conn, c.input, 4, c.sizeOut, c.event), Status.NOT_INITIALIZED);
+    assert.equal(
+      x.websock_receive(c.conn, c.input, 4, c.output, 200, c.sizeOut, c.sizeOut + 4, c.event),
+      Status.NOT_INITIALIZED);
     assert.equal(c.initServer(), Status.OK);
     // The output overlapping the input.
     assert.equal(

@@ -46,9 +46,8 @@ export const ConnState = Object.freeze({
 // websock_request: consumed, written, protocol, path, path_len, host,
 // host_len, origin, origin_len; 4 bytes each.
 const REQUEST_SIZE = 36;
-// websock_event: kind @0, fin @4, close_code @6, data @8, len @12,
-// control[125] @16; padded to 144.
-const EVENT_SIZE = 144;
+// websock_event: kind @0, fin @4, close_code @6, data @8, len @12.
+const EVENT_SIZE = 16;
 // websock_closure: clean @0, code @2.
 const CLOSURE_SIZE = 4;
 // websock_config: max_message_size @0 (u64), max_handshake_len @8,
@@ -125,7 +124,7 @@ export class Connection {
     this.event = ws.alloc(EVENT_SIZE);
     this.request = ws.alloc(REQUEST_SIZE);
     this.closure = ws.alloc(CLOSURE_SIZE);
-    this.sizeOut = ws.alloc(8); // one size_t
+    this.sizeOut = ws.alloc(8); // two size_t: consumed, written
   }
 
   /** Ends the connection and frees everything this object allocated. */
@@ -203,8 +202,9 @@ export class Connection {
 
   /**
    * One websock_receive call on `bytes` (copied into the input buffer).
-   * Answers the status, the bytes consumed, and the event, with its data
-   * copied out and where it pointed.
+   * Answers the status, the bytes consumed, the pong written into the
+   * output buffer (empty for none), and the event, with its data copied
+   * out and where it pointed.
    */
   receive(bytes) {
     if (bytes.length > this.inputCap) throw new Error('input larger than the buffer');
@@ -217,10 +217,13 @@ export class Connection {
    * or websock_receive_with when given a scratch buffer.
    */
   receiveInPlace(len, offset = 0, scratch = null) {
+    const [out, cap, written] = [this.output, this.outputCap, this.sizeOut + 4];
     const status = scratch === null
-      ? this.x.websock_receive(this.conn, this.input + offset, len, this.sizeOut, this.event)
+      ? this.x.websock_receive(
+        this.conn, this.input + offset, len, out, cap, this.sizeOut, written, this.event)
       : this.x.websock_receive_with(
-        this.conn, this.input + offset, len, scratch.ptr, scratch.len, this.sizeOut, this.event);
+        this.conn, this.input + offset, len, scratch.ptr, scratch.len, out, cap, this.sizeOut,
+        written, this.event);
     const view = this.ws.view();
     const e = this.event;
     const data = view.getUint32(e + 8, true);
@@ -228,6 +231,7 @@ export class Connection {
     return {
       status,
       consumed: this.u32(this.sizeOut),
+      pong: this.written(this.u32(written)),
       event: {
         kind: view.getInt32(e, true),
         fin: view.getUint8(e + 4) !== 0,

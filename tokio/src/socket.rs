@@ -571,13 +571,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 Ok(Some(m)) => return Poll::Ready(Some(Ok(m))),
                 Ok(None) => {}
             }
-            if self.rx_start < self.rx.len() && self.conn.has_output() {
-                // Held back until the pong is out: loop to write it.
-                if self.pending_out() == 0 {
-                    continue;
-                }
-                return Poll::Pending;
-            }
             match self.poll_fill_next(cx) {
                 Poll::Ready(Ok(true)) => {}
                 Poll::Ready(Ok(false)) => {
@@ -613,21 +606,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 self.rx_start = self.msg.len() - direct;
                 std::mem::swap(&mut self.rx, &mut self.msg);
             }
-            let (used, event) = match self
-                .conn
-                .receive_with(&mut self.rx[self.rx_start..], &mut self.scratch)
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    if direct > 0 {
-                        std::mem::swap(&mut self.rx, &mut self.msg);
-                        self.rx_start = 0;
+            // Room for the pong of a ping taken in this call.
+            self.reserve(MAX_CONTROL_FRAME);
+            let end = self.tx_end;
+            let input = &mut self.rx[self.rx_start..];
+            let (used, event) =
+                match self
+                    .conn
+                    .receive_with(input, &mut self.scratch, &mut self.tx[end..])
+                {
+                    Ok(r) => {
+                        self.tx_end += r.written;
+                        (r.consumed, r.event)
                     }
-                    self.msg = Vec::new();
-                    self.queue_owed();
-                    return Err(Error::Ws(e));
-                }
-            };
+                    Err(e) => {
+                        if direct > 0 {
+                            std::mem::swap(&mut self.rx, &mut self.msg);
+                            self.rx_start = 0;
+                        }
+                        self.msg = Vec::new();
+                        self.queue_owed();
+                        return Err(Error::Ws(e));
+                    }
+                };
             // Read straight into the message: the chunk should be the
             // bytes themselves, unmasked (and checked) in place.
             let mut in_place = None;
@@ -657,14 +658,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                         Some(data_message(kind, bytes))
                     }
                 }
-                Some(Event::Ping(p)) => Some(Message::Ping(Bytes::copy_from_slice(p.as_bytes()))),
-                Some(Event::Pong(p)) => Some(Message::Pong(Bytes::copy_from_slice(p.as_bytes()))),
+                Some(Event::Ping(p)) => Some(Message::Ping(Bytes::copy_from_slice(p))),
+                Some(Event::Pong(p)) => Some(Message::Pong(Bytes::copy_from_slice(p))),
                 Some(Event::Close { code, reason }) => {
+                    // Owned before the input it borrows is touched again.
+                    let frame = close_frame(code, reason);
                     // Our reply may arm the client's wait for TCP to close
                     // (section 7.1.1): from now, not from the last tick.
                     self.tick();
                     self.queue_owed();
-                    Some(Message::Close(close_frame(code, reason.as_bytes())))
+                    Some(Message::Close(frame))
                 }
                 None if used == 0 => {
                     self.rx_start += used;

@@ -482,12 +482,12 @@ fn deliver(event: Event<'_>, message: &mut Reassembly, sink: &mut impl FnMut(Rec
                 DataKind::Binary => Received::Binary(bytes),
             })
         }),
-        Event::Ping(p) => sink(Received::Ping(p.as_bytes())),
-        Event::Pong(p) => sink(Received::Pong(p.as_bytes())),
+        Event::Ping(p) => sink(Received::Ping(p)),
+        Event::Pong(p) => sink(Received::Pong(p)),
         Event::Close { code, reason } => sink(Received::Close {
             code: code.0,
             // The engine has checked the reason is UTF-8.
-            reason: core::str::from_utf8(reason.as_bytes()).unwrap_or_default(),
+            reason: core::str::from_utf8(reason).unwrap_or_default(),
         }),
     }
 }
@@ -529,15 +529,22 @@ fn pump(
 ) -> usize {
     let mut pos = 0;
     let mut whole_message = false;
+    // Where a ping's pong is written, before it joins the output.
+    let mut pong = [0u8; MAX_CONTROL_FRAME];
     loop {
         // Compressed messages inflate into scratch, the rest are read
         // in place; without compression in force scratch stays empty.
         #[cfg(feature = "deflate")]
-        let result = conn.receive_with(&mut input[pos..], scratch);
+        let result = conn.receive_with(&mut input[pos..], scratch, &mut pong);
         #[cfg(not(feature = "deflate"))]
-        let result = conn.receive(&mut input[pos..]);
+        let result = conn.receive(&mut input[pos..], &mut pong);
         let progressed = match result {
-            Ok((used, event)) => {
+            Ok(websock_core::Received {
+                consumed: used,
+                written,
+                event,
+            }) => {
+                output.extend_from_slice(&pong[..written]);
                 pos += used;
                 let got = event.is_some();
                 if let Some(event) = event {
@@ -557,27 +564,24 @@ fn pump(
                 false
             }
         };
-        // After every call, as the engine asks: a control frame held
-        // back for an unwritten pong only moves once that pong is out.
-        let wrote = flush_replies(conn, output);
-        if whole_message || (!progressed && !wrote) {
+        // After every call, as the engine asks.
+        flush_replies(conn, output);
+        if whole_message || !progressed {
             break;
         }
     }
     pos
 }
 
-/// Moves the engine's queued replies into the output; true if any moved.
-fn flush_replies(conn: &mut Connection, output: &mut Vec<u8>) -> bool {
+/// Moves the engine's close frame, if it owes one, into the output.
+fn flush_replies(conn: &mut Connection, output: &mut Vec<u8>) {
     if !conn.has_output() {
-        return false;
+        return;
     }
     let start = output.len();
-    // A pong and a close frame at most.
-    output.resize(start + 2 * MAX_CONTROL_FRAME, 0);
+    output.resize(start + MAX_CONTROL_FRAME, 0);
     let n = conn.poll_output(&mut output[start..]);
     output.truncate(start + n);
-    n > 0
 }
 
 #[cfg(test)]

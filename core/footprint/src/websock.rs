@@ -1,6 +1,6 @@
 //! The session on websock-core.
 use crate::{Probe, Session, MESSAGE_FRAMES};
-use websock_core::{Accept, Config, Connection, DataKind, Event, Transport};
+use websock_core::{Accept, Config, Connection, DataKind, Event, Received, Transport};
 
 /// websock-core's connection state.
 pub type Engine = Connection;
@@ -26,7 +26,10 @@ pub fn new() -> Engine {
 #[cfg(not(feature = "inflate"))]
 macro_rules! receive {
     ($p:expr) => {
-        $p.engine.receive(&mut $p.input[$p.input_pos..$p.input_len])
+        $p.engine.receive(
+            &mut $p.input[$p.input_pos..$p.input_len],
+            &mut $p.out[$p.out_len..],
+        )
     };
 }
 #[cfg(feature = "inflate")]
@@ -36,6 +39,7 @@ macro_rules! receive {
             &mut $p.input[$p.input_pos..$p.input_len],
             &mut $p.scratch,
             &mut $p.window,
+            &mut $p.out[$p.out_len..],
         )
     };
 }
@@ -61,10 +65,16 @@ impl Session for Websock {
     fn messages(&self, p: &mut Probe) -> bool {
         let mut frames = 0;
         while frames < MESSAGE_FRAMES {
-            let Ok((used, event)) = receive!(p) else {
+            let Ok(Received {
+                consumed: used,
+                written,
+                event,
+            }) = receive!(p)
+            else {
                 return false;
             };
             p.input_pos += used;
+            p.out_len += written;
             match event {
                 Some(Event::Data { kind, chunk, last }) => {
                     let Ok(n) = p.engine.send(kind, chunk, last, &mut p.out[p.out_len..]) else {
@@ -95,10 +105,16 @@ impl Session for Websock {
         let mut held = [0u8; 16];
         let mut held_len = 0;
         while frames < MESSAGE_FRAMES {
-            let Ok((used, event)) = receive!(p) else {
+            let Ok(Received {
+                consumed: used,
+                written,
+                event,
+            }) = receive!(p)
+            else {
                 return false;
             };
             p.input_pos += used;
+            p.out_len += written;
             match event {
                 Some(Event::Data {
                     kind: DataKind::Binary,
@@ -138,10 +154,13 @@ impl Session for Websock {
     }
 
     fn close(&self, p: &mut Probe) -> bool {
-        let Ok((used, event)) = receive!(p) else {
+        let Ok(Received {
+            consumed, event, ..
+        }) = receive!(p)
+        else {
             return false;
         };
-        p.input_pos += used;
+        p.input_pos += consumed;
         let Some(Event::Close { code, .. }) = event else {
             return false;
         };

@@ -85,7 +85,6 @@ impl Connection {
         }
         self.drop_transport = true;
         self.deadline = NO_DEADLINE;
-        self.pong = false;
         self.close_out = None;
         Closure { clean, code }
     }

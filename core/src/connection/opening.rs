@@ -4,8 +4,7 @@
 
 use super::*;
 
-/// The bytes of randomness in a client's key (section 4.1 item 7), kept
-/// in `control` until the connection opens.
+/// The bytes of randomness in a client's key (section 4.1 item 7).
 pub(super) const KEY_LEN: usize = 16;
 
 impl Connection {
@@ -63,7 +62,7 @@ impl Connection {
         protocols: &[&str],
         out: &mut [u8],
     ) -> Result<usize, Error> {
-        if self.state != State::AwaitingResponse || self.request_sent() {
+        if self.state != State::AwaitingResponse || self.request_sent {
             return Err(Error::InvalidState);
         }
         #[cfg(feature = "inflate")]
@@ -72,10 +71,10 @@ impl Connection {
         let extensions = offer.as_ref().map(|v| v.as_bytes());
         #[cfg(not(feature = "inflate"))]
         let extensions = None;
-        let key = handshake::client_key(self.key());
+        let key = handshake::client_key(self.key);
         let n = handshake::write_request(host, path, &key, protocols, extensions, out)
             .map_err(|needed| Error::BufferTooSmall { needed })?;
-        self.control.len = KEY_LEN as u8;
+        self.request_sent = true;
         Ok(n)
     }
 
@@ -88,7 +87,7 @@ impl Connection {
         input: &'a [u8],
         protocols: &[&str],
     ) -> Result<Option<Response<'a>>, Error> {
-        if self.state != State::AwaitingResponse || !self.request_sent() {
+        if self.state != State::AwaitingResponse || !self.request_sent {
             return Err(Error::InvalidState);
         }
         let max = self.config.max_handshake_len;
@@ -96,7 +95,7 @@ impl Connection {
         let offered = self.config.deflate.is_some();
         #[cfg(not(feature = "inflate"))]
         let offered = false;
-        let key = handshake::client_key(self.key());
+        let key = handshake::client_key(self.key);
         let parsed = handshake::parse_response(input, &key, protocols, offered, max);
         #[cfg(feature = "inflate")]
         let parsed = parsed.and_then(|r| match (r, self.config.deflate) {
@@ -122,18 +121,6 @@ impl Connection {
                 Err(Error::Handshake(e))
             }
         }
-    }
-
-    /// Client: the raw key, from where it waits until the connection opens.
-    fn key(&self) -> [u8; KEY_LEN] {
-        let mut key = [0; KEY_LEN];
-        key.copy_from_slice(&self.control.bytes[..KEY_LEN]);
-        key
-    }
-
-    /// Client: whether the request has gone out (its key is in force).
-    fn request_sent(&self) -> bool {
-        self.control.len as usize == KEY_LEN
     }
 
     pub(super) fn open(&mut self) {

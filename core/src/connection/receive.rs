@@ -1,28 +1,61 @@
-//! Receiving (RFC 6455 sections 5 and 6.2): frame headers gathered across
-//! reads, the rules a header decides (5.2 reserved bits, 5.1 masking, 5.4
-//! fragmentation, 5.5 control frames, 7.4.1 message size), unmasking in
-//! place (5.3), UTF-8 of text (8.1), and control frames acted on (5.5.1-5.5.3).
+//! Receiving (RFC 6455 sections 5 and 6.2): the rules a frame header
+//! decides (5.2 reserved bits, 5.1 masking, 5.4 fragmentation, 5.5 control
+//! frames, 7.4.1 message size), unmasking in place (5.3), UTF-8 of text
+//! (8.1), and control frames acted on (5.5.1-5.5.3), the pong written
+//! straight away.
 
 use super::*;
 
-/// The frame being received.
+/// The data frame being received (control frames are taken whole, so they
+/// never wait here).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Incoming {
-    pub(super) opcode: Opcode,
     pub(super) fin: bool,
     pub(super) mask: Option<[u8; 4]>,
     /// Payload bytes still to come.
     pub(super) remaining: u64,
-    /// Payload bytes already seen, modulo 256: the masking offset (modulo
-    /// 4), and in a control frame (at most 125 bytes) the count itself.
+    /// Payload bytes already seen, modulo 256 (the masking offset is this
+    /// modulo 4).
     pub(super) offset: u8,
+}
+
+/// The outcome of a call to [`Connection::receive`].
+#[derive(Debug, PartialEq)]
+pub struct Received<'a> {
+    /// Input bytes used. Present the rest again, with more appended.
+    pub consumed: usize,
+    /// Bytes written to `out`: the pong for a ping taken in this call.
+    pub written: usize,
+    /// What the peer sent, if anything.
+    pub event: Option<Event<'a>>,
+}
+
+impl<'a> Received<'a> {
+    pub(super) fn none(consumed: usize) -> Self {
+        Received {
+            consumed,
+            written: 0,
+            event: None,
+        }
+    }
+
+    fn data(consumed: usize, kind: DataKind, chunk: &'a [u8], last: bool) -> Self {
+        Received {
+            consumed,
+            written: 0,
+            event: Some(Event::Data { kind, chunk, last }),
+        }
+    }
 }
 
 impl Connection {
     /// Feeds bytes from the transport; see the module docs for the buffer
-    /// contract. An `Err(Error::Protocol(_))` fails the connection: a close
-    /// frame with the right code is queued for [`Connection::poll_output`]
-    /// and later input is ignored.
+    /// contract. A ping's pong is written into `out` in the same call
+    /// (`written` bytes); give it at least
+    /// [`MAX_CONTROL_FRAME`](crate::MAX_CONTROL_FRAME) bytes, or a ping
+    /// stays unread until it has them. An `Err(Error::Protocol(_))` fails
+    /// the connection: a close frame with the right code is queued for
+    /// [`Connection::poll_output`] and later input is ignored.
     ///
     /// With permessage-deflate in force, compressed messages need somewhere
     /// to inflate to: use [`Connection::receive_with`]. This call then
@@ -30,8 +63,9 @@ impl Connection {
     pub fn receive<'a>(
         &mut self,
         input: &'a mut [u8],
-    ) -> Result<(usize, Option<Event<'a>>), Error> {
-        self.receive_with(input, &mut [])
+        out: &mut [u8],
+    ) -> Result<Received<'a>, Error> {
+        self.receive_with(input, &mut [], out)
     }
 
     /// [`Connection::receive`], with `scratch` for inflated data: chunks of
@@ -45,11 +79,12 @@ impl Connection {
         &mut self,
         input: &'a mut [u8],
         scratch: &'a mut [u8],
-    ) -> Result<(usize, Option<Event<'a>>), Error> {
+        out: &mut [u8],
+    ) -> Result<Received<'a>, Error> {
         #[cfg(feature = "inflate")]
-        return self.receive_into(input, scratch, None);
+        return self.receive_into(input, scratch, out, None);
         #[cfg(not(feature = "inflate"))]
-        self.receive_into(input, scratch)
+        self.receive_into(input, scratch, out)
     }
 
     /// [`Connection::receive_with`], inflating in the caller's `window`
@@ -67,20 +102,22 @@ impl Connection {
         input: &'a mut [u8],
         scratch: &'a mut [u8],
         window: &mut Window<N>,
-    ) -> Result<(usize, Option<Event<'a>>), Error> {
-        self.receive_into(input, scratch, Some(&mut window.lend()))
+        out: &mut [u8],
+    ) -> Result<Received<'a>, Error> {
+        self.receive_into(input, scratch, out, Some(&mut window.lend()))
     }
 
     fn receive_into<'a>(
         &mut self,
         input: &'a mut [u8],
         scratch: &'a mut [u8],
+        out: &mut [u8],
         #[cfg(feature = "inflate")] window: Option<&mut Lent<'_>>,
-    ) -> Result<(usize, Option<Event<'a>>), Error> {
+    ) -> Result<Received<'a>, Error> {
         #[cfg(feature = "inflate")]
-        let result = self.receive_frames(input, scratch, window);
+        let result = self.receive_frames(input, scratch, out, window);
         #[cfg(not(feature = "inflate"))]
-        let result = self.receive_frames(input, scratch);
+        let result = self.receive_frames(input, scratch, out);
         // Every violation found below fails the connection here, in one
         // place (section 7.1.7). `fail` may already have run for it (the
         // inflate paths call it): a second call changes nothing.
@@ -94,14 +131,15 @@ impl Connection {
         &mut self,
         input: &'a mut [u8],
         scratch: &'a mut [u8],
+        out: &mut [u8],
         #[cfg(feature = "inflate")] mut window: Option<&mut Lent<'_>>,
-    ) -> Result<(usize, Option<Event<'a>>), Error> {
+    ) -> Result<Received<'a>, Error> {
         match self.state {
             State::Open | State::CloseSent => {}
             State::AwaitingRequest | State::AwaitingResponse => return Err(Error::InvalidState),
             // After a close frame or a failure nothing more is read
             // (section 5.5.1: no data after Close).
-            _ => return Ok((input.len(), None)),
+            _ => return Ok(Received::none(input.len())),
         }
         // Only compressed messages inflate into scratch; refuse before
         // touching any state, so that the same bytes can be given again.
@@ -126,14 +164,7 @@ impl Connection {
                 let kind = self.message.unwrap_or(DataKind::Binary);
                 let (chunk, last) = self.inflate_tail(scratch, window.as_deref_mut())?;
                 let scratch: &'a [u8] = scratch;
-                return Ok((
-                    pos,
-                    Some(Event::Data {
-                        kind,
-                        chunk: &scratch[..chunk],
-                        last,
-                    }),
-                ));
+                return Ok(Received::data(pos, kind, &scratch[..chunk], last));
             }
             #[cfg(feature = "inflate")]
             if self.frame.is_none() && self.inflate.pending {
@@ -141,43 +172,27 @@ impl Connection {
                 if wrote > 0 {
                     let kind = self.message.unwrap_or(DataKind::Binary);
                     let scratch: &'a [u8] = scratch;
-                    let chunk = &scratch[..wrote];
-                    return Ok((
-                        pos,
-                        Some(Event::Data {
-                            kind,
-                            chunk,
-                            last: false,
-                        }),
-                    ));
+                    return Ok(Received::data(pos, kind, &scratch[..wrote], false));
                 }
-            }
-            // Backpressure: one buffer holds control payloads, so while a
-            // pong is owed the next control frame stays unread, its header
-            // too (control opcodes have bit 3 set, section 5.2): a frame
-            // with an empty payload would otherwise be all consumed, and a
-            // caller with no input left would not call again to get it.
-            // (Mid-header the byte may be a length, not an opcode; then
-            // this only defers the frame until the pong is out, as the
-            // buffer contract allows.)
-            if self.pong && self.frame.is_none() && input.get(pos).is_some_and(|b| b & 0x08 != 0) {
-                return Ok((pos, None));
             }
             let frame = match self.frame {
                 Some(f) => f,
                 None => {
-                    let (used, header) = self.read_header(&input[pos..])?;
-                    pos += used;
-                    match header {
-                        None => return Ok((pos, None)),
-                        Some(h) => self.start_frame(h)?,
+                    // A header is taken only when whole: the caller presents
+                    // the unconsumed bytes again, so the engine needs no
+                    // buffer of its own to gather one across reads.
+                    let Decoded::Complete(h, used) = decode_header(&input[pos..])? else {
+                        return Ok(Received::none(pos));
+                    };
+                    if h.opcode.is_control() {
+                        self.check_control(&h)?;
+                        let input: &'a mut [u8] = input;
+                        return self.control_frame(h, used, input, pos, out);
                     }
+                    pos += used;
+                    self.start_frame(h)?
                 }
             };
-            // The same, for a control frame read while no pong was owed.
-            if self.pong && frame.opcode.is_control() {
-                return Ok((pos, None));
-            }
             let available = (input.len() - pos) as u64;
             let n = frame.remaining.min(available) as usize;
             let start = pos;
@@ -189,7 +204,7 @@ impl Connection {
                 );
             }
             #[cfg(feature = "inflate")]
-            let (n, inflated) = if self.inflate.active && !frame.opcode.is_control() {
+            let (n, inflated) = if self.inflate.active {
                 let (used, wrote) = self.inflate_payload(
                     &mut input[start..start + n],
                     &frame,
@@ -207,51 +222,18 @@ impl Connection {
                 offset: frame.offset.wrapping_add(n as u8),
                 ..frame
             });
-            if frame.opcode.is_control() {
-                let have = if frame.offset == 0 {
-                    0
-                } else {
-                    self.control.len as usize
-                };
-                self.control.bytes[have..have + n].copy_from_slice(&input[start..pos]);
-                self.control.len = (have + n) as u8;
-                self.control.start = 0;
-                if remaining > 0 {
-                    return Ok((pos, None));
-                }
-                let code = self.end_control(frame.opcode)?;
-                // Built here, straight into the result: a control event is
-                // 128 bytes, and each copy on the way out costs stack.
-                let payload = self.control;
-                let event = match frame.opcode {
-                    Opcode::Ping => Event::Ping(payload),
-                    Opcode::Pong => Event::Pong(payload),
-                    _ => Event::Close {
-                        code,
-                        reason: payload,
-                    },
-                };
-                return Ok((pos, Some(event)));
-            }
             let kind = self.message.unwrap_or(DataKind::Binary);
             #[cfg(feature = "inflate")]
             if let Some(wrote) = inflated {
                 self.inflate.finishing = remaining == 0 && frame.fin;
                 if wrote > 0 {
                     let scratch: &'a [u8] = scratch;
-                    return Ok((
-                        pos,
-                        Some(Event::Data {
-                            kind,
-                            chunk: &scratch[..wrote],
-                            last: false,
-                        }),
-                    ));
+                    return Ok(Received::data(pos, kind, &scratch[..wrote], false));
                 }
                 // Input ran out mid-frame. A frame that ended empty (an
                 // empty fragment) goes on to the next header instead.
                 if n == 0 && remaining > 0 {
-                    return Ok((pos, None));
+                    return Ok(Received::none(pos));
                 }
                 continue;
             }
@@ -264,13 +246,64 @@ impl Connection {
             }
             if n > 0 || last {
                 let input: &'a [u8] = input;
-                let chunk = &input[start..pos];
-                return Ok((pos, Some(Event::Data { kind, chunk, last })));
+                return Ok(Received::data(pos, kind, &input[start..pos], last));
             }
             if remaining > 0 {
-                return Ok((pos, None));
+                return Ok(Received::none(pos));
             }
         }
+    }
+
+    /// A control frame (section 5.5), taken whole from `input[pos..]`: its
+    /// payload is handed out where it lies, unmasked in place. Until all of
+    /// it has arrived, or while `out` has no room for the pong a ping
+    /// needs, nothing of it is consumed.
+    fn control_frame<'a>(
+        &mut self,
+        h: Header,
+        header: usize,
+        input: &'a mut [u8],
+        pos: usize,
+        out: &mut [u8],
+    ) -> Result<Received<'a>, Error> {
+        let start = pos + header;
+        // At most 125 (checked): the sum cannot overflow.
+        let end = start + h.len as usize;
+        let Some(payload) = input.get_mut(start..end) else {
+            return Ok(Received::none(pos));
+        };
+        // Section 5.5.2: a ping is answered with a pong carrying its
+        // payload, unless our close frame has gone out (a pong after it
+        // would be data after Close).
+        let answer = h.opcode == Opcode::Ping && self.state == State::Open;
+        let rng = (self.role == Role::Client).then_some(&mut self.rng);
+        let pong_len = header_len(h.len, rng.is_some()) + payload.len();
+        if answer && out.len() < pong_len {
+            return Ok(Received::none(pos));
+        }
+        if let Some(key) = h.mask {
+            apply_mask(payload, key, 0);
+        }
+        let payload: &'a [u8] = payload;
+        let mut written = 0;
+        let event = match h.opcode {
+            Opcode::Ping => {
+                if answer {
+                    written = send::write_frame(rng, Opcode::Pong, true, None, payload, out)?;
+                }
+                Event::Ping(payload)
+            }
+            Opcode::Pong => Event::Pong(payload),
+            _ => {
+                let (code, reason) = self.end_close(payload)?;
+                Event::Close { code, reason }
+            }
+        };
+        Ok(Received {
+            consumed: end,
+            written,
+            event: Some(event),
+        })
     }
 
     /// A data message is complete: text must end on a character boundary.
@@ -283,86 +316,65 @@ impl Connection {
         Ok(())
     }
 
-    /// Gathers a header, from `input` directly when it is all there, else
-    /// through the 14-byte buffer. Returns the bytes used.
-    fn read_header(&mut self, input: &[u8]) -> Result<(usize, Option<Header>), Violation> {
-        if self.header_len == 0 {
-            if let Decoded::Complete(h, n) = decode_header(input)? {
-                return Ok((n, Some(h)));
-            }
+    /// Section 5.5: control frames are short and never fragmented; and
+    /// the rules every frame's header must meet.
+    fn check_control(&mut self, h: &Header) -> Result<(), Violation> {
+        self.check_header(h, false)?;
+        if !h.fin {
+            return Err(Violation::FragmentedControl);
         }
-        let mut used = 0;
-        loop {
-            let have = self.header_len as usize;
-            let need = match decode_header(&self.header[..have])? {
-                Decoded::Complete(h, _) => {
-                    self.header_len = 0;
-                    return Ok((used, Some(h)));
-                }
-                Decoded::Incomplete(need) => need,
-            };
-            let take = (need - have).min(input.len() - used);
-            if take == 0 {
-                return Ok((used, None));
-            }
-            self.header[have..have + take].copy_from_slice(&input[used..used + take]);
-            self.header_len += take as u8;
-            used += take;
+        if h.len > MAX_CONTROL_PAYLOAD as u64 {
+            return Err(Violation::ControlTooLong);
         }
+        Ok(())
     }
 
-    /// Applies the rules a frame header alone decides, given the state.
-    fn start_frame(&mut self, h: Header) -> Result<Incoming, Violation> {
-        // Section 5.2: RSV bits must be 0 unless an extension defines them.
-        // permessage-deflate owns RSV1 on a message's first frame only
-        // (RFC 7692 section 6): not on continuations or control frames.
-        let compressed = self.compression_active()
-            && h.rsv == 0b100
-            && matches!(h.opcode, Opcode::Text | Opcode::Binary);
+    /// The rules for every frame: section 5.2's reserved bits (RFC 7692
+    /// section 6 lets permessage-deflate set RSV1 on `compressed` frames)
+    /// and section 5.1's masking direction.
+    fn check_header(&self, h: &Header, compressed: bool) -> Result<(), Violation> {
         if h.rsv != 0 && !compressed {
             return Err(Violation::ReservedBits);
         }
-        // Section 5.1: clients mask, servers do not.
         match (self.role, h.mask.is_some()) {
-            (Role::Server, false) => return Err(Violation::UnmaskedFrame),
-            (Role::Client, true) => return Err(Violation::MaskedFrame),
-            _ => {}
+            (Role::Server, false) => Err(Violation::UnmaskedFrame),
+            (Role::Client, true) => Err(Violation::MaskedFrame),
+            _ => Ok(()),
         }
-        if h.opcode.is_control() {
-            // Section 5.5: control frames are short and never fragmented.
-            if !h.fin {
-                return Err(Violation::FragmentedControl);
-            }
-            if h.len > MAX_CONTROL_PAYLOAD as u64 {
-                return Err(Violation::ControlTooLong);
-            }
-        } else {
-            // Section 5.4: fragments of one message, not interleaved.
-            match (h.opcode, self.message) {
-                (Opcode::Continuation, None) => return Err(Violation::UnexpectedContinuation),
-                (Opcode::Continuation, Some(_)) => {}
-                (_, Some(_)) => return Err(Violation::ExpectedContinuation),
-                (op, None) => {
-                    self.message = Some(if op == Opcode::Text {
-                        DataKind::Text
-                    } else {
-                        DataKind::Binary
-                    });
-                    #[cfg(feature = "inflate")]
-                    {
-                        self.inflate.active = compressed;
-                    }
+    }
+
+    /// Applies the rules a data frame's header decides, given the state.
+    fn start_frame(&mut self, h: Header) -> Result<Incoming, Violation> {
+        // permessage-deflate owns RSV1 on a message's first frame only
+        // (RFC 7692 section 6): not on continuations.
+        let compressed = self.compression_active()
+            && h.rsv == 0b100
+            && matches!(h.opcode, Opcode::Text | Opcode::Binary);
+        self.check_header(&h, compressed)?;
+        // Section 5.4: fragments of one message, not interleaved.
+        match (h.opcode, self.message) {
+            (Opcode::Continuation, None) => return Err(Violation::UnexpectedContinuation),
+            (Opcode::Continuation, Some(_)) => {}
+            (_, Some(_)) => return Err(Violation::ExpectedContinuation),
+            (op, None) => {
+                self.message = Some(if op == Opcode::Text {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                });
+                #[cfg(feature = "inflate")]
+                {
+                    self.inflate.active = compressed;
                 }
             }
-            // Section 7.4.1 (1009): refuse as soon as the length is known.
-            let total = self.message_len.saturating_add(h.len);
-            if total > self.config.max_message_size {
-                return Err(Violation::MessageTooBig);
-            }
-            self.message_len = total;
         }
+        // Section 7.4.1 (1009): refuse as soon as the length is known.
+        let total = self.message_len.saturating_add(h.len);
+        if total > self.config.max_message_size {
+            return Err(Violation::MessageTooBig);
+        }
+        self.message_len = total;
         let frame = Incoming {
-            opcode: h.opcode,
             fin: h.fin,
             mask: h.mask,
             remaining: h.len,
@@ -372,32 +384,19 @@ impl Connection {
         Ok(frame)
     }
 
-    /// Acts on a complete control frame (sections 5.5.1 to 5.5.3), whose
-    /// payload is in `control`. For a close frame, returns the code and
-    /// leaves only the reason in `control`.
-    fn end_control(&mut self, opcode: Opcode) -> Result<CloseCode, Violation> {
-        match opcode {
-            // A pong after our close frame would be data after Close.
-            Opcode::Ping => self.pong = self.state == State::Open,
-            Opcode::Pong => {}
-            _ => {
-                let (code, reason) = close::parse_payload(self.control.as_bytes())?;
-                let (len, reason_len) = (self.control.len as usize, reason.len());
-                self.control.start = (len - reason_len) as u8;
-                self.peer_close = code;
-                self.frame = None;
-                if self.state == State::Open {
-                    // Section 5.5.1: reply with a close frame, echoing the
-                    // code; no code in, no code out.
-                    let code = (code != CloseCode::NO_STATUS).then_some(code);
-                    self.close_out = Some(CloseOut::Reply(code));
-                    self.state = State::CloseReceived;
-                } else {
-                    self.closed();
-                }
-                return Ok(code);
-            }
+    /// The peer's close frame (section 5.5.1): its code and reason, and our
+    /// reply queued unless this answers our own close.
+    fn end_close<'a>(&mut self, payload: &'a [u8]) -> Result<(CloseCode, &'a [u8]), Violation> {
+        let (code, reason) = close::parse_payload(payload)?;
+        self.peer_close = code;
+        if self.state == State::Open {
+            // Echo the code; no code in, no code out.
+            let code = (code != CloseCode::NO_STATUS).then_some(code);
+            self.close_out = Some(CloseOut::Reply(code));
+            self.state = State::CloseReceived;
+        } else {
+            self.closed();
         }
-        Ok(CloseCode::NO_STATUS)
+        Ok((code, reason))
     }
 }

@@ -33,46 +33,31 @@ impl MaskRng {
 impl Connection {
     /// Whether the engine has replies waiting for [`Connection::poll_output`].
     pub fn has_output(&self) -> bool {
-        self.pong || self.close_out.is_some()
+        self.close_out.is_some()
     }
 
-    /// Writes the engine's queued replies (pong, then close) into `out` and
-    /// returns the bytes written. Each frame is written whole or not at all;
-    /// `out` of [`MAX_CONTROL_FRAME`](crate::MAX_CONTROL_FRAME) bytes or more always takes the next.
+    /// Writes the engine's queued close frame (the reply to the peer's, or
+    /// the one that fails the connection) into `out`, whole or not at all,
+    /// and returns the bytes written: `out` of
+    /// [`MAX_CONTROL_FRAME`](crate::MAX_CONTROL_FRAME) bytes or more always
+    /// takes it. (Pongs are written by `receive` itself.)
     pub fn poll_output(&mut self, out: &mut [u8]) -> usize {
-        let mut n = 0;
-        if self.pong {
-            // Written from `control` where it lies: the payload is a field
-            // apart from the masking RNG, so nothing is copied to a local.
-            let rng = (self.role == Role::Client).then_some(&mut self.rng);
-            let pong = self.control.as_bytes();
-            match write_frame(rng, Opcode::Pong, true, None, pong, out) {
-                Ok(k) => {
-                    n += k;
-                    self.pong = false;
-                }
-                Err(_) => return n,
-            }
-        }
-        if let Some(c) = self.close_out {
-            let (code, reason) = match c {
-                CloseOut::Reply(code) => (code, ""),
-                CloseOut::Fail(v) => (Some(v.close_code()), v.reason()),
-            };
-            let reason = reason.as_bytes();
-            let reason = &reason[..reason.len().min(MAX_REASON)];
-            let rng = (self.role == Role::Client).then_some(&mut self.rng);
-            let rest = out.get_mut(n..).unwrap_or_default();
-            match write_frame(rng, Opcode::Close, true, code, reason, rest) {
-                Ok(k) => {
-                    n += k;
-                    self.close_out = None;
-                    if self.state == State::CloseReceived {
-                        self.closed();
-                    }
-                }
-                Err(_) => return n,
-            }
+        let Some(c) = self.close_out else {
+            return 0;
+        };
+        let (code, reason) = match c {
+            CloseOut::Reply(code) => (code, ""),
+            CloseOut::Fail(v) => (Some(v.close_code()), v.reason()),
+        };
+        let reason = reason.as_bytes();
+        let reason = &reason[..reason.len().min(MAX_REASON)];
+        let rng = (self.role == Role::Client).then_some(&mut self.rng);
+        let Ok(n) = write_frame(rng, Opcode::Close, true, code, reason, out) else {
+            return 0;
+        };
+        self.close_out = None;
+        if self.state == State::CloseReceived {
+            self.closed();
         }
         n
     }
@@ -214,7 +199,7 @@ impl Connection {
 /// (section 5.3; `None` for a server). A close frame's payload is `code`
 /// then `payload` (the reason, section 5.5.1), written straight into `out`
 /// with no buffer to lay them out in first. A free function, so that the
-/// payload may be a field of the connection (the pong owed, in `control`).
+/// masking RNG can be borrowed apart from the rest of the connection.
 /// Every length is checked by `get`, so nothing here can panic.
 pub(super) fn write_frame(
     rng: Option<&mut MaskRng>,

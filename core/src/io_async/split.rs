@@ -77,6 +77,7 @@ use embedded_io_async::{Read, Write};
 use super::{finish, Assembled, Chunk, Got, Next, Rx, Tx, WebSocket};
 use crate::close::CloseCode;
 use crate::connection::{Connection, DataKind};
+use crate::frame::MAX_CONTROL_FRAME;
 use crate::io::{IoError, Message};
 
 /// The transport's write side with the output half of the buffer.
@@ -85,10 +86,20 @@ struct Writer<'b, W> {
     tx: Tx<'b>,
 }
 
+/// The connection, and the pong the reader took a ping for while the
+/// writer may be busy: it waits here for the writer (or the reader, when
+/// the writer is free). One at most: while it waits, the next ping stays
+/// unread (fixed memory means backpressure).
+struct Shared {
+    conn: Connection,
+    pong: [u8; MAX_CONTROL_FRAME],
+    pong_len: usize,
+}
+
 /// The engine in its blocking mutex, and a signal that owed replies went
 /// out (a reader the engine holds back waits for it).
 struct Engine<M: RawMutex> {
-    conn: Blocking<M, RefCell<Connection>>,
+    shared: Blocking<M, RefCell<Shared>>,
     replied: Signal<M, ()>,
 }
 
@@ -96,7 +107,35 @@ impl<M: RawMutex> Engine<M> {
     /// Runs one synchronous engine call. The `RefCell` cannot be borrowed
     /// twice: `f` gets no access to the mutex and cannot await.
     fn with<X>(&self, f: impl FnOnce(&mut Connection) -> X) -> X {
-        self.conn.lock(|c| f(&mut c.borrow_mut()))
+        self.shared.lock(|s| f(&mut s.borrow_mut().conn))
+    }
+
+    /// Feeds the reader's input to the engine, a pong going to the slot
+    /// above if it is free.
+    fn step(&self, rx: &mut Rx<'_>) -> Result<Next, crate::Error> {
+        self.shared.lock(|s| {
+            let s = &mut *s.borrow_mut();
+            let free = s.pong_len == 0;
+            let out: &mut [u8] = if free { &mut s.pong } else { &mut [] };
+            let (next, written) = rx.step(&mut s.conn, out)?;
+            s.pong_len += written;
+            Ok(next)
+        })
+    }
+
+    /// Queues into `tx` (drained) the pong waiting here, else the close
+    /// frame the engine owes; true if any.
+    fn poll(&self, tx: &mut Tx<'_>) -> bool {
+        self.shared.lock(|s| {
+            let s = &mut *s.borrow_mut();
+            if s.pong_len > 0 {
+                let pong = &s.pong[..s.pong_len];
+                tx.buf[..pong.len()].copy_from_slice(pong);
+                tx.end = core::mem::take(&mut s.pong_len);
+                return true;
+            }
+            tx.poll_engine(&mut s.conn)
+        })
     }
 }
 
@@ -120,7 +159,11 @@ impl<'b, T: Read + Write> WebSocket<'b, T> {
         let (r, w) = halves(self.io);
         Split {
             engine: Engine {
-                conn: Blocking::new(RefCell::new(self.conn)),
+                shared: Blocking::new(RefCell::new(Shared {
+                    conn: self.conn,
+                    pong: [0; MAX_CONTROL_FRAME],
+                    pong_len: 0,
+                })),
                 replied: Signal::new(),
             },
             writer: Mutex::new(Writer { io: w, tx: self.tx }),
@@ -167,7 +210,7 @@ async fn flush_owed<M: RawMutex, W: Write>(
         if wrote {
             engine.replied.signal(());
         }
-        if !engine.with(|c| w.tx.poll_engine(c)) {
+        if !engine.poll(&mut w.tx) {
             return Ok(());
         }
         wrote = true;
@@ -193,13 +236,16 @@ impl<M: RawMutex, R: Read, W: Write<Error = R::Error>> ReadHalf<'_, '_, M, R, W>
                 bytes: &self.rx.buf[range],
                 last,
             },
-            Got::Close { code, reason } => Chunk::Close { code, reason },
+            Got::Close { code, reason } => Chunk::Close {
+                code,
+                reason: &self.rx.buf[reason],
+            },
         })
     }
 
     async fn next(&mut self) -> Result<Got, IoError<R::Error>> {
         loop {
-            let next = match self.engine.with(|c| self.rx.step(c)) {
+            let next = match self.engine.step(self.rx) {
                 Ok(next) => next,
                 Err(e) => {
                     flush_owed(self.engine, &mut *self.writer.lock().await).await?;
@@ -258,7 +304,10 @@ impl<M: RawMutex, R: Read, W: Write<Error = R::Error>> ReadHalf<'_, '_, M, R, W>
             match self.rx.message(got, msg) {
                 Assembled::More => {}
                 Assembled::Done(len) => return Ok(finish(self.rx.kind, &msg[..len])),
-                Assembled::Close { code, reason } => return Ok(Message::Close { code, reason }),
+                Assembled::Close { code, len } => {
+                    let reason = &msg[..len];
+                    return Ok(Message::Close { code, reason });
+                }
                 Assembled::TooBig => {
                     let mut w = self.writer.lock().await;
                     close_frame(self.engine, &mut w, CloseCode::TOO_BIG, "message too big").await?;

@@ -161,16 +161,18 @@ pub fn server_heap(case: &Case) -> usize {
     let mut pos = 0;
     let mut got = 0;
     while pos < n {
-        let (used, event) = server
-            .receive_with(&mut wire[pos..n], &mut scratch)
+        let r = server
+            .receive_with(&mut wire[pos..n], &mut scratch, &mut [])
             .unwrap();
-        if let Some(websock_core::Event::Data { chunk, .. }) = event {
+        if let Some(websock_core::Event::Data { chunk, .. }) = r.event {
             got += chunk.len();
         }
-        pos += used;
+        pos += r.consumed;
     }
-    while let (_, Some(websock_core::Event::Data { chunk, last, .. })) =
-        server.receive_with(&mut [], &mut scratch).unwrap()
+    while let Some(websock_core::Event::Data { chunk, last, .. }) = server
+        .receive_with(&mut [], &mut scratch, &mut [])
+        .unwrap()
+        .event
     {
         got += chunk.len();
         if last {

@@ -43,12 +43,12 @@ impl Handler for Printer {
         let _ = match event {
             Event::Data { kind, chunk, last } => self.print(&mut out, kind, chunk, last),
             Event::Close { code, reason } => {
-                let reason = String::from_utf8_lossy(reason.as_bytes()).into_owned();
+                let reason = String::from_utf8_lossy(reason).into_owned();
                 self.peer_close = Some((code.0, reason));
                 Ok(())
             }
-            Event::Ping(p) if self.style.control => self.control(&mut out, "ping", p.as_bytes()),
-            Event::Pong(p) if self.style.control => self.control(&mut out, "pong", p.as_bytes()),
+            Event::Ping(p) if self.style.control => self.control(&mut out, "ping", p),
+            Event::Pong(p) if self.style.control => self.control(&mut out, "pong", p),
             Event::Ping(_) | Event::Pong(_) => Ok(()),
         };
     }

@@ -155,7 +155,7 @@ impl Handler for PingingEcho {
 
     fn event(&mut self, event: Event<'_>, tx: &mut Tx<'_>) {
         match event {
-            Event::Pong(payload) => self.pongs.push(payload.as_bytes().to_vec()),
+            Event::Pong(payload) => self.pongs.push(payload.to_vec()),
             Event::Close { code, .. } => self.closed_with = Some(code),
             Event::Data { last, .. } => {
                 self.echo.event(event, tx);
