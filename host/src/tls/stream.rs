@@ -221,8 +221,12 @@ impl<S: Socket> TlsStream<S> {
             match self.conn.read_tls(&mut source) {
                 // End of stream: the reader reports it on the next pass.
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // With plaintext in hand the socket is not read (only
+                // bytes already read are taken), so an error here is
+                // rustls's about those bytes: it comes again on the next
+                // read, after this plaintext.
+                Err(_) if filled > 0 => return Ok(filled),
                 Err(e) => return Err(e),
             }
             if let Err(error) = self.conn.process_new_packets() {
