@@ -16,6 +16,19 @@
 //! of up to 64 KiB, then rustls's 4 KiB pieces from memory. What rustls has
 //! not taken when `read` returns moves to the stream's own `unread`, so the
 //! shared buffer is empty between calls and an idle connection holds none.
+//! A `read` hands on the plaintext of every record already read ahead
+//! (as much as the caller's buffer takes), not one record's: the
+//! connection's frames are then parsed, answered and written in one pass
+//! per `recv`, and the read-ahead seldom has a rest to move.
+//!
+//! Why not rustls's unbuffered API (`UnbufferedServerConnection`)? In the
+//! rustls this builds with (0.23), it would spare the copy into rustls's
+//! record buffer and that buffer's zeroing, but it still copies each
+//! record's plaintext into a fresh `Vec`, and its `encrypt` takes one
+//! slice (no gathering of a header and a payload) and copies the records
+//! it made into the caller's buffer: one copy less on reading, one or two
+//! more on writing. Its in-place decryption is only in rustls's next
+//! major version.
 //!
 //! The socket is a type parameter ([`Socket`]) only so that tests can run
 //! a session over a transport that moves one byte at a time; the program
@@ -66,6 +79,8 @@ pub struct TlsStream<S = TcpStream> {
     /// read-ahead's rest when `read` returned); empty, without memory,
     /// most of the time.
     unread: ReadAhead,
+    /// A failure found after some plaintext was read: said by the next read.
+    failed: Option<io::Error>,
 }
 
 /// The most one `recv` takes for rustls: a few full records.
@@ -107,6 +122,7 @@ impl<S: Socket> TlsStream<S> {
             shutdown_pending: false,
             first_byte: None,
             unread: ReadAhead::default(),
+            failed: None,
         }
     }
 
@@ -152,19 +168,49 @@ impl<S: Socket> TlsStream<S> {
         })
     }
 
-    /// [`TlsStream::read`] with the thread's read-ahead buffer.
+    /// [`TlsStream::read`] with the thread's read-ahead buffer: fills `buf`
+    /// with the plaintext of every record already read from the socket
+    /// before it returns, and reads the socket again only when it has
+    /// nothing to give. So one `recv` of several records is one `read` of
+    /// their plaintext (not one per record), and a read-ahead's rest is
+    /// only left over when `buf` is full.
     fn read_through(&mut self, buf: &mut [u8], ahead: &mut ReadAhead) -> io::Result<usize> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        let mut filled = 0;
         loop {
-            match self.conn.reader().read(buf) {
-                Ok(n) => return Ok(n),
+            if filled == buf.len() {
+                return Ok(filled);
+            }
+            match self.conn.reader().read(&mut buf[filled..]) {
+                // End of the peer's stream after a close_notify: said once
+                // what came before it is handed on.
+                Ok(0) => return Ok(filled),
+                Ok(n) => {
+                    filled += n;
+                    continue;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    if filled > 0 {
+                        return Ok(filled);
+                    }
                     // Reported, not passed on as data: the WebSocket closing
                     // handshake says whether anything was cut off.
                     self.truncated = true;
                     return Ok(0);
                 }
+                Err(e) if filled > 0 => {
+                    self.failed = Some(e);
+                    return Ok(filled);
+                }
                 Err(e) => return Err(e),
+            }
+            let read_ahead = self.unread.start < self.unread.end || ahead.start < ahead.end;
+            if filled > 0 && !read_ahead {
+                // Only the socket could give more: the plaintext goes now.
+                return Ok(filled);
             }
             let mut source = Recording {
                 sock: &mut self.sock,
@@ -175,8 +221,12 @@ impl<S: Socket> TlsStream<S> {
             match self.conn.read_tls(&mut source) {
                 // End of stream: the reader reports it on the next pass.
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // With plaintext in hand the socket is not read (only
+                // bytes already read are taken), so an error here is
+                // rustls's about those bytes: it comes again on the next
+                // read, after this plaintext.
+                Err(_) if filled > 0 => return Ok(filled),
                 Err(e) => return Err(e),
             }
             if let Err(error) = self.conn.process_new_packets() {
@@ -192,7 +242,14 @@ impl<S: Socket> TlsStream<S> {
                     plain_text,
                     handshaking: self.conn.is_handshaking(),
                 };
-                return Err(io::Error::new(io::ErrorKind::InvalidData, failure));
+                let e = io::Error::new(io::ErrorKind::InvalidData, failure);
+                if filled > 0 {
+                    // What came before the bad record is the peer's; the
+                    // failure is said by the next read.
+                    self.failed = Some(e);
+                    return Ok(filled);
+                }
+                return Err(e);
             }
             // The handshake's answers (or a key update) leave now if the
             // socket takes them; the rest goes with the next flush. A write

@@ -358,7 +358,8 @@ fn the_script_crosses_tls_records() {
 /// rustls asks for 4 KiB at a time; the stream reads ahead, so records
 /// that arrived together cost one read of the socket, not one per 4 KiB.
 /// What one `read` leaves behind comes first on the next, in order, even
-/// when another stream on the same thread read in between.
+/// when another stream on the same thread read in between; and one `read`
+/// gives the plaintext of every record read ahead, not one record's.
 #[test]
 fn records_that_arrived_together_are_read_from_the_socket_at_once() {
     let (mut client, mut server, tally) = tls_pair_over(true);
@@ -380,10 +381,12 @@ fn records_that_arrived_together_are_read_from_the_socket_at_once() {
     // The client reads on this thread in between: nothing for it.
     let err = client.read(&mut buf).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+    let mut reads = 0;
     loop {
         match server.read(&mut buf) {
             Ok(n) => {
                 assert!(n > 0);
+                reads += 1;
                 got.extend_from_slice(&buf[..n]);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -391,6 +394,8 @@ fn records_that_arrived_together_are_read_from_the_socket_at_once() {
         }
     }
     assert!(got == sent, "the bytes came out as they went in");
+    // The rest of the three records' plaintext came out of one read.
+    assert_eq!(reads, 1, "reads that gave plaintext");
     // One read for the records, one that found the socket empty, and the
     // client's one: without reading ahead the records alone took ten.
     let calls = tally.borrow().read_calls - before;
