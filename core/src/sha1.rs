@@ -31,11 +31,16 @@ impl Sha1 {
 
     pub(crate) fn update(&mut self, data: &[u8]) {
         for &b in data {
-            self.block[self.len % 64] = b;
-            self.len = self.len.wrapping_add(1);
-            if self.len % 64 == 0 {
-                compress(&mut self.h, &self.block);
-            }
+            self.push(b);
+        }
+    }
+
+    /// Hashes one byte: every byte, data and padding, goes through here.
+    fn push(&mut self, b: u8) {
+        self.block[self.len % 64] = b;
+        self.len = self.len.wrapping_add(1);
+        if self.len % 64 == 0 {
+            compress(&mut self.h, &self.block);
         }
     }
 
@@ -43,13 +48,13 @@ impl Sha1 {
     /// returns the digest.
     pub(crate) fn digest(mut self) -> [u8; 20] {
         let bits = (self.len as u64).wrapping_mul(8);
-        self.update(&[0x80]);
+        self.push(0x80);
         while self.len % 64 != 56 {
-            self.update(&[0]);
+            self.push(0);
         }
         self.update(&bits.to_be_bytes());
         let mut out = [0u8; 20];
-        for (o, h) in out.chunks_exact_mut(4).zip(self.h) {
+        for (o, h) in out.chunks_exact_mut(4).zip(&self.h) {
             o.copy_from_slice(&h.to_be_bytes());
         }
         out
@@ -92,9 +97,14 @@ fn compress(h: &mut [u32; 5], block: &[u8; 64]) {
         b = a;
         a = t;
     }
-    for (h, v) in h.iter_mut().zip([a, b, c, d, e]) {
-        *h = h.wrapping_add(v);
-    }
+    // Written out: zipped with an array, the five went through an array
+    // iterator's out-of-line `next` (a stack frame and a call per word).
+    let [h0, h1, h2, h3, h4] = h;
+    *h0 = h0.wrapping_add(a);
+    *h1 = h1.wrapping_add(b);
+    *h2 = h2.wrapping_add(c);
+    *h3 = h3.wrapping_add(d);
+    *h4 = h4.wrapping_add(e);
 }
 
 #[cfg(test)]
