@@ -46,7 +46,7 @@ impl Sha1 {
 
     /// Pads (a 1 bit, zeros, the length in bits: RFC 3174 section 4) and
     /// returns the digest.
-    pub(crate) fn digest(mut self) -> [u8; 20] {
+    pub(crate) fn digest(&mut self) -> [u8; 20] {
         let bits = (self.len as u64).wrapping_mul(8);
         self.push(0x80);
         while self.len % 64 != 56 {
