@@ -67,16 +67,16 @@ const K: [u32; 4] = [0x5a82_7999, 0x6ed9_eba1, 0x8f1b_bcdc, 0xca62_c1d6];
 /// One 64-byte block (RFC 3174 section 6.2, with the 16-word circular
 /// schedule of its method 2, section 6.2).
 fn compress(h: &mut [u32; 5], block: &[u8; 64]) {
+    // The block's words, read as the rounds reach them, then the schedule
+    // in the same 16 words: one loop, no separate pass to load them.
     let mut w = [0u32; 16];
-    for (w, b) in w.iter_mut().zip(block.chunks_exact(4)) {
-        *w = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    }
     let [mut a, mut b, mut c, mut d, mut e] = *h;
     for i in 0..80 {
         let s = i & 15;
-        if i >= 16 {
-            w[s] = (w[(s + 13) & 15] ^ w[(s + 8) & 15] ^ w[(s + 2) & 15] ^ w[s]).rotate_left(1);
-        }
+        w[s] = match block.get(4 * i..4 * i + 4) {
+            Some(&[b0, b1, b2, b3]) => u32::from_be_bytes([b0, b1, b2, b3]),
+            _ => (w[(s + 13) & 15] ^ w[(s + 8) & 15] ^ w[(s + 2) & 15] ^ w[s]).rotate_left(1),
+        };
         // The four rounds' functions (section 5), Ch and Maj in their
         // forms with one operation less; the constant from a table.
         let f = match i / 20 {
