@@ -59,15 +59,30 @@ pub enum HandshakeError {
 impl HandshakeError {
     /// The HTTP status a server answers this error with.
     pub fn http_status(self) -> (u16, &'static str) {
+        let (line, _) = self.rejection();
+        let (code, phrase) = line.split_at_checked(4).unwrap_or_default();
+        let code = code
+            .bytes()
+            .take(3)
+            .fold(0, |n, d| n * 10 + u16::from(d.wrapping_sub(b'0')));
+        (code, phrase)
+    }
+
+    /// What a server's rejection starts with: the status code and phrase
+    /// (three digits, a space, the phrase), and the header lines this
+    /// status calls for (section 4.2.2 and 4.4: what to upgrade to, for
+    /// 426; RFC 9110 section 15.5.6: Allow, for 405). One source for
+    /// [`HandshakeError::http_status`] and [`write_rejection`], as text
+    /// ready to copy: no number to format.
+    fn rejection(self) -> (&'static str, &'static [u8]) {
         match self {
             HandshakeError::TooLarge | HandshakeError::TooManyHeaders => {
-                (431, "Request Header Fields Too Large")
+                ("431 Request Header Fields Too Large", b"")
             }
-            HandshakeError::NotGet => (405, "Method Not Allowed"),
-            HandshakeError::NotUpgrade | HandshakeError::UnsupportedVersion => {
-                (426, "Upgrade Required")
-            }
-            _ => (400, "Bad Request"),
+            HandshakeError::NotGet => ("405 Method Not Allowed", b"Allow: GET\r\n"),
+            HandshakeError::NotUpgrade => ("426 Upgrade Required", UPGRADE_HEADERS),
+            HandshakeError::UnsupportedVersion => ("426 Upgrade Required", VERSION_HEADER),
+            _ => ("400 Bad Request", b""),
         }
     }
 
@@ -316,28 +331,40 @@ pub fn write_response(
 /// as a plain-text body, `Connection: close`, and for 426 the headers that
 /// tell the client what to upgrade to (section 4.2.2 and 4.4).
 pub fn write_rejection(error: HandshakeError, out: &mut [u8]) -> Option<usize> {
-    let (status, phrase) = error.http_status();
+    let (status, headers) = error.rejection();
     // The request's errors only (see REQUEST_REASONS).
     let reason = REQUEST_REASONS[error.index().min(REQUEST_ERRORS)].as_bytes();
+    // The body: the reason and a newline, of two digits' length (checked
+    // when this compiles, below).
+    let len = reason.len() + 1;
     let mut w = Writer::new(out);
     w.put(b"HTTP/1.1 ");
-    w.put_u32(status as u32);
-    w.put(b" ");
-    w.put(phrase.as_bytes());
+    w.put(status.as_bytes());
     w.put(b"\r\nContent-Type: text/plain\r\nConnection: close\r\n");
-    match error {
-        HandshakeError::UnsupportedVersion => w.put(b"Sec-WebSocket-Version: 13\r\n"),
-        HandshakeError::NotUpgrade => w.put(b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"),
-        HandshakeError::NotGet => w.put(b"Allow: GET\r\n"),
-        _ => {}
-    }
+    w.put(headers);
     w.put(b"Content-Length: ");
-    w.put_u32(reason.len() as u32 + 1);
+    w.put(&[b'0' + (len / 10 % 10) as u8, b'0' + (len % 10) as u8]);
     w.put(b"\r\n\r\n");
     w.put(reason);
     w.put(b"\n");
     w.finish().ok()
 }
+
+/// What a 426 adds: the protocol to upgrade to and the version (section
+/// 4.2.2); the version alone when that was what was missing.
+const UPGRADE_HEADERS: &[u8] = b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n";
+const VERSION_HEADER: &[u8] = UPGRADE_HEADERS.split_at(20).1;
+
+// Every rejection body (a reason and a newline) has a two-digit length,
+// as `write_rejection` writes it.
+const _: () = {
+    let mut i = 0;
+    while i < REQUEST_REASONS.len() {
+        let len = REQUEST_REASONS[i].len() + 1;
+        assert!(len >= 10 && len <= 99);
+        i += 1;
+    }
+};
 
 /// Writes a client's upgrade request (section 4.1). `host` is the Host
 /// header's value (with the port when it is not the default), `path` the
@@ -679,22 +706,6 @@ impl<'a> Writer<'a> {
         self.len = end;
     }
 
-    /// Decimal digits. `u32` is plenty for statuses and short bodies, and
-    /// spares 32-bit targets the 64-bit division routines.
-    fn put_u32(&mut self, mut n: u32) {
-        let mut digits = [0u8; 10];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.put(&digits[i..])
-    }
-
     /// The length written, or `Err` with the length `out` needed.
     fn finish(self) -> Result<usize, usize> {
         if self.short {
@@ -977,6 +988,38 @@ mod tests {
         ] {
             assert_eq!(status_line(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn http_statuses() {
+        use HandshakeError::*;
+        for (e, status) in [
+            (Malformed, (400, "Bad Request")),
+            (TooLarge, (431, "Request Header Fields Too Large")),
+            (TooManyHeaders, (431, "Request Header Fields Too Large")),
+            (NotGet, (405, "Method Not Allowed")),
+            (OldHttpVersion, (400, "Bad Request")),
+            (MissingHost, (400, "Bad Request")),
+            (NotUpgrade, (426, "Upgrade Required")),
+            (MissingConnectionUpgrade, (400, "Bad Request")),
+            (BadKey, (400, "Bad Request")),
+            (UnsupportedVersion, (426, "Upgrade Required")),
+            (BadAccept, (400, "Bad Request")),
+        ] {
+            assert_eq!(e.http_status(), status, "{e:?}");
+            let mut out = [0u8; 512];
+            let n = write_rejection(e, &mut out).unwrap();
+            let text = core::str::from_utf8(&out[..n]).unwrap();
+            let (code, rest) = text["HTTP/1.1 ".len()..].split_once(' ').unwrap();
+            assert_eq!(code.parse::<u16>().unwrap(), status.0, "{e:?}");
+            assert!(rest.starts_with(status.1) && rest[status.1.len()..].starts_with("\r\n"));
+        }
+        let mut out = [0u8; 512];
+        let n = write_rejection(NotUpgrade, &mut out).unwrap();
+        let text = core::str::from_utf8(&out[..n]).unwrap();
+        assert!(text.contains("\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"));
+        let n = write_rejection(NotGet, &mut out).unwrap();
+        assert!(out[..n].windows(12).any(|w| w == b"Allow: GET\r\n"));
     }
 
     #[test]
