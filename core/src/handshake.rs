@@ -600,8 +600,12 @@ fn split_at_byte(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
 /// HTTP/1.1 or HTTP/1.0: the versions a handshake can meet (an older one is
 /// refused by the caller, RFC 6455 section 4.2.1 item 1).
 fn is_http1(version: &[u8]) -> bool {
-    matches!(version, b"HTTP/1.1" | b"HTTP/1.0")
+    // As one 64-bit number with the last digit's low bit set: "HTTP/1.1".
+    <[u8; 8]>::try_from(version).is_ok_and(|v| u64::from_be_bytes(v) | 1 == HTTP_1_1)
 }
+
+/// "HTTP/1.1" as a big-endian number.
+const HTTP_1_1: u64 = u64::from_be_bytes(*b"HTTP/1.1");
 
 /// A request line (RFC 9112 section 3): method, target and version, one
 /// space apart; the target visible ASCII.
