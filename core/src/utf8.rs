@@ -47,6 +47,19 @@ impl Validator {
     }
 
     /// Validates the next piece of the message.
+    // Inlined into the receive loop where the vector validator does the
+    // work, as core's call was before (out of line: about 9 more
+    // instructions per frame, measured with callgrind on the decode
+    // benchmark's 20-byte frames).
+    #[cfg_attr(
+        any(
+            target_arch = "x86",
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            all(target_arch = "wasm32", target_feature = "simd128")
+        ),
+        inline(always)
+    )]
     pub fn feed(&mut self, piece: &[u8]) -> Result<(), InvalidUtf8> {
         #[cfg(any(
             target_arch = "x86",
