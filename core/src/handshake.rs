@@ -488,7 +488,16 @@ impl<'a> Lines<'a> {
         let end = self.0.iter().position(|&b| b == b'\n')?;
         let (line, rest) = self.0.split_at(end);
         self.0 = rest.get(1..).unwrap_or_default();
-        Some(line.strip_suffix(b"\r").unwrap_or(line))
+        Some(without_cr(line))
+    }
+}
+
+/// `line` without a CR at its end: a slice pattern, less code than
+/// `strip_suffix`'s general comparison.
+fn without_cr(line: &[u8]) -> &[u8] {
+    match line {
+        [rest @ .., b'\r'] => rest,
+        _ => line,
     }
 }
 
@@ -511,7 +520,7 @@ fn header_block(
         let line = match lines.next_line() {
             Some(line) => line,
             None => {
-                let tail = lines.0.strip_suffix(b"\r").unwrap_or(lines.0);
+                let tail = without_cr(lines.0);
                 if !tail.iter().all(|&b| is_text(b)) {
                     return Err(HandshakeError::Malformed);
                 }
