@@ -485,9 +485,8 @@ struct Lines<'a>(&'a [u8]);
 impl<'a> Lines<'a> {
     /// The next complete line; `None` when no line end is left.
     fn next_line(&mut self) -> Option<&'a [u8]> {
-        let end = self.0.iter().position(|&b| b == b'\n')?;
-        let (line, rest) = self.0.split_at(end);
-        self.0 = rest.get(1..).unwrap_or_default();
+        let (line, rest) = split_at_byte(self.0, b'\n')?;
+        self.0 = rest;
         Some(without_cr(line))
     }
 }
