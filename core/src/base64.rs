@@ -16,21 +16,19 @@ pub(crate) fn encode<const N: usize>(bytes: &[u8]) -> [u8; N] {
     // of its own on a Cortex-M (about 180 bytes), and every character is
     // written below anyway.
     let mut out = [0u8; N];
-    for (group, chars) in bytes.chunks(3).zip(out.chunks_mut(4)) {
-        // A short last group is padded with zero bits on the right.
-        let n = group
-            .iter()
-            .chain(&[0u8, 0])
-            .take(3)
-            .fold(0u32, |n, &b| n << 8 | u32::from(b));
-        // k bytes make k + 1 characters, then '=' for the rest.
-        for (i, (c, shift)) in chars.iter_mut().zip([18, 12, 6, 0]).enumerate() {
-            *c = if i <= group.len() {
-                ALPHABET[(n >> shift) as usize & 63]
-            } else {
-                b'='
-            };
-        }
+    // Character i is the six bits from bit 6i of the input (bits past the
+    // end are zero); once no input bit is left, '='. One loop over the
+    // characters, with the two bytes that hold a character's bits read
+    // as one big-endian 16-bit number: less code than groups of three.
+    for (i, c) in out.iter_mut().enumerate() {
+        let bit = i * 6;
+        *c = if bit < bytes.len() * 8 {
+            let byte = |k| u16::from(bytes.get(k).copied().unwrap_or(0));
+            let pair = byte(bit / 8) << 8 | byte(bit / 8 + 1);
+            ALPHABET[usize::from(pair >> (10 - bit % 8) & 63)]
+        } else {
+            b'='
+        };
     }
     out
 }

@@ -59,15 +59,30 @@ pub enum HandshakeError {
 impl HandshakeError {
     /// The HTTP status a server answers this error with.
     pub fn http_status(self) -> (u16, &'static str) {
+        let (line, _) = self.rejection();
+        let (code, phrase) = line.split_at_checked(4).unwrap_or_default();
+        let code = code
+            .bytes()
+            .take(3)
+            .fold(0, |n, d| n * 10 + u16::from(d.wrapping_sub(b'0')));
+        (code, phrase)
+    }
+
+    /// What a server's rejection starts with: the status code and phrase
+    /// (three digits, a space, the phrase), and the header lines this
+    /// status calls for (section 4.2.2 and 4.4: what to upgrade to, for
+    /// 426; RFC 9110 section 15.5.6: Allow, for 405). One source for
+    /// [`HandshakeError::http_status`] and [`write_rejection`], as text
+    /// ready to copy: no number to format.
+    fn rejection(self) -> (&'static str, &'static [u8]) {
         match self {
             HandshakeError::TooLarge | HandshakeError::TooManyHeaders => {
-                (431, "Request Header Fields Too Large")
+                ("431 Request Header Fields Too Large", b"")
             }
-            HandshakeError::NotGet => (405, "Method Not Allowed"),
-            HandshakeError::NotUpgrade | HandshakeError::UnsupportedVersion => {
-                (426, "Upgrade Required")
-            }
-            _ => (400, "Bad Request"),
+            HandshakeError::NotGet => ("405 Method Not Allowed", b"Allow: GET\r\n"),
+            HandshakeError::NotUpgrade => ("426 Upgrade Required", UPGRADE_HEADERS),
+            HandshakeError::UnsupportedVersion => ("426 Upgrade Required", VERSION_HEADER),
+            _ => ("400 Bad Request", b""),
         }
     }
 
@@ -174,8 +189,12 @@ impl<'a> ExtensionHeaders<'a> {
 pub struct Request<'a> {
     /// Bytes of the request, header block included; what follows is frames.
     pub len: usize,
-    /// The request target, e.g. `/chat?room=1`.
-    pub path: &'a str,
+    /// The request target, e.g. `/chat?room=1`: visible ASCII (checked),
+    /// so `core::str::from_utf8` of it always succeeds. Bytes, as `host`
+    /// and `origin` are, rather than a `&str`: making one takes a UTF-8
+    /// validator that a server image would link for this alone (about 600
+    /// bytes of a wasm32 module, 280 of Cortex-M code).
+    pub path: &'a [u8],
     /// The Host header.
     pub host: &'a [u8],
     /// The Origin header, if any (section 4.2.1 item 7).
@@ -212,8 +231,6 @@ pub fn parse_request<'a>(
     if version != b"HTTP/1.1" {
         return Err(HandshakeError::OldHttpVersion);
     }
-    // The target is visible ASCII (checked by `request_line`), so UTF-8.
-    let path = core::str::from_utf8(path).map_err(|_| HandshakeError::Malformed)?;
     let (mut host, mut origin, mut key) = (None, None, None);
     let (mut upgrade, mut connection, mut version) = (false, false, false);
     let mut chosen: Option<usize> = None;
@@ -314,28 +331,40 @@ pub fn write_response(
 /// as a plain-text body, `Connection: close`, and for 426 the headers that
 /// tell the client what to upgrade to (section 4.2.2 and 4.4).
 pub fn write_rejection(error: HandshakeError, out: &mut [u8]) -> Option<usize> {
-    let (status, phrase) = error.http_status();
+    let (status, headers) = error.rejection();
     // The request's errors only (see REQUEST_REASONS).
     let reason = REQUEST_REASONS[error.index().min(REQUEST_ERRORS)].as_bytes();
+    // The body: the reason and a newline, of two digits' length (checked
+    // when this compiles, below).
+    let len = reason.len() + 1;
     let mut w = Writer::new(out);
     w.put(b"HTTP/1.1 ");
-    w.put_u32(status as u32);
-    w.put(b" ");
-    w.put(phrase.as_bytes());
+    w.put(status.as_bytes());
     w.put(b"\r\nContent-Type: text/plain\r\nConnection: close\r\n");
-    match error {
-        HandshakeError::UnsupportedVersion => w.put(b"Sec-WebSocket-Version: 13\r\n"),
-        HandshakeError::NotUpgrade => w.put(b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"),
-        HandshakeError::NotGet => w.put(b"Allow: GET\r\n"),
-        _ => {}
-    }
+    w.put(headers);
     w.put(b"Content-Length: ");
-    w.put_u32(reason.len() as u32 + 1);
+    w.put(&[b'0' + (len / 10 % 10) as u8, b'0' + (len % 10) as u8]);
     w.put(b"\r\n\r\n");
     w.put(reason);
     w.put(b"\n");
     w.finish().ok()
 }
+
+/// What a 426 adds: the protocol to upgrade to and the version (section
+/// 4.2.2); the version alone when that was what was missing.
+const UPGRADE_HEADERS: &[u8] = b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n";
+const VERSION_HEADER: &[u8] = UPGRADE_HEADERS.split_at(20).1;
+
+// Every rejection body (a reason and a newline) has a two-digit length,
+// as `write_rejection` writes it.
+const _: () = {
+    let mut i = 0;
+    while i < REQUEST_REASONS.len() {
+        let len = REQUEST_REASONS[i].len() + 1;
+        assert!(len >= 10 && len <= 99);
+        i += 1;
+    }
+};
 
 /// Writes a client's upgrade request (section 4.1). `host` is the Host
 /// header's value (with the port when it is not the default), `path` the
@@ -456,10 +485,18 @@ struct Lines<'a>(&'a [u8]);
 impl<'a> Lines<'a> {
     /// The next complete line; `None` when no line end is left.
     fn next_line(&mut self) -> Option<&'a [u8]> {
-        let end = self.0.iter().position(|&b| b == b'\n')?;
-        let (line, rest) = self.0.split_at(end);
-        self.0 = rest.get(1..).unwrap_or_default();
-        Some(line.strip_suffix(b"\r").unwrap_or(line))
+        let (line, rest) = split_at_byte(self.0, b'\n')?;
+        self.0 = rest;
+        Some(without_cr(line))
+    }
+}
+
+/// `line` without a CR at its end: a slice pattern, less code than
+/// `strip_suffix`'s general comparison.
+fn without_cr(line: &[u8]) -> &[u8] {
+    match line {
+        [rest @ .., b'\r'] => rest,
+        _ => line,
     }
 }
 
@@ -482,7 +519,7 @@ fn header_block(
         let line = match lines.next_line() {
             Some(line) => line,
             None => {
-                let tail = lines.0.strip_suffix(b"\r").unwrap_or(lines.0);
+                let tail = without_cr(lines.0);
                 if !tail.iter().all(|&b| is_text(b)) {
                     return Err(HandshakeError::Malformed);
                 }
@@ -571,8 +608,12 @@ fn split_at_byte(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
 /// HTTP/1.1 or HTTP/1.0: the versions a handshake can meet (an older one is
 /// refused by the caller, RFC 6455 section 4.2.1 item 1).
 fn is_http1(version: &[u8]) -> bool {
-    matches!(version, b"HTTP/1.1" | b"HTTP/1.0")
+    // As one 64-bit number with the last digit's low bit set: "HTTP/1.1".
+    <[u8; 8]>::try_from(version).is_ok_and(|v| u64::from_be_bytes(v) | 1 == HTTP_1_1)
 }
+
+/// "HTTP/1.1" as a big-endian number.
+const HTTP_1_1: u64 = u64::from_be_bytes(*b"HTTP/1.1");
 
 /// A request line (RFC 9112 section 3): method, target and version, one
 /// space apart; the target visible ASCII.
@@ -622,8 +663,18 @@ fn check_key(value: &[u8]) -> Result<Key, HandshakeError> {
     }
 }
 
-fn trim(v: &[u8]) -> &[u8] {
-    v.trim_ascii()
+/// A value without the optional whitespace (spaces and tabs, RFC 9110
+/// section 5.6.3) around it: the only whitespace a checked line can hold
+/// (no CR, LF or other control byte passes `is_text`), so this is
+/// `trim_ascii` in fewer bytes of code.
+fn trim(mut v: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = v {
+        v = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = v {
+        v = rest;
+    }
+    v
 }
 
 /// Whether a comma-separated header value holds `token`, ignoring case.
@@ -665,22 +716,6 @@ impl<'a> Writer<'a> {
             None => self.short = true,
         }
         self.len = end;
-    }
-
-    /// Decimal digits. `u32` is plenty for statuses and short bodies, and
-    /// spares 32-bit targets the 64-bit division routines.
-    fn put_u32(&mut self, mut n: u32) {
-        let mut digits = [0u8; 10];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.put(&digits[i..])
     }
 
     /// The length written, or `Err` with the length `out` needed.
@@ -770,7 +805,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(req.len, RFC_REQUEST.len());
-        assert_eq!(req.path, "/chat");
+        assert_eq!(req.path, b"/chat");
         assert_eq!(req.protocol, Some(0));
         assert_eq!(req.origin, Some(&b"http://example.com"[..]));
         let mut out = [0u8; 256];
@@ -968,6 +1003,38 @@ mod tests {
     }
 
     #[test]
+    fn http_statuses() {
+        use HandshakeError::*;
+        for (e, status) in [
+            (Malformed, (400, "Bad Request")),
+            (TooLarge, (431, "Request Header Fields Too Large")),
+            (TooManyHeaders, (431, "Request Header Fields Too Large")),
+            (NotGet, (405, "Method Not Allowed")),
+            (OldHttpVersion, (400, "Bad Request")),
+            (MissingHost, (400, "Bad Request")),
+            (NotUpgrade, (426, "Upgrade Required")),
+            (MissingConnectionUpgrade, (400, "Bad Request")),
+            (BadKey, (400, "Bad Request")),
+            (UnsupportedVersion, (426, "Upgrade Required")),
+            (BadAccept, (400, "Bad Request")),
+        ] {
+            assert_eq!(e.http_status(), status, "{e:?}");
+            let mut out = [0u8; 512];
+            let n = write_rejection(e, &mut out).unwrap();
+            let text = core::str::from_utf8(&out[..n]).unwrap();
+            let (code, rest) = text["HTTP/1.1 ".len()..].split_once(' ').unwrap();
+            assert_eq!(code.parse::<u16>().unwrap(), status.0, "{e:?}");
+            assert!(rest.starts_with(status.1) && rest[status.1.len()..].starts_with("\r\n"));
+        }
+        let mut out = [0u8; 512];
+        let n = write_rejection(NotUpgrade, &mut out).unwrap();
+        let text = core::str::from_utf8(&out[..n]).unwrap();
+        assert!(text.contains("\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"));
+        let n = write_rejection(NotGet, &mut out).unwrap();
+        assert!(out[..n].windows(12).any(|w| w == b"Allow: GET\r\n"));
+    }
+
+    #[test]
     fn rejection_responses() {
         let mut out = [0u8; 512];
         let n = write_rejection(HandshakeError::UnsupportedVersion, &mut out).unwrap();
@@ -994,7 +1061,7 @@ mod tests {
         let mut out = [0u8; 512];
         let n = write_request("localhost:8888", "/x", &key, &["chat"], None, &mut out).unwrap();
         let req = parse_request(&out[..n], &["chat"], 4096).unwrap().unwrap();
-        assert_eq!((req.path, req.protocol), ("/x", Some(0)));
+        assert_eq!((req.path, req.protocol), (&b"/x"[..], Some(0)));
         let mut resp = [0u8; 512];
         let m = write_response(&req.key, Some("chat"), None, &mut resp).unwrap();
         let r = parse_response(&resp[..m], &key, &["chat"], false, 4096)

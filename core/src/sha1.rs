@@ -31,25 +31,30 @@ impl Sha1 {
 
     pub(crate) fn update(&mut self, data: &[u8]) {
         for &b in data {
-            self.block[self.len % 64] = b;
-            self.len = self.len.wrapping_add(1);
-            if self.len % 64 == 0 {
-                compress(&mut self.h, &self.block);
-            }
+            self.push(b);
+        }
+    }
+
+    /// Hashes one byte: every byte, data and padding, goes through here.
+    fn push(&mut self, b: u8) {
+        self.block[self.len % 64] = b;
+        self.len = self.len.wrapping_add(1);
+        if self.len % 64 == 0 {
+            compress(&mut self.h, &self.block);
         }
     }
 
     /// Pads (a 1 bit, zeros, the length in bits: RFC 3174 section 4) and
     /// returns the digest.
-    pub(crate) fn digest(mut self) -> [u8; 20] {
+    pub(crate) fn digest(&mut self) -> [u8; 20] {
         let bits = (self.len as u64).wrapping_mul(8);
-        self.update(&[0x80]);
+        self.push(0x80);
         while self.len % 64 != 56 {
-            self.update(&[0]);
+            self.push(0);
         }
         self.update(&bits.to_be_bytes());
         let mut out = [0u8; 20];
-        for (o, h) in out.chunks_exact_mut(4).zip(self.h) {
+        for (o, h) in out.chunks_exact_mut(4).zip(&self.h) {
             o.copy_from_slice(&h.to_be_bytes());
         }
         out
@@ -62,16 +67,16 @@ const K: [u32; 4] = [0x5a82_7999, 0x6ed9_eba1, 0x8f1b_bcdc, 0xca62_c1d6];
 /// One 64-byte block (RFC 3174 section 6.2, with the 16-word circular
 /// schedule of its method 2, section 6.2).
 fn compress(h: &mut [u32; 5], block: &[u8; 64]) {
+    // The block's words, read as the rounds reach them, then the schedule
+    // in the same 16 words: one loop, no separate pass to load them.
     let mut w = [0u32; 16];
-    for (w, b) in w.iter_mut().zip(block.chunks_exact(4)) {
-        *w = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    }
     let [mut a, mut b, mut c, mut d, mut e] = *h;
     for i in 0..80 {
         let s = i & 15;
-        if i >= 16 {
-            w[s] = (w[(s + 13) & 15] ^ w[(s + 8) & 15] ^ w[(s + 2) & 15] ^ w[s]).rotate_left(1);
-        }
+        w[s] = match block.get(4 * i..4 * i + 4) {
+            Some(&[b0, b1, b2, b3]) => u32::from_be_bytes([b0, b1, b2, b3]),
+            _ => (w[(s + 13) & 15] ^ w[(s + 8) & 15] ^ w[(s + 2) & 15] ^ w[s]).rotate_left(1),
+        };
         // The four rounds' functions (section 5), Ch and Maj in their
         // forms with one operation less; the constant from a table.
         let f = match i / 20 {
@@ -92,9 +97,14 @@ fn compress(h: &mut [u32; 5], block: &[u8; 64]) {
         b = a;
         a = t;
     }
-    for (h, v) in h.iter_mut().zip([a, b, c, d, e]) {
-        *h = h.wrapping_add(v);
-    }
+    // Written out: zipped with an array, the five went through an array
+    // iterator's out-of-line `next` (a stack frame and a call per word).
+    let [h0, h1, h2, h3, h4] = h;
+    *h0 = h0.wrapping_add(a);
+    *h1 = h1.wrapping_add(b);
+    *h2 = h2.wrapping_add(c);
+    *h3 = h3.wrapping_add(d);
+    *h4 = h4.wrapping_add(e);
 }
 
 #[cfg(test)]

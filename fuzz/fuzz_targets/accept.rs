@@ -67,7 +67,7 @@ fuzz_target!(|case: Case| {
             assert!(written <= out.len());
             assert_eq!(conn.state(), State::Open);
             assert!(request.protocol.is_none_or(|i| i < protocols.len()));
-            let path = request.path.as_bytes();
+            let path = request.path;
             assert!(input[..request.len].windows(path.len()).any(|w| w == path));
             // The client's view of the 101.
             let response =

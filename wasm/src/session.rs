@@ -188,7 +188,7 @@ impl Session {
             Ok(Accept::Accepted { request, written }) => {
                 let accepted = Accepted {
                     extensions: agreed_extensions(&self.conn, &request),
-                    path: request.path.to_owned(),
+                    path: String::from_utf8_lossy(request.path).into_owned(),
                     host: String::from_utf8_lossy(request.host).into_owned(),
                     origin: request
                         .origin
