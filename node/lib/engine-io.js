@@ -144,18 +144,25 @@ export let shouldClose = false;
 /** Set by flush(): the engine's next deadline, or undefined. */
 export let deadline;
 
-// Output goes out through one Buffer shared by every connection while the
-// socket takes it at once, and a fresh one replaces it the first time a
-// write is left pending (see written()); larger outputs get their own.
-const OUT_SIZE = 64 * 1024;
-let out = Buffer.allocUnsafeSlow(OUT_SIZE);
+// Output is copied into a region of a Buffer the connections share, taken
+// from its free end. A write that the socket finishes at once gives its
+// region back (the next output goes to the same place); one left pending
+// keeps its region, and later outputs go after it, into a fresh Buffer
+// when this one is full (the old one lives as long as its pending writes).
+// A socket that already has output waiting, and output larger than the
+// Buffer, get a Buffer of their own.
+const OUT_SIZE = 128 * 1024;
+let out = null;
+let outUsed = 0;
+// Where the region of the last flush() starts, until written(); -1: none.
+let lentAt = -1;
 
 /**
- * The bytes `conn` has for the transport, as a Buffer, or null. The Buffer
- * may be a part of the shared output buffer: after writing it, the caller
- * calls written() with the socket.
+ * The bytes `conn` has for the transport, as a Buffer, or null. With
+ * `shared` (the socket has nothing waiting), the Buffer may be a region of
+ * the shared one: the caller writes it at once and then calls written().
  */
-export function flush(conn) {
+export function flush(conn, shared) {
   const at = conn.flushOutput();
   views();
   const from = view.getFloat64(at, true);
@@ -164,16 +171,22 @@ export function flush(conn) {
   const d = view.getFloat64(at + 24, true);
   deadline = d < 0 ? undefined : d;
   if (n === 0) return null;
-  if (n > OUT_SIZE) return copyOut(from, n);
-  mem.copy(out, 0, from, from + n);
-  return out.subarray(0, n);
+  if (!shared || n > OUT_SIZE) return copyOut(from, n);
+  if (out === null || OUT_SIZE - outUsed < n) {
+    out = Buffer.allocUnsafeSlow(OUT_SIZE);
+    outUsed = 0;
+  }
+  lentAt = outUsed;
+  outUsed += n;
+  mem.copy(out, lentAt, from, from + n);
+  return out.subarray(lentAt, outUsed);
 }
 
 /**
- * Called after `socket.write()` of flush()'s Buffer: when the socket did
- * not hand everything to the kernel at once, something still holds the
- * shared output buffer, so it is given up for a fresh one.
+ * Called after `socket.write()` of flush()'s Buffer: when the socket has
+ * handed it all to the kernel (nothing is waiting), its region is free.
  */
 export function written(socket) {
-  if (socket.writableLength !== 0) out = Buffer.allocUnsafeSlow(OUT_SIZE);
+  if (lentAt >= 0 && socket.writableLength === 0) outUsed = lentAt;
+  lentAt = -1;
 }

@@ -330,7 +330,7 @@ export class WebSocket extends EventEmitter {
     const conn = this._conn;
     const socket = this._socket;
     if (!conn || !socket || socket.destroyed || this._ending) return;
-    const out = io.flush(conn);
+    const out = io.flush(conn, socket.writableLength === 0);
     if (out !== null) {
       const callbacks = this._callbacks;
       if (callbacks.length > 0) {
