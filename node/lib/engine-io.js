@@ -86,12 +86,41 @@ function copyOut(at, n) {
 /** Set by receive(): whether received bytes wait for another call. */
 export let buffered = false;
 
+// Where receive() may put payloads instead of allocating: the received
+// chunk, which the caller owns and has staged (its bytes are in the
+// engine), and how much of it is used. A message's payload is never
+// longer than the frame bytes it came in, so when messages arrive whole
+// in one chunk their payloads fit in it, one after the other.
+let reuse = null;
+let reused = 0;
+
+/**
+ * Lends receive() the chunk just staged, whose bytes the caller no longer
+ * needs, to hold the payloads of the events it carries (null: none).
+ */
+export function lend(chunk) {
+  reuse = chunk;
+  reused = 0;
+}
+
+/** `n` bytes of the module's memory from `at`, in the lent chunk if they fit. */
+function payload(at, n) {
+  if (reuse !== null && n <= reuse.length - reused) {
+    const start = reused;
+    reused += n;
+    mem.copy(reuse, start, at, at + n);
+    return reuse.subarray(start, reused);
+  }
+  return copyOut(at, n);
+}
+
 /**
  * Feeds the first `len` staged bytes (0: bytes already buffered) to
  * `conn` and returns the events as [kind, data, code] triples, with
- * `data` a Buffer the caller owns (a close's reason, empty for an error).
- * They are all copied out before any is handed on, so that a listener
- * that drives another connection cannot overwrite them.
+ * `data` a Buffer the caller owns (a close's reason, empty for an error;
+ * a part of the lent chunk, or a fresh Buffer). They are all copied out
+ * before any is handed on, so that a listener that drives another
+ * connection cannot overwrite them.
  */
 export function receive(conn, len) {
   const at = conn.receiveStaged(len);
@@ -104,7 +133,7 @@ export function receive(conn, len) {
     const code = view.getUint32(p + 4, true);
     const n = view.getUint32(p + 8, true);
     p += EVENT_HEADER;
-    events.push(kind, copyOut(p, n), code);
+    events.push(kind, payload(p, n), code);
     p += n;
   }
   return events;
@@ -115,14 +144,49 @@ export let shouldClose = false;
 /** Set by flush(): the engine's next deadline, or undefined. */
 export let deadline;
 
-/** The bytes `conn` has for the transport, as a Buffer, or null. */
-export function flush(conn) {
+// Output is copied into a region of a Buffer the connections share, taken
+// from its free end. A write that the socket finishes at once gives its
+// region back (the next output goes to the same place); one left pending
+// keeps its region, and later outputs go after it, into a fresh Buffer
+// when this one is full (the old one lives as long as its pending writes).
+// A socket that already has output waiting, and output larger than the
+// Buffer, get a Buffer of their own.
+const OUT_SIZE = 128 * 1024;
+let out = null;
+let outUsed = 0;
+// Where the region of the last flush() starts, until written(); -1: none.
+let lentAt = -1;
+
+/**
+ * The bytes `conn` has for the transport, as a Buffer, or null. With
+ * `shared` (the socket has nothing waiting), the Buffer may be a region of
+ * the shared one: the caller writes it at once and then calls written().
+ */
+export function flush(conn, shared) {
   const at = conn.flushOutput();
   views();
-  const out = view.getFloat64(at, true);
+  const from = view.getFloat64(at, true);
   const n = view.getFloat64(at + 8, true);
   shouldClose = view.getFloat64(at + 16, true) !== 0;
   const d = view.getFloat64(at + 24, true);
   deadline = d < 0 ? undefined : d;
-  return n > 0 ? copyOut(out, n) : null;
+  if (n === 0) return null;
+  if (!shared || n > OUT_SIZE) return copyOut(from, n);
+  if (out === null || OUT_SIZE - outUsed < n) {
+    out = Buffer.allocUnsafeSlow(OUT_SIZE);
+    outUsed = 0;
+  }
+  lentAt = outUsed;
+  outUsed += n;
+  mem.copy(out, lentAt, from, from + n);
+  return out.subarray(lentAt, outUsed);
+}
+
+/**
+ * Called after `socket.write()` of flush()'s Buffer: when the socket has
+ * handed it all to the kernel (nothing is waiting), its region is free.
+ */
+export function written(socket) {
+  if (lentAt >= 0 && socket.writableLength === 0) outUsed = lentAt;
+  lentAt = -1;
 }

@@ -251,7 +251,12 @@ export class WebSocket extends EventEmitter {
     const conn = this._conn;
     this._receiving = true;
     try {
-      let len = bytes === undefined ? 0 : io.stage(bytes);
+      let len = 0;
+      if (bytes !== undefined) {
+        len = io.stage(bytes);
+        // Its bytes are in the engine now: it can hold the payloads.
+        io.lend(bytes);
+      }
       for (;;) {
         const events = io.receive(conn, len);
         const more = io.buffered;
@@ -264,6 +269,7 @@ export class WebSocket extends EventEmitter {
         }
       }
     } finally {
+      io.lend(null);
       this._receiving = false;
     }
     if (this._conn) this._flush();
@@ -324,7 +330,7 @@ export class WebSocket extends EventEmitter {
     const conn = this._conn;
     const socket = this._socket;
     if (!conn || !socket || socket.destroyed || this._ending) return;
-    const out = io.flush(conn);
+    const out = io.flush(conn, socket.writableLength === 0);
     if (out !== null) {
       const callbacks = this._callbacks;
       if (callbacks.length > 0) {
@@ -335,6 +341,7 @@ export class WebSocket extends EventEmitter {
       } else {
         socket.write(out);
       }
+      io.written(socket);
     }
     if (io.shouldClose) this._end();
     else this._schedule(io.deadline);

@@ -260,6 +260,45 @@ test("binaryType, fragments, and the EventTarget face", async () => {
   }
 });
 
+test("echoes stay whole while the server's writes wait for a reader that does not read", { timeout: 60_000 }, async () => {
+  // The adapter writes output through a buffer its connections share, and
+  // hands out payloads in the received chunk: with one client not reading,
+  // the server's writes to it are left pending while it goes on echoing to
+  // both clients, and every echo must still come back as sent.
+  const { wss, url } = await standalone();
+  try {
+    const stalled = new WebSocket(url, { perMessageDeflate: false });
+    const active = new WebSocket(url, { perMessageDeflate: false });
+    await Promise.all([once(stalled, "open"), once(active, "open")]);
+    const message = (i) => Buffer.alloc(1 + ((i * 7919) % 30_000), i % 251);
+    const count = 1500;
+    const got = [];
+    stalled.on("message", (data) => got.push(data));
+    stalled.pause();
+    for (let i = 0; i < count; i++) stalled.send(message(i));
+    let serverPending = 0;
+    let echoed = 0;
+    active.on("message", (data) => {
+      assert.ok(data.equals(message(count + echoed)), `active message ${echoed}`);
+      echoed++;
+      if (echoed < count) active.send(message(count + echoed));
+    });
+    active.send(message(count));
+    await waitFor(() => {
+      for (const c of wss.clients) serverPending = Math.max(serverPending, c.bufferedAmount);
+      return stalled.bufferedAmount === 0 && serverPending > 0 && echoed === count;
+    });
+    stalled.resume();
+    await waitFor(() => got.length === count);
+    for (let i = 0; i < count; i++) assert.ok(got[i].equals(message(i)), `message ${i}`);
+    stalled.close();
+    active.close();
+    await Promise.all([once(stalled, "close"), once(active, "close")]);
+  } finally {
+    await stop(wss);
+  }
+});
+
 test("pause holds messages until resume", async () => {
   const { wss, url } = await standalone();
   try {
