@@ -61,6 +61,7 @@ pub mod io;
 #[cfg(feature = "async")]
 pub mod io_async;
 mod sha1;
+mod text;
 pub mod utf8;
 
 pub use embedded_io;
