@@ -4,7 +4,6 @@ use core::fmt;
 
 use crate::close::CloseCode;
 use crate::handshake::HandshakeError;
-use crate::text;
 
 /// A rule of RFC 6455 that the peer broke. Each one fails the connection
 /// with the close code [`Violation::close_code`] gives.
@@ -58,20 +57,13 @@ impl Violation {
     pub fn reason(self) -> &'static str {
         // A table indexed by the variant (always in range) rather than a
         // `match`: at opt-level z a match compiles to a jump table with
-        // code per arm (about 190 bytes on a Cortex-M), the table to two
-        // loads; packed (see `text`), the table is 32 bytes of data, not
-        // the 120 of an array of `&str`.
-        text::pick(REASON_TEXT, &REASON_STARTS, self as usize)
-    }
-
-    /// [`Violation::reason`] as bytes, as a close frame carries it.
-    pub(crate) fn reason_bytes(self) -> &'static [u8] {
-        text::pick_bytes(REASON_TEXT, &REASON_STARTS, self as usize)
+        // code per arm (about 190 bytes on a Cortex-M), the table to one
+        // load (120 bytes of data).
+        REASONS[self as usize]
     }
 }
 
-/// [`Violation::reason`] for each variant, in declaration order (read
-/// through `REASON_TEXT` and `REASON_STARTS`).
+/// [`Violation::reason`] for each variant, in declaration order.
 const REASONS: [&str; 15] = [
     "reserved opcode",
     "reserved bits set",
@@ -89,10 +81,6 @@ const REASONS: [&str; 15] = [
     "closing handshake timed out",
     "compressed data does not inflate",
 ];
-
-const REASON_BYTES: [u8; text::packed_len(&REASONS)] = text::pack(&REASONS);
-const REASON_TEXT: &str = text::as_str(&REASON_BYTES);
-const REASON_STARTS: [u16; REASONS.len() + 1] = text::starts(&REASONS);
 
 // Each reason fits a close frame after its code, as `poll_output` sends it
 // whole.

@@ -61,7 +61,6 @@ pub mod io;
 #[cfg(feature = "async")]
 pub mod io_async;
 mod sha1;
-mod text;
 pub mod utf8;
 
 pub use embedded_io;

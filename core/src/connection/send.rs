@@ -46,9 +46,10 @@ impl Connection {
             return 0;
         };
         let (code, reason) = match c {
-            CloseOut::Reply(code) => (code, &[][..]),
-            CloseOut::Fail(v) => (Some(v.close_code()), v.reason_bytes()),
+            CloseOut::Reply(code) => (code, ""),
+            CloseOut::Fail(v) => (Some(v.close_code()), v.reason()),
         };
+        let reason = reason.as_bytes();
         // Every reason fits a close frame: checked when `error` compiles.
         let rng = (self.role == Role::Client).then_some(&mut self.rng);
         let Ok(n) = write_frame(rng, Opcode::Close, true, code, reason, out) else {
