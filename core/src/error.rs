@@ -82,6 +82,16 @@ const REASONS: [&str; 15] = [
     "compressed data does not inflate",
 ];
 
+// Each reason fits a close frame after its code, as `poll_output` sends it
+// whole.
+const _: () = {
+    let mut i = 0;
+    while i < REASONS.len() {
+        assert!(REASONS[i].len() <= crate::close::MAX_REASON);
+        i += 1;
+    }
+};
+
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} (close code {})", self.reason(), self.close_code().0)
