@@ -370,7 +370,7 @@ mod through_a_connection {
     use super::*;
     use websock_core::deflate::{Options, Window};
     use websock_core::frame::{apply_mask, encode_header, Header, Opcode};
-    use websock_core::{Accept, Config, Connection, DataKind, Error, Event, Received, Violation};
+    use websock_core::{Accept, Config, Connection, DataKind, Error, Event, Violation};
 
     pub(super) fn config(options: Options) -> Config {
         let mut c = Config::new();
@@ -704,19 +704,12 @@ mod through_a_connection {
         let failure = loop {
             let mut rest = wire[pos..].to_vec();
             match s.receive_inflating(&mut rest, &mut scratch, &mut window, &mut []) {
-                Ok(Received {
-                    consumed,
-                    event: Some(Event::Data { chunk, .. }),
-                    ..
-                }) => {
-                    got.extend_from_slice(chunk);
-                    pos += consumed;
-                }
-                Ok(Received {
-                    consumed, event, ..
-                }) => {
-                    assert!(consumed > 0 || event.is_some(), "stalled");
-                    pos += consumed;
+                Ok(r) => {
+                    assert!(r.consumed > 0 || r.event.is_some(), "stalled");
+                    if let Some(Event::Data { chunk, .. }) = r.event {
+                        got.extend_from_slice(chunk);
+                    }
+                    pos += r.consumed;
                 }
                 Err(e) => break e,
             }

@@ -65,17 +65,13 @@ impl Session for Websock {
     fn messages(&self, p: &mut Probe) -> bool {
         let mut frames = 0;
         while frames < MESSAGE_FRAMES {
-            let Ok(Received {
-                consumed: used,
-                written,
-                event,
-            }) = receive!(p)
-            else {
+            let Ok(got) = receive!(p) else {
                 return false;
             };
+            let used = got.consumed;
             p.input_pos += used;
-            p.out_len += written;
-            match event {
+            p.out_len += got.written;
+            match got.event {
                 Some(Event::Data { kind, chunk, last }) => {
                     let Ok(n) = p.engine.send(kind, chunk, last, &mut p.out[p.out_len..]) else {
                         return false;

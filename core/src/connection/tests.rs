@@ -910,19 +910,12 @@ mod compressed {
             let failure = loop {
                 let mut rest = wire[pos..].to_vec();
                 match s.receive_with(&mut rest, &mut space, &mut []) {
-                    Ok(Received {
-                        consumed,
-                        event: Some(Event::Data { chunk, .. }),
-                        ..
-                    }) => {
-                        got.extend_from_slice(chunk);
-                        pos += consumed;
-                    }
-                    Ok(Received {
-                        consumed, event, ..
-                    }) => {
-                        assert!(consumed > 0 || event.is_some(), "stalled");
-                        pos += consumed;
+                    Ok(r) => {
+                        assert!(r.consumed > 0 || r.event.is_some(), "stalled");
+                        if let Some(Event::Data { chunk, .. }) = r.event {
+                            got.extend_from_slice(chunk);
+                        }
+                        pos += r.consumed;
                     }
                     Err(e) => break e,
                 }
