@@ -178,6 +178,25 @@ pub fn encode_header(header: &Header, out: &mut [u8]) -> Option<usize> {
     Some(n)
 }
 
+/// How many bytes from the start of `bytes` a connection takes only all at
+/// once: a frame header, and for a control frame its payload too (at most
+/// [`MAX_CONTROL_FRAME`]). While the header itself is incomplete, the
+/// least it can be: call again with more. A header the connection refuses
+/// counts as what is there (it fails the connection as it is).
+///
+/// For a caller whose read buffer is not its own: keep that many bytes of
+/// a piece cut off by the end of a read, and complete it from the next.
+pub fn taken_whole(bytes: &[u8]) -> usize {
+    match decode_header(bytes) {
+        Ok(Decoded::Incomplete(need)) => need,
+        Ok(Decoded::Complete(h, len)) if h.opcode.is_control() => {
+            len + h.len.min(MAX_CONTROL_PAYLOAD as u64) as usize
+        }
+        Ok(Decoded::Complete(_, len)) => len,
+        Err(_) => bytes.len(),
+    }
+}
+
 /// XORs `buf` with the masking key (RFC 6455 section 5.3), where `offset` is
 /// the position of `buf[0]` within the frame's payload. Masking and
 /// unmasking are the same operation.
@@ -279,6 +298,22 @@ fn mask_run(run: &mut [u8], pattern: [u8; MASK_RUN]) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn taken_whole_is_a_header_or_a_whole_control_frame() {
+        // Too little to know: the least a header can be.
+        assert_eq!(taken_whole(&[]), 2);
+        assert_eq!(taken_whole(&[0x82]), 2);
+        assert_eq!(taken_whole(&[0x82, 0xFE]), 8);
+        // A data frame: its header only (masked, 16-bit length).
+        assert_eq!(taken_whole(&[0x82, 0xFE, 0x01, 0x00, 1, 2, 3, 4]), 8);
+        // A masked ping of 5: header and payload.
+        assert_eq!(taken_whole(&[0x89, 0x85, 1, 2, 3, 4]), 11);
+        // An over-long control frame counts 125 of payload (then fails).
+        assert_eq!(taken_whole(&[0x89, 0xFE, 0x01, 0x00, 1, 2, 3, 4]), 8 + 125);
+        // A reserved opcode: what is there.
+        assert_eq!(taken_whole(&[0x83, 0x80, 1]), 3);
+    }
+
     use super::*;
 
     fn header(bytes: &[u8]) -> Header {

@@ -30,7 +30,7 @@
 use std::cell::Cell;
 use std::io;
 
-use websock_core::frame::{apply_mask, decode_header, Decoded, MAX_CONTROL_FRAME, MAX_HEADER_LEN};
+use websock_core::frame::{apply_mask, taken_whole, MAX_CONTROL_FRAME, MAX_HEADER_LEN};
 use websock_core::{
     Accept, CloseCode, Closure, Config, Connection, DataKind, Error, Event, HandshakeError,
     Received, Role, State, Transport as Wanted, Violation,
@@ -1115,8 +1115,10 @@ impl Link {
             from = complete_piece(&mut piece, data);
             let took = self.frames_by_kind(&mut piece, handler);
             if took < piece.len() {
-                // Still not whole: `data` is used up.
+                // Still not whole, so `data` is used up; should any of it
+                // be left, it waits too, in order.
                 piece.drain(..took);
+                piece.extend_from_slice(data.get(from..).unwrap_or_default());
                 self.unread = piece;
                 return;
             }
@@ -1230,21 +1232,15 @@ impl Link {
 }
 
 /// Moves from `data` into `piece` (the start of a frame header or control
-/// frame) the bytes that piece still needs, and no more: a data frame's
-/// payload stays in `data`, where a handler may borrow it. Returns how
-/// many were moved.
+/// frame) the bytes that piece still needs (`frame::taken_whole`), and no
+/// more: a data frame's payload stays in `data`, where a handler may borrow
+/// it. Returns how many were moved.
 fn complete_piece(piece: &mut Vec<u8>, data: &[u8]) -> usize {
     let mut moved = 0;
     loop {
-        let need = match decode_header(piece) {
-            Ok(Decoded::Incomplete(need)) => need,
-            Ok(Decoded::Complete(h, len)) if h.opcode.is_control() => {
-                // A longer one is a violation the engine reports.
-                len + h.len.min(MAX_CONTROL_FRAME as u64) as usize
-            }
-            _ => return moved,
-        };
-        let take = need.saturating_sub(piece.len()).min(data.len() - moved);
+        let take = taken_whole(piece)
+            .saturating_sub(piece.len())
+            .min(data.len() - moved);
         if take == 0 {
             return moved;
         }

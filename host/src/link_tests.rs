@@ -494,6 +494,39 @@ fn going_away_waits_for_the_message_in_progress() {
     assert!(other.is_done());
 }
 
+/// The engine takes a header or control frame only whole; the link keeps
+/// a piece cut off by the end of a read and completes it from the next,
+/// moving no more than it needs: every cut gives the same output.
+#[test]
+fn frames_cut_anywhere_between_two_reads_give_the_same_output() {
+    let mut wire = frame(true, 1, b"hello");
+    wire.extend(frame(true, 9, b"abc"));
+    wire.extend(frame(true, 2, &[7; 300]));
+    wire.extend(frame(true, 10, b""));
+    wire.extend(frame(true, 1, b"end"));
+    let run = |cuts: &[usize]| {
+        let mut echo = Echo::default();
+        let mut link = open_server(Link::server(Config::new(), 0), 0, &mut echo);
+        let mut at = 0;
+        for &cut in cuts.iter().chain([&wire.len()]) {
+            link.received(&mut wire[at..cut].to_vec(), &mut echo);
+            at = cut;
+        }
+        link.output().to_vec()
+    };
+    let whole = run(&[]);
+    let mut expected = b"\x81\x05hello\x8a\x03abc\x82\x7e\x01\x2c".to_vec();
+    expected.extend([7; 300]);
+    expected.extend(b"\x81\x03end");
+    assert_eq!(whole, expected);
+    for cut in 1..wire.len() {
+        assert_eq!(run(&[cut]), whole, "cut at {cut}");
+        for second in (cut + 1..wire.len()).step_by(7) {
+            assert_eq!(run(&[cut, second]), whole, "cuts at {cut}, {second}");
+        }
+    }
+}
+
 #[test]
 fn an_idle_connection_frees_its_output_buffer() {
     let mut echo = Echo::default();

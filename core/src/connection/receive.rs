@@ -318,7 +318,7 @@ impl Connection {
 
     /// Section 5.5: control frames are short and never fragmented; and
     /// the rules every frame's header must meet.
-    fn check_control(&mut self, h: &Header) -> Result<(), Violation> {
+    fn check_control(&self, h: &Header) -> Result<(), Violation> {
         self.check_header(h, false)?;
         if !h.fin {
             return Err(Violation::FragmentedControl);
