@@ -59,8 +59,8 @@
  * Bytes of a `websock_conn`: enough for the engine's state on every
  * supported target, with or without permessage-deflate.
  * `websock_conn_size()` gives the exact need of this build on this
- * target, which may be smaller (a build without deflate needs 136 on
- * x86_64, one with it 440).
+ * target, which may be smaller (a build without deflate needs 128 on
+ * x86_64, one with it 432).
  */
 #define WEBSOCK_CONN_SIZE (WEBSOCK_CONN_WORDS * 8)
 
