@@ -67,19 +67,19 @@ impl Violation {
 const REASONS: [&str; 15] = [
     "reserved opcode",
     "reserved bits set",
-    "payload length has its top bit set",
-    "client frame not masked",
-    "server frame masked",
+    "length has its top bit set",
+    "unmasked client frame",
+    "masked server frame",
     "fragmented control frame",
-    "control frame payload over 125 bytes",
-    "continuation without a message",
-    "new message inside a fragmented one",
+    "control payload over 125 bytes",
+    "unexpected continuation",
+    "expected a continuation",
     "invalid UTF-8",
-    "close payload of one byte",
+    "one-byte close payload",
     "invalid close code",
     "message too big",
-    "closing handshake timed out",
-    "compressed data does not inflate",
+    "close timed out",
+    "corrupt compressed data",
 ];
 
 // Each reason fits a close frame after its code, as `poll_output` sends it
@@ -164,31 +164,19 @@ mod tests {
         let pairs = [
             (Violation::ReservedOpcode, "reserved opcode"),
             (Violation::ReservedBits, "reserved bits set"),
-            (
-                Violation::LengthOverflow,
-                "payload length has its top bit set",
-            ),
-            (Violation::UnmaskedFrame, "client frame not masked"),
-            (Violation::MaskedFrame, "server frame masked"),
+            (Violation::LengthOverflow, "length has its top bit set"),
+            (Violation::UnmaskedFrame, "unmasked client frame"),
+            (Violation::MaskedFrame, "masked server frame"),
             (Violation::FragmentedControl, "fragmented control frame"),
-            (
-                Violation::ControlTooLong,
-                "control frame payload over 125 bytes",
-            ),
-            (
-                Violation::UnexpectedContinuation,
-                "continuation without a message",
-            ),
-            (
-                Violation::ExpectedContinuation,
-                "new message inside a fragmented one",
-            ),
+            (Violation::ControlTooLong, "control payload over 125 bytes"),
+            (Violation::UnexpectedContinuation, "unexpected continuation"),
+            (Violation::ExpectedContinuation, "expected a continuation"),
             (Violation::InvalidUtf8, "invalid UTF-8"),
-            (Violation::CloseLength, "close payload of one byte"),
+            (Violation::CloseLength, "one-byte close payload"),
             (Violation::CloseCode, "invalid close code"),
             (Violation::MessageTooBig, "message too big"),
-            (Violation::CloseTimeout, "closing handshake timed out"),
-            (Violation::Compression, "compressed data does not inflate"),
+            (Violation::CloseTimeout, "close timed out"),
+            (Violation::Compression, "corrupt compressed data"),
         ];
         assert_eq!(pairs.len(), REASONS.len());
         for (v, reason) in pairs {

@@ -201,14 +201,16 @@ pub fn taken_whole(bytes: &[u8]) -> usize {
 /// the position of `buf[0]` within the frame's payload. Masking and
 /// unmasking are the same operation.
 ///
-/// The key is rotated to `offset` once. Where the target has vector
-/// registers, blocks of 128 bytes go first, each XORed with the key
-/// repeated into an array, which LLVM turns into vector loads, XORs and
-/// stores; then, and everywhere else, eight bytes at a time as a `u64`;
-/// the last few one by one.
+/// The key is rotated to `offset` once, as a word: byte `i` of
+/// `u32::from_le_bytes` is the key's byte `i` on every target, so rotating
+/// the word right by 8 bits moves the key on by one byte (one rotate, where
+/// picking four bytes by index built the word again byte by byte). Where
+/// the target has vector registers, blocks of 128 bytes go first, each
+/// XORed with the key repeated into an array, which LLVM turns into vector
+/// loads, XORs and stores; then, and everywhere else, eight bytes at a time
+/// as a `u64`; the last few one by one.
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    let r = offset % 4;
-    let k = [key[r], key[(r + 1) % 4], key[(r + 2) % 4], key[(r + 3) % 4]];
+    let mut word = u32::from_le_bytes(key).rotate_right(8 * (offset % 4) as u32);
     // The block length is a multiple of 4, so the key's phase is the same
     // after the blocks as before them.
     #[cfg(any(
@@ -216,16 +218,17 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
         target_feature = "neon",
         target_feature = "simd128"
     ))]
-    let buf = mask_blocks(buf, k);
-    let word = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
+    let buf = mask_blocks(buf, word.to_le_bytes());
+    let wide = u64::from(word) * 0x1_0000_0001;
     let mut chunks = buf.chunks_exact_mut(8);
     for chunk in &mut chunks {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
-        chunk.copy_from_slice(&(u64::from_ne_bytes(w) ^ word).to_ne_bytes());
+        chunk.copy_from_slice(&(u64::from_le_bytes(w) ^ wide).to_le_bytes());
     }
-    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
-        *b ^= k[i % 4];
+    for b in chunks.into_remainder() {
+        *b ^= word as u8;
+        word = word.rotate_right(8);
     }
 }
 

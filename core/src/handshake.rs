@@ -130,14 +130,14 @@ const REQUEST_ERRORS: usize = 10;
 const REQUEST_REASONS: [&str; REQUEST_ERRORS + 1] = [
     "malformed HTTP request",
     "header block too large",
-    "too many header lines",
-    "the WebSocket handshake must use GET",
-    "the WebSocket handshake needs HTTP/1.1",
+    "too many headers",
+    "method must be GET",
+    "HTTP/1.1 required",
     "missing Host header",
     "missing 'Upgrade: websocket'",
     "missing 'Connection: Upgrade'",
-    "missing or malformed Sec-WebSocket-Key",
-    "unsupported Sec-WebSocket-Version (need 13)",
+    "bad Sec-WebSocket-Key",
+    "Sec-WebSocket-Version must be 13",
     "Bad Request",
 ];
 
@@ -236,24 +236,24 @@ pub fn parse_request<'a>(
     let mut chosen: Option<usize> = None;
     let mut extensions = ExtensionHeaders::default();
     while let Some((name, value)) = lines.next_line().and_then(field) {
-        if name.eq_ignore_ascii_case(b"host") {
+        if name.eq_ignore_ascii_case(b"Host") {
             host = Some(value);
-        } else if name.eq_ignore_ascii_case(b"origin") {
+        } else if name.eq_ignore_ascii_case(b"Origin") {
             origin = Some(value);
-        } else if name.eq_ignore_ascii_case(b"upgrade") {
+        } else if name.eq_ignore_ascii_case(b"Upgrade") {
             upgrade |= has_token(value, b"websocket");
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            connection |= has_token(value, b"upgrade");
-        } else if name.eq_ignore_ascii_case(b"sec-websocket-version") {
+        } else if name.eq_ignore_ascii_case(b"Connection") {
+            connection |= has_token(value, b"Upgrade");
+        } else if name.eq_ignore_ascii_case(b"Sec-WebSocket-Version") {
             version |= has_token(value, b"13");
-        } else if name.eq_ignore_ascii_case(b"sec-websocket-key") {
+        } else if name.eq_ignore_ascii_case(b"Sec-WebSocket-Key") {
             if key.is_some() {
                 return Err(HandshakeError::BadKey);
             }
             key = Some(check_key(value)?);
-        } else if name.eq_ignore_ascii_case(b"sec-websocket-extensions") {
+        } else if name.eq_ignore_ascii_case(b"Sec-WebSocket-Extensions") {
             extensions.push(value);
-        } else if name.eq_ignore_ascii_case(b"sec-websocket-protocol") {
+        } else if name.eq_ignore_ascii_case(b"Sec-WebSocket-Protocol") {
             // The header may repeat; prefer the server's order.
             for (i, p) in protocols.iter().enumerate() {
                 if has_token_exact(value, p.as_bytes()) && chosen.is_none_or(|c| i < c) {
@@ -446,16 +446,16 @@ pub fn parse_response<'a>(
     let mut protocol = None;
     let mut extensions = None;
     while let Some((name, value)) = lines.next_line().and_then(field) {
-        if name.eq_ignore_ascii_case(b"upgrade") {
+        if name.eq_ignore_ascii_case(b"Upgrade") {
             upgrade |= has_token(value, b"websocket");
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            connection |= has_token(value, b"upgrade");
+        } else if name.eq_ignore_ascii_case(b"Connection") {
+            connection |= has_token(value, b"Upgrade");
         } else if name.eq_ignore_ascii_case(b"sec-websocket-accept") {
             accepted = value == expected;
-        } else if name.eq_ignore_ascii_case(b"sec-websocket-protocol") {
+        } else if name.eq_ignore_ascii_case(b"Sec-WebSocket-Protocol") {
             let i = protocols.iter().position(|p| p.as_bytes() == value);
             protocol = Some(i.ok_or(HandshakeError::UnexpectedProtocol)?);
-        } else if name.eq_ignore_ascii_case(b"sec-websocket-extensions") {
+        } else if name.eq_ignore_ascii_case(b"Sec-WebSocket-Extensions") {
             if !extensions_offered {
                 return Err(HandshakeError::UnexpectedExtension);
             }
@@ -738,28 +738,19 @@ mod tests {
         let pairs = [
             (HandshakeError::Malformed, "malformed HTTP request"),
             (HandshakeError::TooLarge, "header block too large"),
-            (HandshakeError::TooManyHeaders, "too many header lines"),
-            (
-                HandshakeError::NotGet,
-                "the WebSocket handshake must use GET",
-            ),
-            (
-                HandshakeError::OldHttpVersion,
-                "the WebSocket handshake needs HTTP/1.1",
-            ),
+            (HandshakeError::TooManyHeaders, "too many headers"),
+            (HandshakeError::NotGet, "method must be GET"),
+            (HandshakeError::OldHttpVersion, "HTTP/1.1 required"),
             (HandshakeError::MissingHost, "missing Host header"),
             (HandshakeError::NotUpgrade, "missing 'Upgrade: websocket'"),
             (
                 HandshakeError::MissingConnectionUpgrade,
                 "missing 'Connection: Upgrade'",
             ),
-            (
-                HandshakeError::BadKey,
-                "missing or malformed Sec-WebSocket-Key",
-            ),
+            (HandshakeError::BadKey, "bad Sec-WebSocket-Key"),
             (
                 HandshakeError::UnsupportedVersion,
-                "unsupported Sec-WebSocket-Version (need 13)",
+                "Sec-WebSocket-Version must be 13",
             ),
             (
                 HandshakeError::Status(404),
@@ -1050,7 +1041,7 @@ mod tests {
         // The body is the reason; a response's error (no server rejects
         // with one) gets the status phrase instead.
         let n = write_rejection(HandshakeError::BadKey, &mut out).unwrap();
-        assert!(out[..n].ends_with(b"\r\n\r\nmissing or malformed Sec-WebSocket-Key\n"));
+        assert!(out[..n].ends_with(b"\r\n\r\nbad Sec-WebSocket-Key\n"));
         let n = write_rejection(HandshakeError::BadAccept, &mut out).unwrap();
         assert!(out[..n].ends_with(b"Content-Length: 12\r\n\r\nBad Request\n"));
     }

@@ -184,22 +184,22 @@ impl Status {
             Status::InvalidConfig => c"configuration value out of range",
             Status::ReservedOpcode => c"peer used a reserved opcode",
             Status::ReservedBits => c"peer set reserved bits",
-            Status::LengthOverflow => c"peer's payload length has its top bit set",
-            Status::UnmaskedFrame => c"client frame not masked",
-            Status::MaskedFrame => c"server frame masked",
+            Status::LengthOverflow => c"peer's length has its top bit set",
+            Status::UnmaskedFrame => c"unmasked client frame",
+            Status::MaskedFrame => c"masked server frame",
             Status::FragmentedControl => c"peer fragmented a control frame",
-            Status::ControlFrameTooLong => c"peer's control frame payload over 125 bytes",
-            Status::UnexpectedContinuation => c"continuation without a message",
-            Status::ExpectedContinuation => c"new message inside a fragmented one",
+            Status::ControlFrameTooLong => c"peer's control payload over 125 bytes",
+            Status::UnexpectedContinuation => c"unexpected continuation",
+            Status::ExpectedContinuation => c"expected a continuation",
             Status::InvalidUtf8 => c"peer sent invalid UTF-8",
-            Status::CloseLength => c"close payload of one byte",
+            Status::CloseLength => c"one-byte close payload",
             Status::CloseCode => c"peer sent an invalid close code",
             Status::MessageTooBig => c"message too big",
-            Status::CloseTimeout => c"closing handshake timed out",
-            Status::Compression => c"compressed data does not inflate",
+            Status::CloseTimeout => c"close timed out",
+            Status::Compression => c"corrupt compressed data",
             Status::HandshakeMalformed => c"handshake: malformed HTTP",
             Status::HandshakeTooLarge => c"handshake: header block too large",
-            Status::HandshakeTooManyHeaders => c"handshake: too many header lines",
+            Status::HandshakeTooManyHeaders => c"handshake: too many headers",
             Status::HandshakeNotGet => c"handshake: method is not GET",
             Status::HandshakeOldHttpVersion => c"handshake: HTTP version below 1.1",
             Status::HandshakeMissingHost => c"handshake: missing Host header",
@@ -207,10 +207,8 @@ impl Status {
             Status::HandshakeMissingConnectionUpgrade => {
                 c"handshake: missing 'Connection: Upgrade'"
             }
-            Status::HandshakeBadKey => c"handshake: missing or malformed Sec-WebSocket-Key",
-            Status::HandshakeUnsupportedVersion => {
-                c"handshake: unsupported Sec-WebSocket-Version (need 13)"
-            }
+            Status::HandshakeBadKey => c"handshake: bad Sec-WebSocket-Key",
+            Status::HandshakeUnsupportedVersion => c"handshake: Sec-WebSocket-Version must be 13",
             Status::HandshakeStatus => c"handshake: server did not switch protocols",
             Status::HandshakeBadAccept => c"handshake: missing or wrong Sec-WebSocket-Accept",
             Status::HandshakeUnexpectedProtocol => {

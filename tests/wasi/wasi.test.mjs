@@ -54,7 +54,7 @@ test('the module reports the version and sizes of the C header', () => {
   const [major, minor, patch] = ws.version().split('.').map(Number);
   assert.equal(ws.x.websock_version_number(), major * 10000 + minor * 100 + patch);
   assert.ok(ws.x.websock_conn_size() > 0 && ws.x.websock_conn_size() <= 768);
-  assert.equal(ws.statusText(Status.UNMASKED_FRAME), 'client frame not masked');
+  assert.equal(ws.statusText(Status.UNMASKED_FRAME), 'unmasked client frame');
 });
 
 test('server handshake: the RFC 6455 sample request gets its 101', () => {
