@@ -2,8 +2,9 @@
 // object, Uint8Array and call across the wasm boundary per event (the
 // engine's receive()/takeOutput() API), bytes go through the module's
 // memory: received bytes and payloads are copied into one staging area,
-// receiveStaged() packs a read's events into a buffer that is read here,
-// and flushOutput() says where the output is. A message costs one call
+// receiveStaged() packs a read's events into a buffer that is read here
+// (each with the address of its payload, which is copied once, from where
+// the engine left it), and flushOutput() says where the output is. A message costs one call
 // each way and no value made by the module. The layouts are the engine
 // crate's (wasm/src/packed.rs and wasm/src/js/io.rs).
 
@@ -19,7 +20,7 @@ export const PONG = 4;
 export const CLOSE = 5;
 export const ERROR = 6;
 const HEADER = 8;
-const EVENT_HEADER = 12;
+const EVENT = 16;
 const FLAG_BUFFERED = 1;
 
 // The staging area starts at this size and, once a large send has grown
@@ -128,13 +129,9 @@ export function receive(conn, len) {
   const end = at + view.getUint32(at, true);
   buffered = (view.getUint32(at + 4, true) & FLAG_BUFFERED) !== 0;
   const events = [];
-  for (let p = at + HEADER; p < end; ) {
-    const kind = mem[p];
-    const code = view.getUint32(p + 4, true);
+  for (let p = at + HEADER; p < end; p += EVENT) {
     const n = view.getUint32(p + 8, true);
-    p += EVENT_HEADER;
-    events.push(kind, payload(p, n), code);
-    p += n;
+    events.push(mem[p], payload(view.getUint32(p + 12, true), n), view.getUint32(p + 4, true));
   }
   return events;
 }
