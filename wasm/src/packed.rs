@@ -64,10 +64,12 @@ pub fn push(out: &mut Vec<u8>, received: Received<'_>) -> Option<Error> {
         Received::Close { code, reason } => (CLOSE, code, reason.as_bytes(), None),
         Received::Failed(e) => (ERROR, 0, &[][..], Some(e)),
     };
-    out.extend_from_slice(&[kind, 0, 0, 0]);
-    out.extend_from_slice(&u32::from(code).to_le_bytes());
-    out.extend_from_slice(&len32(payload.len()).to_le_bytes());
-    out.extend_from_slice(&address32(payload).to_le_bytes());
+    let mut event = [0; EVENT];
+    event[0] = kind;
+    event[4..8].copy_from_slice(&u32::from(code).to_le_bytes());
+    event[8..12].copy_from_slice(&len32(payload.len()).to_le_bytes());
+    event[12..].copy_from_slice(&address32(payload).to_le_bytes());
+    out.extend_from_slice(&event);
     failure
 }
 

@@ -515,22 +515,22 @@ fn pump(
 ) -> usize {
     let mut pos = 0;
     let mut whole_message = false;
-    // Where a ping's pong is written, before it joins the output.
-    let mut pong = [0u8; MAX_CONTROL_FRAME];
     loop {
         // Compressed messages inflate into scratch, the rest are read
-        // in place; without compression in force scratch stays empty.
+        // in place; without compression in force scratch stays empty. A
+        // ping's pong is written straight into the output's room (not
+        // zeroed first: see `Output`).
         #[cfg(feature = "deflate")]
-        let result = conn.receive_with(&mut input[pos..], scratch, &mut pong);
+        let result = conn.receive_with(&mut input[pos..], scratch, output.room(MAX_CONTROL_FRAME));
         #[cfg(not(feature = "deflate"))]
-        let result = conn.receive(&mut input[pos..], &mut pong);
+        let result = conn.receive(&mut input[pos..], output.room(MAX_CONTROL_FRAME));
         let progressed = match result {
             Ok(websock_core::Received {
                 consumed: used,
                 written,
                 event,
             }) => {
-                output.extend(&pong[..written]);
+                output.commit(written);
                 pos += used;
                 let got = event.is_some();
                 if let Some(event) = event {
