@@ -2,8 +2,9 @@
 // object, Uint8Array and call across the wasm boundary per event (the
 // engine's receive()/takeOutput() API), bytes go through the module's
 // memory: received bytes and payloads are copied into one staging area,
-// receiveStaged() packs a read's events into a buffer that is read here,
-// and flushOutput() says where the output is. A message costs one call
+// receiveStaged() packs a read's events into a buffer that is read here
+// (each with the address of its payload, which is copied once, from where
+// the engine left it), and flushOutput() says where the output is. A message costs one call
 // each way and no value made by the module. The layouts are the engine
 // crate's (wasm/src/packed.rs and wasm/src/js/io.rs).
 
@@ -19,7 +20,7 @@ export const PONG = 4;
 export const CLOSE = 5;
 export const ERROR = 6;
 const HEADER = 8;
-const EVENT_HEADER = 12;
+const EVENT = 16;
 const FLAG_BUFFERED = 1;
 
 // The staging area starts at this size and, once a large send has grown
@@ -28,16 +29,21 @@ const MIN_STAGING = 64 * 1024;
 const RETAINED_STAGING = 1024 * 1024;
 
 // Views of the module's memory; growing the memory detaches them
-// (byteLength 0), after which they are made again.
-let mem = Buffer.from(memory.buffer);
-let view = new DataView(memory.buffer);
+// (byteLength 0), after which they are made again. Bytes are copied out
+// through a Uint8Array made on `memBuffer` for just those bytes, then
+// TypedArray#set: Buffer#copy does the same with more checks, and asks
+// for the source's ArrayBuffer each time, which is not cheap.
+let memBuffer = memory.buffer;
+let mem = Buffer.from(memBuffer);
+let view = new DataView(memBuffer);
 let stagingPtr = stagingArea(MIN_STAGING);
 let stagingCap = MIN_STAGING;
 
 function views() {
   if (mem.byteLength === 0) {
-    mem = Buffer.from(memory.buffer);
-    view = new DataView(memory.buffer);
+    memBuffer = memory.buffer;
+    mem = Buffer.from(memBuffer);
+    view = new DataView(memBuffer);
   }
 }
 
@@ -76,10 +82,15 @@ export function shrinkStaging() {
   }
 }
 
+/** `n` bytes of the module's memory from `at`, as a view to copy from. */
+function bytesAt(at, n) {
+  return new Uint8Array(memBuffer, at, n);
+}
+
 /** A fresh Buffer holding `n` bytes of the module's memory from `at`. */
 function copyOut(at, n) {
   const out = Buffer.allocUnsafe(n);
-  mem.copy(out, 0, at, at + n);
+  out.set(bytesAt(at, n));
   return out;
 }
 
@@ -108,11 +119,16 @@ function payload(at, n) {
   if (reuse !== null && n <= reuse.length - reused) {
     const start = reused;
     reused += n;
-    mem.copy(reuse, start, at, at + n);
+    reuse.set(bytesAt(at, n), start);
     return reuse.subarray(start, reused);
   }
   return copyOut(at, n);
 }
+
+/** Set by receive() when the read carried exactly one event: its kind, data and code. */
+export let kind = 0;
+export let data = null;
+export let code = 0;
 
 /**
  * Feeds the first `len` staged bytes (0: bytes already buffered) to
@@ -120,21 +136,26 @@ function payload(at, n) {
  * `data` a Buffer the caller owns (a close's reason, empty for an error;
  * a part of the lent chunk, or a fresh Buffer). They are all copied out
  * before any is handed on, so that a listener that drives another
- * connection cannot overwrite them.
+ * connection cannot overwrite them. The common case of exactly one event
+ * makes no array: receive() returns null and the event is in `kind`,
+ * `data` and `code`, to be read before anything else calls receive().
  */
 export function receive(conn, len) {
   const at = conn.receiveStaged(len);
   views();
   const end = at + view.getUint32(at, true);
   buffered = (view.getUint32(at + 4, true) & FLAG_BUFFERED) !== 0;
+  if (end - at === HEADER + EVENT) {
+    const p = at + HEADER;
+    kind = mem[p];
+    code = view.getUint32(p + 4, true);
+    data = payload(view.getUint32(p + 12, true), view.getUint32(p + 8, true));
+    return null;
+  }
   const events = [];
-  for (let p = at + HEADER; p < end; ) {
-    const kind = mem[p];
-    const code = view.getUint32(p + 4, true);
+  for (let p = at + HEADER; p < end; p += EVENT) {
     const n = view.getUint32(p + 8, true);
-    p += EVENT_HEADER;
-    events.push(kind, payload(p, n), code);
-    p += n;
+    events.push(mem[p], payload(view.getUint32(p + 12, true), n), view.getUint32(p + 4, true));
   }
   return events;
 }
@@ -178,7 +199,7 @@ export function flush(conn, shared) {
   }
   lentAt = outUsed;
   outUsed += n;
-  mem.copy(out, lentAt, from, from + n);
+  out.set(bytesAt(from, n), lentAt);
   return out.subarray(lentAt, outUsed);
 }
 

@@ -261,8 +261,9 @@ export class WebSocket extends EventEmitter {
         const events = io.receive(conn, len);
         const more = io.buffered;
         len = 0;
-        for (let i = 0; i < events.length; i += 3) this._dispatch(events[i], events[i + 1], events[i + 2]);
-        if (!this._conn || events.length === 0 || !more) break;
+        if (events === null) this._dispatch(io.kind, io.data, io.code);
+        else for (let i = 0; i < events.length; i += 3) this._dispatch(events[i], events[i + 1], events[i + 2]);
+        if (!this._conn || events?.length === 0 || !more) break;
         if (this._paused) {
           this._pendingInput = true;
           break;

@@ -14,6 +14,7 @@
 //! natively:
 //! - [`session`]: the engine with growable buffers and reassembly, plain Rust;
 //! - [`message`]: whole messages from the engine's streamed chunks;
+//! - [`output`]: the output buffer, written into without zeroing;
 //! - [`error_code`]: the table of error codes;
 //! - [`packed`]: received events as bytes, for hosts that read the module's
 //!   memory themselves (the Node adapter: no JS object per event);
@@ -24,6 +25,7 @@
 pub mod error_code;
 mod js;
 pub mod message;
+pub mod output;
 pub mod packed;
 pub mod session;
 

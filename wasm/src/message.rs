@@ -4,6 +4,9 @@
 //! and has already enforced the size limit (1009) and, for text, UTF-8
 //! validity. JavaScript wants whole messages, so the chunks are gathered
 //! here; a message that arrives in one chunk is passed through uncopied.
+//! A gathered message stays where it is until the next chunk comes, so
+//! that a host may read it from the module's memory after the call that
+//! delivered it (the Node adapter copies payloads straight from there).
 
 use websock_core::DataKind;
 
@@ -15,6 +18,9 @@ const RETAINED_CAPACITY: usize = 64 << 10;
 #[derive(Debug, Default)]
 pub struct Reassembly {
     bytes: Vec<u8>,
+    /// Whether `bytes` holds a message already delivered, kept until the
+    /// next chunk.
+    delivered: bool,
 }
 
 impl Reassembly {
@@ -23,8 +29,8 @@ impl Reassembly {
         Reassembly::default()
     }
 
-    /// Adds one chunk. When `last` ends the message, returns the whole of
-    /// it and hands it to `deliver`; the buffer is empty again afterwards.
+    /// Adds one chunk. When `last` ends the message, hands the whole of it
+    /// to `deliver`; its bytes stay as they are until the next call.
     pub fn push(
         &mut self,
         kind: DataKind,
@@ -32,6 +38,9 @@ impl Reassembly {
         last: bool,
         deliver: impl FnOnce(DataKind, &[u8]),
     ) {
+        if self.delivered {
+            self.reset();
+        }
         if !last {
             self.bytes.extend_from_slice(chunk);
             return;
@@ -42,21 +51,31 @@ impl Reassembly {
         }
         self.bytes.extend_from_slice(chunk);
         deliver(kind, &self.bytes);
+        self.delivered = true;
+    }
+
+    /// Forgets the delivered message, releasing a large buffer.
+    fn reset(&mut self) {
         if self.bytes.capacity() > RETAINED_CAPACITY {
             self.bytes = Vec::new();
         } else {
             self.bytes.clear();
         }
+        self.delivered = false;
     }
 
     /// Bytes gathered so far of an unfinished message.
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        if self.delivered {
+            0
+        } else {
+            self.bytes.len()
+        }
     }
 
     /// Whether no message is in progress (or it has no bytes yet).
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.len() == 0
     }
 }
 
@@ -103,6 +122,23 @@ mod tests {
         r.push(DataKind::Binary, b"!", true, |_, b| {
             assert_eq!(b.len(), big.len() + 1)
         });
+        assert!(r.is_empty());
+        r.push(DataKind::Binary, b"?", true, |_, _| {});
         assert_eq!(r.bytes.capacity(), 0);
+    }
+
+    #[test]
+    fn a_gathered_message_stays_until_the_next_chunk() {
+        let mut r = Reassembly::new();
+        let mut at = None;
+        r.push(DataKind::Text, b"ab", false, |_, _| {});
+        r.push(DataKind::Text, b"cd", true, |_, b| at = Some(b.as_ptr()));
+        assert_eq!(
+            (r.bytes.as_ptr(), r.bytes.as_slice()),
+            (at.unwrap(), &b"abcd"[..])
+        );
+        assert!(r.is_empty());
+        r.push(DataKind::Text, b"e", false, |_, _| {});
+        assert_eq!(r.bytes, b"e");
     }
 }

@@ -15,10 +15,11 @@ use websock_core::{
 };
 
 use crate::message::Reassembly;
+use crate::output::Output;
 
-/// Past this capacity the output buffer is released once taken (and the
-/// input buffer once processed), so that one large message does not pin its
-/// memory for the connection's life.
+/// Past this capacity the input buffer is released once processed (the
+/// output's limit is [`crate::output::RETAINED`]), so that one large
+/// message does not pin its memory for the connection's life.
 const RETAINED_BUFFER: usize = 64 << 10;
 
 /// Room for a 101 response or an HTTP error, before the subprotocol name
@@ -112,7 +113,7 @@ pub struct Session {
     input: Vec<u8>,
     consumed: usize,
     /// Bytes for the transport, until the host takes them.
-    output: Vec<u8>,
+    output: Output,
     message: Reassembly,
     /// The extensions agreed in the opening handshake, as on the wire.
     extensions: Option<String>,
@@ -128,7 +129,7 @@ impl Session {
             protocols: settings.protocols,
             input: Vec::new(),
             consumed: 0,
-            output: Vec::new(),
+            output: Output::new(),
             message: Reassembly::new(),
             extensions: None,
             scratch: Vec::new(),
@@ -178,11 +179,9 @@ impl Session {
             .map(String::as_str)
             .collect::<Vec<_>>();
         let room = HANDSHAKE_ROOM + names.iter().map(|p| p.len()).max().unwrap_or(0);
-        let start = self.output.len();
-        self.output.resize(start + room, 0);
         let result = self
             .conn
-            .accept(&self.input, &names, &mut self.output[start..]);
+            .accept(&self.input, &names, self.output.room(room));
         let (written, outcome) = match result {
             Ok(Accept::Incomplete) => (0, Ok(None)),
             Ok(Accept::Accepted { request, written }) => {
@@ -200,7 +199,7 @@ impl Session {
             Ok(Accept::Rejected { error, written }) => (written, Err(Error::Handshake(error))),
             Err(e) => (0, Err(e)),
         };
-        self.output.truncate(start + written);
+        self.output.commit(written);
         match outcome {
             Ok(Some((accepted, len))) => {
                 self.input.drain(..len);
@@ -227,13 +226,10 @@ impl Session {
             + host.len()
             + path.len()
             + names.iter().map(|p| p.len() + 2).sum::<usize>();
-        let start = self.output.len();
-        self.output.resize(start + room, 0);
         let result = self
             .conn
-            .write_request(host, path, &names, &mut self.output[start..]);
-        self.output
-            .truncate(start + result.as_ref().copied().unwrap_or(0));
+            .write_request(host, path, &names, self.output.room(room));
+        self.output.commit(result.as_ref().copied().unwrap_or(0));
         result.map(drop)
     }
 
@@ -389,11 +385,8 @@ impl Session {
         write: impl FnOnce(&mut Connection, &mut [u8]) -> Result<usize, Error>,
     ) -> Result<(), Error> {
         flush_replies(&mut self.conn, &mut self.output);
-        let start = self.output.len();
-        self.output.resize(start + room, 0);
-        let result = write(&mut self.conn, &mut self.output[start..]);
-        self.output
-            .truncate(start + result.as_ref().copied().unwrap_or(0));
+        let result = write(&mut self.conn, self.output.room(room));
+        self.output.commit(result.as_ref().copied().unwrap_or(0));
         result.map(drop)
     }
 
@@ -423,27 +416,20 @@ impl Session {
 
     /// Bytes waiting to be written to the transport.
     pub fn output(&self) -> &[u8] {
-        &self.output
+        self.output.as_slice()
     }
 
     /// Moves the output into `taken`, whose earlier bytes are dropped, and
     /// gives its allocation to the session to fill next: a host that copies
     /// the bytes out at once writes with no allocation per message.
-    pub fn swap_output(&mut self, taken: &mut Vec<u8>) {
+    pub fn swap_output(&mut self, taken: &mut Output) {
         taken.clear();
-        if taken.capacity() > RETAINED_BUFFER {
-            *taken = Vec::new();
-        }
         core::mem::swap(&mut self.output, taken);
     }
 
     /// Forgets the output, once the host has taken a copy.
     pub fn clear_output(&mut self) {
-        if self.output.capacity() > RETAINED_BUFFER {
-            self.output = Vec::new();
-        } else {
-            self.output.clear();
-        }
+        self.output.clear();
     }
 
     /// Whether the host should close the transport once it has written the
@@ -522,29 +508,29 @@ fn agreed_extensions(_: &Connection, _: &Request<'_>) -> Option<String> {
 fn pump(
     conn: &mut Connection,
     input: &mut [u8],
-    output: &mut Vec<u8>,
+    output: &mut Output,
     message: &mut Reassembly,
     #[cfg_attr(not(feature = "deflate"), allow(unused_variables))] scratch: &mut [u8],
     mut sink: impl FnMut(Received<'_>),
 ) -> usize {
     let mut pos = 0;
     let mut whole_message = false;
-    // Where a ping's pong is written, before it joins the output.
-    let mut pong = [0u8; MAX_CONTROL_FRAME];
     loop {
         // Compressed messages inflate into scratch, the rest are read
-        // in place; without compression in force scratch stays empty.
+        // in place; without compression in force scratch stays empty. A
+        // ping's pong is written straight into the output's room (not
+        // zeroed first: see `Output`).
         #[cfg(feature = "deflate")]
-        let result = conn.receive_with(&mut input[pos..], scratch, &mut pong);
+        let result = conn.receive_with(&mut input[pos..], scratch, output.room(MAX_CONTROL_FRAME));
         #[cfg(not(feature = "deflate"))]
-        let result = conn.receive(&mut input[pos..], &mut pong);
+        let result = conn.receive(&mut input[pos..], output.room(MAX_CONTROL_FRAME));
         let progressed = match result {
             Ok(websock_core::Received {
                 consumed: used,
                 written,
                 event,
             }) => {
-                output.extend_from_slice(&pong[..written]);
+                output.commit(written);
                 pos += used;
                 let got = event.is_some();
                 if let Some(event) = event {
@@ -574,14 +560,12 @@ fn pump(
 }
 
 /// Moves the engine's close frame, if it owes one, into the output.
-fn flush_replies(conn: &mut Connection, output: &mut Vec<u8>) {
+fn flush_replies(conn: &mut Connection, output: &mut Output) {
     if !conn.has_output() {
         return;
     }
-    let start = output.len();
-    output.resize(start + MAX_CONTROL_FRAME, 0);
-    let n = conn.poll_output(&mut output[start..]);
-    output.truncate(start + n);
+    let n = conn.poll_output(output.room(MAX_CONTROL_FRAME));
+    output.commit(n);
 }
 
 #[cfg(test)]

@@ -17,16 +17,20 @@ function stage(bytes) {
   return bytes.length;
 }
 
-/** The packed events at `at` as [kind, bytes, code] triples, and the flags. */
+/**
+ * The packed events at `at` as [kind, bytes, code] triples, and the flags.
+ * Each event gives its payload's address; the bytes are copied from there
+ * before anything else calls into the module.
+ */
 function unpack(at) {
   const view = new DataView(memory.buffer);
   const end = at + view.getUint32(at, true);
   const flags = view.getUint32(at + 4, true);
   const events = [];
-  for (let p = at + 8; p < end; ) {
+  for (let p = at + 8; p < end; p += 16) {
     const n = view.getUint32(p + 8, true);
-    events.push([view.getUint8(p), new Uint8Array(memory.buffer.slice(p + 12, p + 12 + n)), view.getUint32(p + 4, true)]);
-    p += 12 + n;
+    const from = view.getUint32(p + 12, true);
+    events.push([view.getUint8(p), new Uint8Array(memory.buffer.slice(from, from + n)), view.getUint32(p + 4, true)]);
   }
   return { events, flags };
 }
@@ -100,4 +104,19 @@ test("compressed messages inflate through the staged path too", () => {
   const { events } = unpack(server.receiveStaged(stage(client.takeOutput())));
   assert.equal(events.length, 1);
   assert.equal(new TextDecoder().decode(events[0][1]), text);
+});
+
+test("a message gathered from fragments is read from where it was gathered", () => {
+  const { server } = pair({ server: { perMessageDeflate: false }, client: { perMessageDeflate: false } });
+  // The first fragment ends one read, the rest (with a ping between the
+  // fragments) comes in the next: the message is reassembled, not in place.
+  assert.deepEqual(unpack(server.receiveStaged(stage(frame(1, "frag", { fin: false })))).events, []);
+  const wire = concat(frame(9, "p"), frame(0, "ment"), frame(2, "next"));
+  const { events, flags } = unpack(server.receiveStaged(stage(wire)));
+  assert.deepEqual(events, [
+    [3, enc.encode("p"), 0],
+    [1, enc.encode("fragment"), 0],
+  ]);
+  assert.equal(flags, 1);
+  assert.deepEqual(unpack(server.receiveStaged(0)).events, [[2, enc.encode("next"), 0]]);
 });

@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 use websock_core::{DataKind, Error};
 
 use super::errors::{invalid_argument, thrown};
+use crate::output::Output;
 use crate::packed;
 use crate::session::Session;
 
@@ -21,7 +22,7 @@ thread_local! {
     /// The packed events of the last `receiveStaged`.
     static EVENTS: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// The output of the last `flushOutput`.
-    static TAKEN: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static TAKEN: RefCell<Output> = RefCell::new(Output::new());
     /// What `flushOutput` reports: output address and length, whether to
     /// close, and the next deadline (-1 for none).
     static STATUS: RefCell<[f64; 4]> = const { RefCell::new([0.0; 4]) };
@@ -113,7 +114,7 @@ pub fn flush_output(session: &mut Session) -> usize {
     let (at, len) = TAKEN.with(|taken| {
         let mut taken = taken.borrow_mut();
         session.swap_output(&mut taken);
-        (address(&taken), taken.len())
+        (address(taken.as_slice()), taken.len())
     });
     STATUS.with(|status| {
         let mut status = status.borrow_mut();

@@ -126,8 +126,10 @@ macro_rules! shared_methods {
             /// `len` bytes of the staging area (0 to go on with bytes
             /// already buffered), with the same stopping rule. Returns the
             /// address of the events, packed (the layout is in the crate's
-            /// `packed` module): valid until the next `receiveStaged` of
-            /// any connection. For an `error` event, `takeError()`.
+            /// `packed` module), each with the address of its payload: the
+            /// events and the payloads are valid until the next call into
+            /// the module (any connection). For an `error` event,
+            /// `takeError()`.
             #[wasm_bindgen(js_name = receiveStaged)]
             pub fn receive_staged(&mut self, len: usize) -> Result<usize, JsValue> {
                 crate::js::io::receive_staged(&mut self.session, len, &mut self.failure)
