@@ -207,8 +207,11 @@ pub fn taken_whole(bytes: &[u8]) -> usize {
 /// stores; then, and everywhere else, eight bytes at a time as a `u64`;
 /// the last few one by one.
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    let r = offset % 4;
-    let k = [key[r], key[(r + 1) % 4], key[(r + 2) % 4], key[(r + 3) % 4]];
+    // The key rotated to `offset` as one word, and repeated into a second
+    // (byte by byte, the rotation and the repeat cost about thirty
+    // instructions, a third of masking a 20-byte payload).
+    let rotated = u32::from_le_bytes(key).rotate_right(8 * (offset % 4) as u32);
+    let word = u64::from(rotated) | (u64::from(rotated) << 32);
     // The block length is a multiple of 4, so the key's phase is the same
     // after the blocks as before them.
     #[cfg(any(
@@ -216,16 +219,16 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
         target_feature = "neon",
         target_feature = "simd128"
     ))]
-    let buf = mask_blocks(buf, k);
-    let word = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
+    let buf = mask_blocks(buf, rotated.to_le_bytes());
     let mut chunks = buf.chunks_exact_mut(8);
     for chunk in &mut chunks {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
-        chunk.copy_from_slice(&(u64::from_ne_bytes(w) ^ word).to_ne_bytes());
+        chunk.copy_from_slice(&(u64::from_le_bytes(w) ^ word).to_le_bytes());
     }
-    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
-        *b ^= k[i % 4];
+    // Fewer than eight left: the word's bytes are the key's, in phase.
+    for (b, m) in chunks.into_remainder().iter_mut().zip(word.to_le_bytes()) {
+        *b ^= m;
     }
 }
 
