@@ -163,7 +163,19 @@ impl OutBuf {
     }
 
     /// Drops `n` bytes from the front (they were written).
-    pub fn consume(&mut self, mut n: usize) {
+    #[inline]
+    pub fn consume(&mut self, n: usize) {
+        // The common case, everything written at once: rewind in place.
+        if self.nrefs == 0 && n >= self.end - self.start {
+            self.start = 0;
+            self.end = 0;
+            return;
+        }
+        self.consume_parts(n);
+    }
+
+    #[inline(never)]
+    fn consume_parts(&mut self, mut n: usize) {
         while n > 0 && self.nrefs > 0 {
             let own = self.refs[0].own.min(n);
             self.consume_own(own);
@@ -197,26 +209,35 @@ impl OutBuf {
 
     /// Room for at least `min` more bytes at the end; fill some of it and
     /// [`OutBuf::commit`] how much.
+    #[inline]
     pub fn spare(&mut self, min: usize) -> &mut [u8] {
+        // Inlined for the common case, room already there (every frame
+        // sent asks: the call cost more than the compare).
         if self.buf.len() - self.end < min {
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            }
-            if self.buf.len() - self.end < min {
-                // Doubling keeps growth amortised, but a first frame gets
-                // what it needs, not the next power of two: every byte
-                // here is touched (zeroed), and a 64 KiB echo would
-                // otherwise make 128 KiB resident.
-                let want = (self.end + min)
-                    .max(2 * self.buf.len())
-                    .max(256)
-                    .next_multiple_of(256);
-                self.buf.resize(want, 0);
-            }
+            self.make_room(min);
         }
         &mut self.buf[self.end..]
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self, min: usize) {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() - self.end < min {
+            // Doubling keeps growth amortised, but a first frame gets
+            // what it needs, not the next power of two: every byte here
+            // is touched (zeroed), and a 64 KiB echo would otherwise make
+            // 128 KiB resident.
+            let want = (self.end + min)
+                .max(2 * self.buf.len())
+                .max(256)
+                .next_multiple_of(256);
+            self.buf.resize(want, 0);
+        }
     }
 
     /// Makes `buf[start..]` the queued output and `buf` the queue's memory,
