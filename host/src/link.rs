@@ -294,7 +294,7 @@ pub struct Link {
     out: OutBuf,
     /// Stop reading while this much output is queued.
     high_water: usize,
-    /// Output handed to the backend by [`Link::take_output`] and not yet
+    /// Output handed to the backend by [`Link::hand_output`] and not yet
     /// reported written: it counts toward the high-water mark.
     elsewhere: usize,
     /// A handshake split across reads (dropped once it completes).
@@ -746,15 +746,15 @@ impl Link {
         self.out.capacity()
     }
 
-    /// Takes every queued byte at once, with the memory holding it, for a
-    /// backend that writes from it in the background (see
-    /// [`OutBuf::take`]); queueing goes on in `replacement`. Report the
-    /// bytes as the transport's own in [`Link::step`] until written.
+    /// Hands every queued byte at once, with the memory holding it, to
+    /// `to` (which holds nothing), for a backend that writes from it in
+    /// the background (see [`OutBuf::hand_over`]); queueing goes on in
+    /// `to`'s old memory. Report the bytes as the transport's own in
+    /// [`Link::step`] until written.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    pub fn take_output(&mut self, replacement: Vec<u8>) -> OutBuf {
-        let taken = self.out.take(replacement);
-        self.elsewhere += taken.len();
-        taken
+    pub fn hand_output(&mut self, to: &mut OutBuf) {
+        self.elsewhere += self.out.len();
+        self.out.hand_over(to);
     }
 
     /// The transport took `n` bytes of [`Link::output`].
@@ -776,7 +776,7 @@ impl Link {
     }
 
     /// The transport took `n` bytes of output handed over by
-    /// [`Link::take_output`] (progress, for the write timeout).
+    /// [`Link::hand_output`] (progress, for the write timeout).
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub fn written_elsewhere(&mut self, n: usize) {
         self.elsewhere = self.elsewhere.saturating_sub(n);
