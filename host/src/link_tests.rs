@@ -692,3 +692,35 @@ fn the_rest_of_a_frame_received_into_the_gathering_buffer_is_echoed_from_there()
         assert_eq!(payload_at, at + GATHER_ROOM, "not copied");
     }
 }
+
+/// The engine is given room for a pong only once a ping stops for want
+/// of it: a ping first, between messages and last in one read, on a link
+/// whose output queue has no memory at all, is answered in order.
+#[test]
+fn pings_are_answered_in_order_when_the_queue_has_no_room() {
+    let mut echo = Echo::default();
+    let mut link = open_server(Link::server(Config::new(), 0), 0, &mut echo);
+    let mut wire = frame(true, 0x9, b"p1");
+    wire.extend(frame(true, 0x2, b"a"));
+    wire.extend(frame(true, 0x9, b"p2"));
+    wire.extend(frame(true, 0x2, b"b"));
+    wire.extend(frame(true, 0x9, b"p3"));
+    for cut in [None, Some(wire.len() - 3)] {
+        // Its memory goes back to the loop: nothing to write into.
+        link.return_spare(&mut Vec::new());
+        assert_eq!(link.output_capacity(), 0);
+        match cut {
+            None => link.received(&mut wire.clone(), &mut echo),
+            Some(at) => {
+                // The last ping cut short: it waits for the rest.
+                link.received(&mut wire[..at].to_vec(), &mut echo);
+                link.received(&mut wire[at..].to_vec(), &mut echo);
+            }
+        }
+        let mut want = vec![0x8a, 2, b'p', b'1', 0x82, 1, b'a'];
+        want.extend_from_slice(&[0x8a, 2, b'p', b'2', 0x82, 1, b'b', 0x8a, 2, b'p', b'3']);
+        assert_eq!(link.output(), &want[..], "cut: {cut:?}");
+        let n = link.output_len();
+        link.written(n);
+    }
+}

@@ -163,7 +163,19 @@ impl OutBuf {
     }
 
     /// Drops `n` bytes from the front (they were written).
-    pub fn consume(&mut self, mut n: usize) {
+    #[inline]
+    pub fn consume(&mut self, n: usize) {
+        // The common case, everything written at once: rewind in place.
+        if self.nrefs == 0 && n >= self.end - self.start {
+            self.start = 0;
+            self.end = 0;
+            return;
+        }
+        self.consume_parts(n);
+    }
+
+    #[inline(never)]
+    fn consume_parts(&mut self, mut n: usize) {
         while n > 0 && self.nrefs > 0 {
             let own = self.refs[0].own.min(n);
             self.consume_own(own);
@@ -197,26 +209,35 @@ impl OutBuf {
 
     /// Room for at least `min` more bytes at the end; fill some of it and
     /// [`OutBuf::commit`] how much.
+    #[inline]
     pub fn spare(&mut self, min: usize) -> &mut [u8] {
+        // Inlined for the common case, room already there (every frame
+        // sent asks: the call cost more than the compare).
         if self.buf.len() - self.end < min {
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            }
-            if self.buf.len() - self.end < min {
-                // Doubling keeps growth amortised, but a first frame gets
-                // what it needs, not the next power of two: every byte
-                // here is touched (zeroed), and a 64 KiB echo would
-                // otherwise make 128 KiB resident.
-                let want = (self.end + min)
-                    .max(2 * self.buf.len())
-                    .max(256)
-                    .next_multiple_of(256);
-                self.buf.resize(want, 0);
-            }
+            self.make_room(min);
         }
         &mut self.buf[self.end..]
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self, min: usize) {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() - self.end < min {
+            // Doubling keeps growth amortised, but a first frame gets
+            // what it needs, not the next power of two: every byte here
+            // is touched (zeroed), and a 64 KiB echo would otherwise make
+            // 128 KiB resident.
+            let want = (self.end + min)
+                .max(2 * self.buf.len())
+                .max(256)
+                .next_multiple_of(256);
+            self.buf.resize(want, 0);
+        }
     }
 
     /// Makes `buf[start..]` the queued output and `buf` the queue's memory,
@@ -247,19 +268,27 @@ impl OutBuf {
         }
     }
 
-    /// Hands the queue's memory over whole, for a backend that writes
-    /// from it while the link goes on queueing (io_uring holds the bytes
-    /// until the kernel is done with them): returns the buffer and the
-    /// range of it that is queued, and starts over in `replacement` (its
-    /// contents are room, not data).
-    pub fn take(&mut self, replacement: Vec<u8>) -> OutBuf {
-        std::mem::replace(
-            self,
-            OutBuf {
-                buf: replacement,
-                ..OutBuf::new()
-            },
-        )
+    /// Hands everything queued over to `to`, with the memory holding it,
+    /// for a backend that writes from it while the link goes on queueing
+    /// (io_uring holds the bytes until the kernel is done with them).
+    /// `to` must hold nothing (it is [`OutBuf::release`]d once written);
+    /// its memory, if any, becomes this queue's room. Only the fields in
+    /// use move: a move of the whole queue (its references included)
+    /// cost a small echo two copies of 150 bytes.
+    pub fn hand_over(&mut self, to: &mut OutBuf) {
+        debug_assert!(to.is_empty(), "handed over onto queued output");
+        std::mem::swap(&mut self.buf, &mut to.buf);
+        to.start = self.start;
+        to.end = self.end;
+        to.nrefs = self.nrefs;
+        to.borrowed = self.borrowed;
+        if self.nrefs > 0 {
+            to.refs = self.refs;
+        }
+        self.start = 0;
+        self.end = 0;
+        self.nrefs = 0;
+        self.borrowed = 0;
     }
 
     /// Empties the queue and hands over its memory, for reuse once
@@ -353,16 +382,26 @@ mod tests {
     }
 
     #[test]
-    fn take_hands_over_the_queued_range_and_starts_over_in_the_replacement() {
+    fn hand_over_moves_the_queued_range_and_references_and_swaps_the_memory() {
         let mut q = OutBuf::new();
         push(&mut q, b"abcdef");
         q.consume(2);
-        let taken = q.take(vec![9; 300]);
-        assert_eq!(taken.pending(), b"cdef");
+        let mut to = OutBuf::new();
+        to.borrow_spare(&mut vec![9; 300]);
+        q.hand_over(&mut to);
+        assert_eq!(to.pending(), b"cdef");
         assert!(q.is_empty());
-        assert_eq!(q.capacity(), 300, "the replacement's room is reused");
+        assert_eq!(q.capacity(), 300, "the receiver's room is reused");
         push(&mut q, b"gh");
         assert_eq!(q.pending(), b"gh");
+        // References go along, pointing into the same read buffer.
+        let read = b"0123456789";
+        assert!(q.push_ref(3, 7));
+        push(&mut q, b"!");
+        let mut to = OutBuf::new();
+        q.hand_over(&mut to);
+        assert!(q.is_empty() && !q.has_refs());
+        assert_eq!((to.len(), flat(&to, read)), (7, b"gh3456!".to_vec()));
     }
 
     /// The queue's output as one byte string, by reference or not.
