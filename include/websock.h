@@ -53,14 +53,14 @@
 /**
  * 8-byte words in a `websock_conn`.
  */
-#define WEBSOCK_CONN_WORDS 56
+#define WEBSOCK_CONN_WORDS 24
 
 /**
  * Bytes of a `websock_conn`: enough for the engine's state on every
  * supported target, with or without permessage-deflate.
  * `websock_conn_size()` gives the exact need of this build on this
- * target, which may be smaller (a build without deflate needs 128 on
- * x86_64, one with it 432).
+ * target, which may be smaller (128 bytes on x86_64 and 32-bit targets,
+ * 160 on x86_64 with deflate, whose codec is on the heap).
  */
 #define WEBSOCK_CONN_SIZE (WEBSOCK_CONN_WORDS * 8)
 

@@ -14,13 +14,13 @@ use crate::raw::{self, Region};
 use crate::status::{status, Status};
 
 /// 8-byte words in a `websock_conn`.
-pub const WEBSOCK_CONN_WORDS: usize = 56;
+pub const WEBSOCK_CONN_WORDS: usize = 24;
 
 /// Bytes of a `websock_conn`: enough for the engine's state on every
 /// supported target, with or without permessage-deflate.
 /// `websock_conn_size()` gives the exact need of this build on this
-/// target, which may be smaller (a build without deflate needs 128 on
-/// x86_64, one with it 432).
+/// target, which may be smaller (128 bytes on x86_64 and 32-bit targets,
+/// 160 on x86_64 with deflate, whose codec is on the heap).
 pub const WEBSOCK_CONN_SIZE: usize = WEBSOCK_CONN_WORDS * 8;
 
 /// Bytes of entropy a client connection needs.

@@ -10,9 +10,11 @@ use super::*;
 #[derive(Debug, Default)]
 pub(super) struct Inflating {
     /// The codec (it holds what was agreed), or with `Memory::Caller` only
-    /// what was agreed.
+    /// what was agreed. Boxed: zlib's stream headers are some 270 bytes, and
+    /// a server built with the feature would pay them on every connection,
+    /// compressed or not (the heap holds its tables and window anyway).
     #[cfg(feature = "deflate")]
-    pub(super) codec: Option<Codec>,
+    pub(super) codec: Option<alloc::boxed::Box<Codec>>,
     #[cfg(not(feature = "deflate"))]
     pub(super) agreed: Option<deflate::Agreed>,
     /// The incoming message is compressed.
@@ -34,7 +36,7 @@ impl Inflating {
     /// What was agreed, if permessage-deflate is in force.
     pub(super) fn agreed(&self) -> Option<&deflate::Agreed> {
         #[cfg(feature = "deflate")]
-        return self.codec.as_ref().map(Codec::agreed);
+        return self.codec.as_deref().map(Codec::agreed);
         #[cfg(not(feature = "deflate"))]
         self.agreed.as_ref()
     }
@@ -42,7 +44,7 @@ impl Inflating {
     pub(super) fn set(&mut self, agreed: deflate::Agreed) {
         #[cfg(feature = "deflate")]
         {
-            self.codec = Some(Codec::new(agreed));
+            self.codec = Some(alloc::boxed::Box::new(Codec::new(agreed)));
         }
         #[cfg(not(feature = "deflate"))]
         {

@@ -495,11 +495,17 @@ fn frame_sizes_never_overflow() {
 fn connection_state_is_small() {
     let size = core::mem::size_of::<Connection>();
     std::println!("size_of::<Connection>() = {size} bytes");
-    // permessage-deflate adds zlib's stream headers (its tables are on the heap).
-    assert!(
-        size < if cfg!(feature = "deflate") { 1024 } else { 512 },
-        "{size}"
-    );
+    // On 64-bit targets: 120 bytes, 152 with permessage-deflate (what was
+    // agreed and where a message is in its inflating; the codec and zlib's
+    // stream headers are on the heap, allocated only when it is agreed).
+    // A server keeps one per connection: 1,000 of them should cost no more
+    // than a few pages.
+    let bound = if cfg!(any(feature = "inflate", feature = "deflate")) {
+        152
+    } else {
+        120
+    };
+    assert!(size <= bound, "{size} > {bound}");
 }
 
 /// A header from `send_header` followed by the payload (masked with the
