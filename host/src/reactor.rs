@@ -48,8 +48,9 @@ pub struct Reactor<H> {
     timers: BTreeSet<(u64, usize)>,
     /// Links to drive on the next turn even without an event.
     ready: Vec<usize>,
-    /// Links to drive in this turn (kept to reuse its allocation).
-    due: Vec<usize>,
+    /// Links to drive in this turn (kept to reuse its allocation), each
+    /// with whether a short read may end its turn (see [`drive_at`]).
+    due: Vec<(usize, bool)>,
     finished: Vec<Slot<H>>,
     rbuf: Box<[u8]>,
     /// The output buffer lent to the link being driven (see
@@ -201,10 +202,12 @@ impl<H: Handler> Reactor<H> {
         }
         let mut fired = 0u64;
         let mut due = std::mem::take(&mut self.due);
-        due.append(&mut self.ready);
+        due.extend(self.ready.drain(..).map(|key| (key, false)));
         for event in self.events.iter() {
             match event.token().0.checked_sub(FIRST_LINK_TOKEN) {
-                Some(key) => due.push(key),
+                // The peer's end of stream or an error that came with this
+                // edge gets no edge of its own: read until "would block".
+                Some(key) => due.push((key, !event.is_read_closed() && !event.is_error())),
                 None => fired |= 1 << event.token().0,
             }
         }
@@ -212,8 +215,8 @@ impl<H: Handler> Reactor<H> {
         // turn takes microseconds, deadlines are milliseconds, and a read
         // per link driven cost a small echo about forty instructions.
         let now = self.clock.now_ms();
-        for key in due.drain(..) {
-            self.run_at(key, now);
+        for (key, edge) in due.drain(..) {
+            self.run_at(key, now, edge);
         }
         self.due = due;
         while let Some(&(at, key)) = self.timers.first() {
@@ -224,7 +227,7 @@ impl<H: Handler> Reactor<H> {
             if let Some(slot) = self.slots.get_mut(key) {
                 slot.timer = None;
                 slot.link.tick(now);
-                self.run_at(key, now);
+                self.run_at(key, now, false);
             }
         }
         Ok(fired)
@@ -233,12 +236,14 @@ impl<H: Handler> Reactor<H> {
     /// [`Reactor::run_at`] now.
     fn run(&mut self, key: usize) {
         let now = self.clock.now_ms();
-        self.run_at(key, now);
+        self.run_at(key, now, false);
     }
 
     /// Drives one link at time `now` and files it: finished, to run
-    /// again, or waiting with its deadline in the timer set.
-    fn run_at(&mut self, key: usize, now: u64) {
+    /// again, or waiting with its deadline in the timer set. `edge`: it is
+    /// driven for a readiness event that reported no end of stream or
+    /// error, so a short read may end its turn (see [`drive_at`]).
+    fn run_at(&mut self, key: usize, now: u64, edge: bool) {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
@@ -255,6 +260,7 @@ impl<H: Handler> Reactor<H> {
             &mut self.rbuf,
             &mut slot.handler,
             now,
+            edge,
         );
         slot.link.return_spare(&mut self.spare);
         if slot.link.is_done() {
@@ -319,7 +325,7 @@ pub fn drive<H: Handler, W: Wire>(
     now: u64,
 ) -> bool {
     link.tick(now);
-    drive_at(link, transport, rbuf, handler, now)
+    drive_at(link, transport, rbuf, handler, now, false)
 }
 
 /// Does all the work the transport allows now for a link whose clock is
@@ -332,14 +338,23 @@ pub fn drive<H: Handler, W: Wire>(
 /// A large echoed payload goes out from `rbuf` by vectored write (over
 /// TLS, encrypted from there); what the transport does not take is copied
 /// before `rbuf` is read into again.
+///
+/// `edge`: the link is driven for an edge-triggered readiness event that
+/// carried no end of stream or error. Then a read shorter than `rbuf` on
+/// a transport whose short reads drain it ([`Wire::short_read_drains`])
+/// ends the turn without the read that would only say "would block" (a
+/// system call per small echo): whatever arrives later, the peer's end
+/// of stream too, raises a new edge. Without an edge (a link run again
+/// for fairness, or by its timer) it reads until "would block".
 pub fn drive_at<H: Handler, W: Wire>(
     link: &mut Link,
     transport: &mut W,
     rbuf: &mut [u8],
     handler: &mut H,
     now: u64,
+    edge: bool,
 ) -> bool {
-    let more = drive_io(link, transport, rbuf, handler, now);
+    let more = drive_io(link, transport, rbuf, handler, now, edge);
     link.settle(rbuf);
     more
 }
@@ -350,7 +365,10 @@ fn drive_io<H: Handler, W: Wire>(
     rbuf: &mut [u8],
     handler: &mut H,
     now: u64,
+    edge: bool,
 ) -> bool {
+    let stop_short = edge && transport.short_read_drains();
+    let mut drained = false;
     let mut reads = 0;
     loop {
         // Most turns of this loop have nothing to write (the last read
@@ -370,6 +388,9 @@ fn drive_io<H: Handler, W: Wire>(
                 continue;
             }
         }
+        if drained {
+            return false;
+        }
         if reads == MAX_READS_PER_TURN {
             return true;
         }
@@ -379,6 +400,7 @@ fn drive_io<H: Handler, W: Wire>(
             Ok(0) => link.end_of_stream(now),
             Ok(n) => {
                 reads += 1;
+                drained = stop_short && n < rbuf.len();
                 link.received_borrowing(&mut rbuf[..n], handler);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,

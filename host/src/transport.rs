@@ -50,6 +50,13 @@ pub trait Wire {
     /// Whether the transport holds bytes of its own still to write.
     fn has_pending(&self) -> bool;
 
+    /// Whether a read that filled less than its buffer found the stream
+    /// empty: true for a plain socket (the kernel copies while data is
+    /// queued), not over TLS, where a read returns one record's plaintext.
+    fn short_read_drains(&self) -> bool {
+        false
+    }
+
     /// Sends end-of-stream to the peer but keeps reading, so that closing
     /// later does not discard (and reset over) bytes still in flight. Over
     /// TLS a close_notify goes first.
@@ -94,6 +101,10 @@ impl Wire for Transport {
             Transport::Plain(_) => false,
             Transport::Tls(s) => s.has_pending(),
         }
+    }
+
+    fn short_read_drains(&self) -> bool {
+        matches!(self, Transport::Plain(_))
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {

@@ -223,3 +223,42 @@ fn large_frames_received_straight_in_echo_exactly_on_both_backends() {
         assert_eq!(close_code(&close), 1007, "epoll: {epoll}");
     }
 }
+
+/// The peer's end of stream right behind a message, in the same readiness
+/// event (sent back to back) and in a later one (sent after a pause): the
+/// echo comes back and the server then ends the connection. The epoll
+/// loop ends a link's turn after a read that drained the socket, and
+/// relies on the end of stream raising an edge of its own unless it came
+/// with the event it is handling. A lost one would be found only when the
+/// link's next timer runs it (the output buffer's trim, a second later),
+/// so the end of stream must come well before that: within half a second.
+fn end_of_stream_behind_a_message_is_seen(server: &Server) {
+    for round in 0..40 {
+        let mut ws = Ws::open(server.addr);
+        ws.stream
+            .set_read_timeout(Some(std::time::Duration::from_millis(500)))
+            .unwrap();
+        let text = format!("round {round}");
+        ws.send_raw(&masked(true, 1, text.as_bytes()));
+        if round % 2 == 1 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        ws.stream
+            .shutdown(std::net::Shutdown::Write)
+            .expect("shutdown");
+        assert_eq!(ws.message(), (1, text.into_bytes()), "round {round}");
+        ws.expect_eof();
+    }
+}
+
+#[test]
+fn io_uring_sees_the_end_of_stream_behind_a_message() {
+    let server = Server::start_with(&["--workers", "1"], |c| c.env_remove("WEBSOCK_IO"));
+    end_of_stream_behind_a_message_is_seen(&server);
+}
+
+#[test]
+fn epoll_sees_the_end_of_stream_behind_a_message() {
+    let server = Server::start_with(&["--workers", "1"], |c| c.env("WEBSOCK_IO", "epoll"));
+    end_of_stream_behind_a_message_is_seen(&server);
+}
