@@ -495,12 +495,16 @@ fn flush<W: Wire>(link: &mut Link, transport: &mut W, rbuf: &[u8]) -> bool {
 mod tests {
     use std::collections::BTreeSet;
     use std::mem::size_of;
+    use std::time::{Duration, Instant};
 
-    use websock_core::Connection;
+    use websock_core::{Config, Connection};
 
-    use super::{file_deadline, Slot};
+    use super::{file_deadline, Reactor, Slot};
+    use crate::clock::Clock;
     use crate::echo::Echo;
+    use crate::link::{Failure, Link};
     use crate::outbuf::OutBuf;
+    use crate::transport::Transport;
 
     /// What a server keeps per connection in the loop, beyond the engine
     /// (whose size is the core's business): the slab holds one slot per
@@ -517,6 +521,47 @@ mod tests {
         let slot = size_of::<Slot<Echo>>();
         let engine = size_of::<Connection>();
         assert!(slot <= engine + 296, "slot {slot}, engine {engine}");
+    }
+
+    /// Links that finish in a turn (here by a timer: the handshake
+    /// timeout, then the linger after our shutdown, the peers holding
+    /// their sockets open) leave the live set at once and are handed over
+    /// by `drain_finished` once each; a drain dropped early drops the rest.
+    #[test]
+    fn finished_links_are_handed_over_once_each() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut reactor = Reactor::new(Clock::new()).unwrap();
+        let config = Config {
+            handshake_timeout_ms: 1,
+            ..Config::new()
+        };
+        let mut peers = Vec::new();
+        for _ in 0..3 {
+            peers.push(std::net::TcpStream::connect(addr).unwrap());
+            let (socket, _) = listener.accept().unwrap();
+            socket.set_nonblocking(true).unwrap();
+            let transport = Transport::Plain(mio::net::TcpStream::from_std(socket));
+            let link = Link::server(config, reactor.now());
+            reactor.insert(link, transport, Echo::default()).unwrap();
+        }
+        let keys = reactor.keys();
+        assert_eq!(keys.len(), 3);
+        let start = Instant::now();
+        while !reactor.is_empty() {
+            assert!(start.elapsed() < Duration::from_secs(10), "no end");
+            reactor.turn(Some(Duration::from_millis(20))).unwrap();
+        }
+        assert!(reactor.keys().is_empty() && reactor.slots().next().is_none());
+        assert!(keys.iter().all(|&k| reactor.get_mut(k).is_none()));
+        let mut drain = reactor.drain_finished();
+        let first = drain.next().expect("a finished link");
+        assert!(first.link.is_done() && !first.link.was_open());
+        assert!(matches!(first.link.failure(), Some(Failure::TimedOut(_))));
+        drop(drain);
+        assert_eq!(reactor.drain_finished().count(), 0, "the rest was dropped");
+        assert!(reactor.slots.is_empty());
+        drop(peers);
     }
 
     /// The timer set holds at most one entry per link, never later than
