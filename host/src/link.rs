@@ -194,15 +194,12 @@ impl Tx<'_> {
             return None;
         }
         let (base, len) = self.window?;
-        if !self.out.can_push_ref()
-            || self.engine.role() != Role::Server
-            || self.engine.compression_active()
-        {
+        if self.engine.role() != Role::Server || self.engine.compression_active() {
             return None;
         }
         let start = (payload.as_ptr() as usize).checked_sub(base)?;
         let end = start + payload.len();
-        (end <= len).then_some((start, end))
+        (end <= len && self.out.can_push_ref(end)).then_some((start, end))
     }
 
     /// Sends a ping (section 5.5.2); `payload` is at most 125 bytes.
@@ -247,6 +244,9 @@ pub enum Failure {
     Engine(Error),
 }
 
+/// Where a link is. The deadlines of the closing phases are in
+/// [`Link::until`] (a byte here, not a time in every variant: the link is
+/// kept per connection).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     /// Waiting for the upgrade request (server) or the 101 (client).
@@ -255,17 +255,38 @@ enum Phase {
     Open,
     /// Our write side is shut; discarding input until the peer's end of
     /// stream or the deadline.
-    Draining { until: u64 },
+    Draining,
     /// The peer ended its stream; writing what is left (until the
     /// deadline, in case it does not read either), then done.
-    Flushing { until: u64 },
+    Flushing,
     /// Everything is written and our write side shut after the peer's;
     /// waiting (until the deadline) for the transport to write what the
     /// shutdown queued itself (a TLS close_notify), which dropping the
     /// transport would lose.
-    Closing { until: u64 },
+    Closing,
     /// Finished: the owner drops the link, which closes the socket.
     Done,
+}
+
+/// "No such time", for the times a link may have none of (a sentinel, not
+/// an `Option`: half the size, and the earliest of several is a plain
+/// minimum).
+const NEVER: u64 = u64::MAX;
+
+/// What a link rarely holds, boxed only once it does (a connection with
+/// no subprotocols to speak that ends without failing never allocates
+/// it): kept out of [`Link`], whose size every connection pays.
+#[derive(Debug, Default)]
+struct Rare {
+    failure: Option<Failure>,
+    /// Subprotocols we speak (server) or offer (client), preferred first.
+    protocols: &'static [&'static str],
+    /// The subprotocol agreed in the opening handshake.
+    protocol: Option<&'static str>,
+    /// Client: the server's Sec-WebSocket-Extensions answer.
+    extensions: Option<Box<str>>,
+    /// The close reason [`Link::go_away`] was given.
+    going_away: Option<&'static str>,
 }
 
 /// What the backend does next for a link, after writing what it could of
@@ -297,25 +318,27 @@ pub struct Link {
     /// Output handed to the backend by [`Link::hand_output`] and not yet
     /// reported written: it counts toward the high-water mark.
     elsewhere: usize,
-    /// A handshake split across reads (dropped once it completes).
-    handshake: Vec<u8>,
-    /// The start of a frame header or control frame split across reads:
-    /// the engine takes those only whole (at most `MAX_CONTROL_FRAME`
-    /// bytes), and the read buffer is the loop's, not ours.
+    /// Input split across reads, kept for the next one. In the opening
+    /// handshake: the handshake so far. Once open: the start of a frame
+    /// header or control frame, which the engine takes only whole (at
+    /// most `MAX_CONTROL_FRAME` bytes), the read buffer being the loop's,
+    /// not ours. One buffer for both: the handshake's is dropped as it
+    /// completes, before any frame is read.
     unread: Vec<u8>,
     phase: Phase,
+    /// In [`Phase::Draining`], [`Phase::Flushing`] and [`Phase::Closing`]:
+    /// when to give up and finish. In [`Phase::Open`]: when to drop the
+    /// connection after [`Link::go_away`] ([`NEVER`] before it is
+    /// called). [`NEVER`] in the other phases.
+    until: u64,
     /// The opening handshake completed at some point.
     was_open: bool,
     /// Close the transport regardless of the engine (a failed call).
     abort: bool,
     closure: Option<Closure>,
-    failure: Option<Failure>,
-    /// Subprotocols we speak (server) or offer (client), preferred first.
-    protocols: &'static [&'static str],
-    /// The subprotocol agreed in the opening handshake.
-    protocol: Option<&'static str>,
-    /// Client: the server's Sec-WebSocket-Extensions answer.
-    extensions: Option<Box<str>>,
+    /// The failure, subprotocols, extensions and go-away reason, once any
+    /// is set.
+    rare: Option<Box<Rare>>,
     /// Server: answer a browser's plain GET with the built-in page.
     page: bool,
     /// Drop the connection after output waits this long unwritten (0: never).
@@ -325,8 +348,9 @@ pub struct Link {
     idle_timeout_ms: u64,
     /// The latest "now" the link was given.
     now: u64,
-    /// Since when output has been waiting with no byte written.
-    stalled_since: Option<u64>,
+    /// Since when output has been waiting with no byte written
+    /// ([`NEVER`]: nothing waits).
+    stalled_since: u64,
     /// When input last arrived (or the connection opened).
     last_input: u64,
     /// A keepalive ping went out and nothing has arrived since.
@@ -339,14 +363,9 @@ pub struct Link {
     sending: bool,
     /// When output was last written.
     last_write: u64,
-    /// When to look at freeing the drained output buffer.
-    trim_at: Option<u64>,
-    /// [`Link::go_away`] was called: close with its reason between messages,
-    /// and drop the connection at this time whatever happens.
-    going_away: Option<(u64, &'static str)>,
-    /// While [`Link::received_borrowing`] runs: the read buffer's address
-    /// and length.
-    window: Option<(usize, usize)>,
+    /// When to look at freeing the drained output buffer ([`NEVER`]: no
+    /// buffer to free).
+    trim_at: u64,
 }
 
 impl Link {
@@ -368,8 +387,8 @@ impl Link {
         target: &Target<'_>,
         protocols: &'static [&'static str],
     ) -> Result<Link, Error> {
-        let mut link = Link::new(Connection::client(config, now, entropy));
-        link.protocols = protocols;
+        let mut link =
+            Link::new(Connection::client(config, now, entropy)).with_protocols(protocols);
         let names: usize = protocols.iter().map(|p| p.len() + 2).sum();
         let mut request =
             vec![0; HANDSHAKE_ROOM + target.host.len() + target.resource.len() + names];
@@ -391,8 +410,26 @@ impl Link {
     /// Server: the subprotocols we speak; the first one the client offers
     /// is chosen.
     pub fn with_protocols(mut self, protocols: &'static [&'static str]) -> Link {
-        self.protocols = protocols;
+        // None: nothing to remember (and no box to allocate).
+        if !protocols.is_empty() || self.rare.is_some() {
+            self.rare().protocols = protocols;
+        }
         self
+    }
+
+    /// The subprotocols we speak or offer.
+    fn protocols(&self) -> &'static [&'static str] {
+        self.rare.as_ref().map_or(&[], |r| r.protocols)
+    }
+
+    /// The rarely set fields, allocated on first use.
+    fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Records why the connection failed, unless it already had.
+    fn fail(&mut self, failure: Failure) {
+        self.rare().failure.get_or_insert(failure);
     }
 
     /// Server: answer a browser's plain page request (GET without Upgrade,
@@ -404,12 +441,12 @@ impl Link {
 
     /// The subprotocol agreed in the opening handshake, if any.
     pub fn protocol(&self) -> Option<&'static str> {
-        self.protocol
+        self.rare.as_ref()?.protocol
     }
 
     /// Client: the extensions the server agreed to, as it wrote them.
     pub fn extensions(&self) -> Option<&str> {
-        self.extensions.as_deref()
+        self.rare.as_ref()?.extensions.as_deref()
     }
 
     fn new(engine: Connection) -> Link {
@@ -418,30 +455,25 @@ impl Link {
             out: OutBuf::new(),
             high_water: DEFAULT_HIGH_WATER,
             elsewhere: 0,
-            handshake: Vec::new(),
             unread: Vec::new(),
             phase: Phase::Handshake,
+            until: NEVER,
             was_open: false,
             abort: false,
             closure: None,
-            failure: None,
-            protocols: &[],
-            protocol: None,
-            extensions: None,
+            rare: None,
             page: false,
             write_timeout_ms: DEFAULT_WRITE_TIMEOUT_MS,
             idle_timeout_ms: 0,
             now: 0,
-            stalled_since: None,
+            stalled_since: NEVER,
             last_input: 0,
             ping_sent: false,
             idle_check: 0,
             receiving: false,
             sending: false,
-            going_away: None,
             last_write: 0,
-            trim_at: None,
-            window: None,
+            trim_at: NEVER,
         }
     }
 
@@ -493,7 +525,7 @@ impl Link {
 
     /// What went wrong, if anything did.
     pub fn failure(&self) -> Option<&Failure> {
-        self.failure.as_ref()
+        self.rare.as_ref()?.failure.as_ref()
     }
 
     /// When [`Link::tick`] must next be called.
@@ -502,39 +534,45 @@ impl Link {
     #[inline(always)]
     pub fn deadline(&self) -> Option<u64> {
         match self.phase {
-            Phase::Draining { until } | Phase::Flushing { until } | Phase::Closing { until } => {
-                Some(until)
-            }
+            Phase::Draining | Phase::Flushing | Phase::Closing => Some(self.until),
             Phase::Done => None,
             Phase::Handshake | Phase::Open => {
                 // Backends ask on every message: minimum by hand, with
                 // "none" as the largest time, costs a few instructions
                 // where iterating over Options cost about a hundred.
-                let none = u64::MAX;
                 let at = self
                     .engine
                     .deadline()
-                    .unwrap_or(none)
-                    .min(self.stall_deadline().unwrap_or(none))
-                    .min(self.idle_deadline().unwrap_or(none))
-                    .min(self.going_away.map_or(none, |(at, _)| at))
-                    .min(self.trim_at.unwrap_or(none));
-                (at != none).then_some(at)
+                    .unwrap_or(NEVER)
+                    .min(self.stall_deadline())
+                    .min(self.idle_deadline())
+                    .min(self.until)
+                    .min(self.trim_at);
+                (at != NEVER).then_some(at)
             }
         }
     }
 
-    fn stall_deadline(&self) -> Option<u64> {
-        let since = self.stalled_since?;
-        (self.write_timeout_ms > 0).then(|| since.saturating_add(self.write_timeout_ms))
+    /// When a stall drops the connection ([`NEVER`]: not stalled, or no
+    /// write timeout).
+    fn stall_deadline(&self) -> u64 {
+        if self.stalled_since == NEVER || self.write_timeout_ms == 0 {
+            return NEVER;
+        }
+        self.stalled_since.saturating_add(self.write_timeout_ms)
     }
 
-    fn idle_deadline(&self) -> Option<u64> {
+    /// When to look at idleness next ([`NEVER`]: not watched).
+    fn idle_deadline(&self) -> u64 {
         let watching = self.idle_timeout_ms > 0
             && self.phase == Phase::Open
             && !self.abort
             && self.engine.state() == State::Open;
-        watching.then_some(self.idle_check)
+        if watching {
+            self.idle_check
+        } else {
+            NEVER
+        }
     }
 
     /// Advances time: fires the engine's deadlines and our linger deadline.
@@ -554,30 +592,30 @@ impl Link {
         let before = self.engine.state();
         self.engine.tick(now);
         if before != State::Failed && self.engine.state() == State::Failed {
-            self.failure.get_or_insert(Failure::TimedOut(before));
+            self.fail(Failure::TimedOut(before));
         }
         match self.phase {
-            Phase::Draining { until } | Phase::Flushing { until } | Phase::Closing { until } => {
-                if now >= until {
+            Phase::Draining | Phase::Flushing | Phase::Closing => {
+                if now >= self.until {
                     self.finish();
                 }
             }
             Phase::Done => {}
             Phase::Handshake | Phase::Open => {
-                if self.going_away.is_some_and(|(at, _)| now >= at) {
-                    self.failure
-                        .get_or_insert(Failure::TimedOut(self.engine.state()));
+                // NEVER is never reached (`go_away` keeps below it).
+                if now >= self.until {
+                    self.fail(Failure::TimedOut(self.engine.state()));
                     return self.finish();
                 }
-                if self.stall_deadline().is_some_and(|at| now >= at) {
+                if now >= self.stall_deadline() {
                     // No flushing or lingering: the peer reads nothing.
-                    self.failure.get_or_insert(Failure::WriteStalled);
+                    self.fail(Failure::WriteStalled);
                     return self.finish();
                 }
-                if self.idle_deadline().is_some_and(|at| now >= at) {
+                if now >= self.idle_deadline() {
                     self.keepalive(now);
                 }
-                if self.trim_at.is_some_and(|at| now >= at) {
+                if now >= self.trim_at {
                     self.trim(now);
                 }
             }
@@ -597,7 +635,7 @@ impl Link {
     /// for [`TRIM_MS`], else look again that long after the last write
     /// (one timer per second at most, however busy the connection).
     fn trim(&mut self, now: u64) {
-        self.trim_at = None;
+        self.trim_at = NEVER;
         if !self.out.is_empty() {
             return; // armed again when it drains
         }
@@ -605,7 +643,7 @@ impl Link {
         if now >= quiet_until {
             self.out = OutBuf::new();
         } else {
-            self.trim_at = Some(quiet_until);
+            self.trim_at = quiet_until;
         }
     }
 
@@ -615,7 +653,7 @@ impl Link {
         let half = (idle / 2).max(1);
         let quiet = now.saturating_sub(self.last_input);
         if quiet >= idle {
-            self.failure.get_or_insert(Failure::TimedOut(State::Open));
+            self.fail(Failure::TimedOut(State::Open));
             // Said for a peer that is still there; a half-open one never
             // reads it, and the link closes once it is handed to the
             // transport (or the write timeout passes).
@@ -648,8 +686,10 @@ impl Link {
         self.tick(now);
         match self.phase {
             Phase::Handshake => self.abort = true,
-            Phase::Open if self.going_away.is_none() => {
-                self.going_away = Some((self.now.saturating_add(grace_ms), reason));
+            Phase::Open if self.until == NEVER => {
+                // Below NEVER, which means "not going away".
+                self.until = self.now.saturating_add(grace_ms).min(NEVER - 1);
+                self.rare().going_away = Some(reason);
                 self.close_if_going_away();
             }
             _ => {}
@@ -660,7 +700,9 @@ impl Link {
     /// under way) costs a compare instead of a call.
     #[inline(always)]
     fn close_if_going_away(&mut self) {
-        if self.going_away.is_some() {
+        // Set in the closing phases too (their deadline), where the
+        // engine's state says no below.
+        if self.until != NEVER {
             self.close_going_away();
         }
     }
@@ -668,7 +710,7 @@ impl Link {
     #[cold]
     #[inline(never)]
     fn close_going_away(&mut self) {
-        let Some((_, reason)) = self.going_away else {
+        let Some(reason) = self.rare.as_ref().and_then(|r| r.going_away) else {
             return;
         };
         if self.receiving || self.sending || self.engine.state() != State::Open {
@@ -766,12 +808,12 @@ impl Link {
         }
         if self.out.is_empty() {
             self.out.release_if_larger(RETAIN);
-            if self.out.capacity() > 0 && self.trim_at.is_none() {
-                self.trim_at = Some(self.now.saturating_add(TRIM_MS));
+            if self.out.capacity() > 0 && self.trim_at == NEVER {
+                self.trim_at = self.now.saturating_add(TRIM_MS);
             }
         }
-        if n > 0 && self.stalled_since.is_some() {
-            self.stalled_since = Some(self.now);
+        if n > 0 && self.stalled_since != NEVER {
+            self.stalled_since = self.now;
         }
     }
 
@@ -782,9 +824,9 @@ impl Link {
         self.elsewhere = self.elsewhere.saturating_sub(n);
         if self.elsewhere == 0 && self.out.is_empty() {
             // Nothing waits any more ([`Link::step`] would say so too).
-            self.stalled_since = None;
-        } else if n > 0 && self.stalled_since.is_some() {
-            self.stalled_since = Some(self.now);
+            self.stalled_since = NEVER;
+        } else if n > 0 && self.stalled_since != NEVER {
+            self.stalled_since = self.now;
         }
     }
 
@@ -797,7 +839,7 @@ impl Link {
         self.phase == Phase::Open
             && self.out.is_empty()
             && self.elsewhere == 0
-            && self.stalled_since.is_none()
+            && self.stalled_since == NEVER
             && !self.abort
             && self.engine.transport() != Wanted::Close
     }
@@ -810,23 +852,24 @@ impl Link {
         self.now = self.now.max(now);
         let all_written = self.out.is_empty() && transport_idle;
         if all_written {
-            self.stalled_since = None;
-        } else if self.stalled_since.is_none() {
-            self.stalled_since = Some(self.now);
+            self.stalled_since = NEVER;
+        } else if self.stalled_since == NEVER {
+            self.stalled_since = self.now;
         }
         match self.phase {
             Phase::Done => Step::Done,
-            Phase::Flushing { until } if all_written => {
-                self.phase = Phase::Closing { until };
+            Phase::Flushing if all_written => {
+                // The same deadline.
+                self.phase = Phase::Closing;
                 Step::ShutdownWrite
             }
-            Phase::Flushing { .. } => Step::Wait,
-            Phase::Closing { .. } if transport_idle => {
+            Phase::Flushing => Step::Wait,
+            Phase::Closing if transport_idle => {
                 self.phase = Phase::Done;
                 Step::Done
             }
-            Phase::Closing { .. } => Step::Wait,
-            Phase::Draining { .. } => Step::Read,
+            Phase::Closing => Step::Wait,
+            Phase::Draining => Step::Read,
             Phase::Handshake | Phase::Open => {
                 if self.abort || self.engine.transport() == Wanted::Close {
                     if !all_written {
@@ -835,9 +878,8 @@ impl Link {
                     // An error from the shutdown means the peer is gone
                     // already; draining then ends at once with an error or
                     // end of stream.
-                    self.phase = Phase::Draining {
-                        until: now.saturating_add(LINGER_MS),
-                    };
+                    self.phase = Phase::Draining;
+                    self.until = now.saturating_add(LINGER_MS);
                     return Step::ShutdownWrite;
                 }
                 if self.out.len() + self.elsewhere >= self.high_water {
@@ -929,14 +971,11 @@ impl Link {
                 buf.truncate(from);
                 handler.restore_gather(buf);
                 match e {
-                    Some(Error::Protocol(v)) => {
-                        self.failure.get_or_insert(Failure::Protocol(v));
-                    }
+                    Some(Error::Protocol(v)) => self.fail(Failure::Protocol(v)),
                     // Not the frame's rest after all (the engine had
                     // stopped reading, or the caller broke the contract).
                     None if matches!(self.engine.state(), State::Open | State::CloseSent) => {
-                        self.failure
-                            .get_or_insert(Failure::Engine(Error::InvalidState));
+                        self.fail(Failure::Engine(Error::InvalidState));
                         self.abort = true;
                     }
                     _ => {}
@@ -951,40 +990,49 @@ impl Link {
     /// until it is written ([`Link::output_parts`]) or
     /// [`Link::settle`]d, `data` must stay as it is.
     pub fn received_borrowing<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {
-        self.window = Some((data.as_ptr() as usize, data.len()));
-        self.received(data, handler);
-        self.window = None;
+        let window = Some((data.as_ptr() as usize, data.len()));
+        self.receive(data, handler, window);
     }
 
     /// Handles bytes the transport read (discarded while draining after
     /// our shutdown).
     #[inline]
     pub fn received<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {
+        self.receive(data, handler, None);
+    }
+
+    /// [`Link::received`], `window` being the read buffer payloads may be
+    /// queued by reference from, as its address and length (passed down,
+    /// not kept: the link is kept per connection, the window only for the
+    /// call).
+    #[inline(always)]
+    fn receive<H: Handler>(
+        &mut self,
+        data: &mut [u8],
+        handler: &mut H,
+        window: Option<(usize, usize)>,
+    ) {
         if !data.is_empty() {
             self.last_input = self.now;
             self.ping_sent = false;
         }
         match self.phase {
-            Phase::Handshake => self.handshake_input(data, handler),
-            Phase::Open => self.frames(data, handler),
-            Phase::Draining { .. }
-            | Phase::Flushing { .. }
-            | Phase::Closing { .. }
-            | Phase::Done => {}
+            Phase::Handshake => self.handshake_input(data, handler, window),
+            Phase::Open => self.frames(data, handler, window),
+            Phase::Draining | Phase::Flushing | Phase::Closing | Phase::Done => {}
         }
     }
 
     /// The peer ended its stream.
     pub fn end_of_stream(&mut self, now: u64) {
-        if let Phase::Draining { .. } = self.phase {
+        if self.phase == Phase::Draining {
             return self.finish();
         }
         self.closure = Some(self.engine.transport_closed());
         // The peer may still read what we queued (it only shut its side);
         // [`Link::step`] closes once it is written.
-        self.phase = Phase::Flushing {
-            until: now.saturating_add(LINGER_MS),
-        };
+        self.phase = Phase::Flushing;
+        self.until = now.saturating_add(LINGER_MS);
     }
 
     /// The transport failed: the link is done.
@@ -993,8 +1041,8 @@ impl Link {
         // end: the closing handshake already said how it went.
         // So is one writing what our late shutdown queued: the peer had
         // ended its stream already.
-        if !matches!(self.phase, Phase::Draining { .. } | Phase::Closing { .. }) {
-            self.failure.get_or_insert(Failure::Io(e));
+        if !matches!(self.phase, Phase::Draining | Phase::Closing) {
+            self.fail(Failure::Io(e));
         }
         self.finish();
     }
@@ -1006,11 +1054,18 @@ impl Link {
         self.phase = Phase::Done;
     }
 
-    fn handshake_input<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {
+    fn handshake_input<H: Handler>(
+        &mut self,
+        data: &mut [u8],
+        handler: &mut H,
+        window: Option<(usize, usize)>,
+    ) {
         // Parse straight from the read buffer unless an earlier read left
         // the start of the handshake behind.
-        let stashed = !self.handshake.is_empty();
-        let mut pending = std::mem::take(&mut self.handshake);
+        let stashed = !self.unread.is_empty();
+        // Taken: whatever follows the handshake in it is frames, and a
+        // frame cut short goes back into `unread`, which must be empty.
+        let mut pending = std::mem::take(&mut self.unread);
         if stashed {
             pending.extend_from_slice(data);
         }
@@ -1024,7 +1079,7 @@ impl Link {
                 if !stashed {
                     pending.extend_from_slice(data);
                 }
-                self.handshake = pending;
+                self.unread = pending;
             }
             Handshake::Open(len) => {
                 self.phase = Phase::Open;
@@ -1039,10 +1094,10 @@ impl Link {
                 });
                 // Whatever followed the handshake in the same read is frames.
                 match buf.get_mut(len..) {
-                    Some(rest) => self.frames(rest, handler),
+                    Some(rest) => self.frames(rest, handler, window),
                     None => {
                         // The engine claimed more bytes than it was given.
-                        self.failure = Some(Failure::Engine(Error::InvalidState));
+                        self.rare().failure = Some(Failure::Engine(Error::InvalidState));
                         self.abort = true;
                     }
                 }
@@ -1054,7 +1109,7 @@ impl Link {
     fn accept(&mut self, buf: &[u8]) -> Handshake {
         // The engine picks by our order; we pick the client's first choice
         // among ours, so the engine is given that one only.
-        let chosen = match self.protocols {
+        let chosen = match self.protocols() {
             [] => None,
             ours => crate::subprotocol::choose(buf, ours),
         };
@@ -1064,7 +1119,9 @@ impl Link {
             Ok(Accept::Incomplete) => Handshake::Incomplete,
             Ok(Accept::Accepted { request, written }) => {
                 self.out.commit(written);
-                self.protocol = request.protocol.and_then(|i| offer.get(i).copied());
+                if let Some(agreed) = request.protocol.and_then(|i| offer.get(i).copied()) {
+                    self.rare().protocol = Some(agreed);
+                }
                 Handshake::Open(request.len)
             }
             Ok(Accept::Rejected {
@@ -1079,14 +1136,14 @@ impl Link {
             Ok(Accept::Rejected { error, written }) => {
                 // The HTTP error response goes out before we close.
                 self.out.commit(written);
-                self.failure = Some(Failure::Handshake {
+                self.rare().failure = Some(Failure::Handshake {
                     error,
                     status_line: None,
                 });
                 Handshake::Refused
             }
             Err(e) => {
-                self.failure = Some(Failure::Engine(e));
+                self.rare().failure = Some(Failure::Engine(e));
                 self.abort = true;
                 Handshake::Refused
             }
@@ -1094,26 +1151,30 @@ impl Link {
     }
 
     fn read_response(&mut self, buf: &[u8]) -> Handshake {
-        match self.engine.read_response(buf, self.protocols) {
+        let protocols = self.protocols();
+        match self.engine.read_response(buf, protocols) {
             Ok(None) => Handshake::Incomplete,
             Ok(Some(response)) => {
-                self.protocol = response
-                    .protocol
-                    .and_then(|i| self.protocols.get(i).copied());
-                self.extensions = response
+                let protocol = response.protocol.and_then(|i| protocols.get(i).copied());
+                let extensions = response
                     .extensions
                     .map(|e| String::from_utf8_lossy(e).into());
+                if protocol.is_some() || extensions.is_some() {
+                    let rare = self.rare();
+                    rare.protocol = protocol;
+                    rare.extensions = extensions;
+                }
                 Handshake::Open(response.len)
             }
             Err(Error::Handshake(error)) => {
-                self.failure = Some(Failure::Handshake {
+                self.rare().failure = Some(Failure::Handshake {
                     error,
                     status_line: status_line(buf),
                 });
                 Handshake::Refused
             }
             Err(e) => {
-                self.failure = Some(Failure::Engine(e));
+                self.rare().failure = Some(Failure::Engine(e));
                 self.abort = true;
                 Handshake::Refused
             }
@@ -1124,12 +1185,17 @@ impl Link {
     /// to the handler and queueing the engine's own replies after each. A
     /// frame header or control frame cut off at the end of `data` is kept
     /// for the next read.
-    fn frames<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) {
+    fn frames<H: Handler>(
+        &mut self,
+        data: &mut [u8],
+        handler: &mut H,
+        window: Option<(usize, usize)>,
+    ) {
         let mut from = 0;
         if !self.unread.is_empty() {
             let mut piece = std::mem::take(&mut self.unread);
             from = complete_piece(&mut piece, data);
-            let took = self.frames_by_kind(&mut piece, handler);
+            let took = self.frames_by_kind(&mut piece, handler, window);
             if took < piece.len() {
                 // Still not whole, so `data` is used up; should any of it
                 // be left, it waits too, in order.
@@ -1144,7 +1210,7 @@ impl Link {
         let Some(rest) = data.get_mut(from..) else {
             return;
         };
-        let took = self.frames_by_kind(rest, handler);
+        let took = self.frames_by_kind(rest, handler, window);
         if let Some(left) = rest.get(took..).filter(|l| !l.is_empty()) {
             self.unread.extend_from_slice(left);
         }
@@ -1153,18 +1219,28 @@ impl Link {
     /// [`Link::frames`] on one piece of input; returns the bytes the
     /// engine took.
     #[inline(always)]
-    fn frames_by_kind<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) -> usize {
+    fn frames_by_kind<H: Handler>(
+        &mut self,
+        data: &mut [u8],
+        handler: &mut H,
+        window: Option<(usize, usize)>,
+    ) -> usize {
         // Only compressed messages inflate into scratch.
         if !self.engine.compression_active() {
-            return self.frames_into(data, handler, &mut [], false);
+            return self.frames_into(data, handler, window, &mut [], false);
         }
-        self.frames_inflating(data, handler)
+        self.frames_inflating(data, handler, window)
     }
 
     /// [`Link::frames_by_kind`] with permessage-deflate in force (out of
     /// line: the uncompressed path, inlined, is the common one).
     #[inline(never)]
-    fn frames_inflating<H: Handler>(&mut self, data: &mut [u8], handler: &mut H) -> usize {
+    fn frames_inflating<H: Handler>(
+        &mut self,
+        data: &mut [u8],
+        handler: &mut H,
+        window: Option<(usize, usize)>,
+    ) -> usize {
         // One buffer per thread (so per worker): a connection holds none of
         // its own between reads, which matters with thousands of them.
         thread_local! {
@@ -1174,18 +1250,19 @@ impl Link {
         if scratch.is_empty() {
             scratch = vec![0; INFLATE_SIZE];
         }
-        let took = self.frames_into(data, handler, &mut scratch, true);
+        let took = self.frames_into(data, handler, window, &mut scratch, true);
         SCRATCH.set(scratch);
         took
     }
 
-    /// `inflating`: permessage-deflate is in force. Returns the bytes the
-    /// engine took: fewer than all only when the rest is the start of a
-    /// frame header or control frame.
+    /// `window`: as for [`Link::receive`]. `inflating`: permessage-deflate
+    /// is in force. Returns the bytes the engine took: fewer than all only
+    /// when the rest is the start of a frame header or control frame.
     fn frames_into<H: Handler>(
         &mut self,
         data: &mut [u8],
         handler: &mut H,
+        window: Option<(usize, usize)>,
         scratch: &mut [u8],
         inflating: bool,
     ) -> usize {
@@ -1224,7 +1301,7 @@ impl Link {
                                 engine: &mut self.engine,
                                 out: &mut self.out,
                                 sending: &mut self.sending,
-                                window: self.window,
+                                window,
                             },
                         );
                         self.close_if_going_away();
@@ -1233,7 +1310,7 @@ impl Link {
                 }
                 Err(e) => {
                     if let Error::Protocol(v) = e {
-                        self.failure.get_or_insert(Failure::Protocol(v));
+                        self.fail(Failure::Protocol(v));
                     }
                     // The engine ignores input from now on; its close frame
                     // is queued below.

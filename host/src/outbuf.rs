@@ -20,15 +20,33 @@ pub const MAX_REFS: usize = 4;
 /// references.
 pub const MAX_PARTS: usize = 2 * MAX_REFS + 1;
 
-/// A payload queued by reference.
+/// The largest read-buffer offset, and the most own bytes queued, with
+/// which a payload may still be queued by reference: a [`Ref`] holds them
+/// in 32 bits (a queue holds one per connection, so its width is paid for
+/// every connection; read buffers are tens of KiB). Past it, payloads are
+/// copied ([`OutBuf::can_push_ref`] says no).
+const REF_LIMIT: usize = u32::MAX as usize;
+
+/// A payload queued by reference. Its fields are at most [`REF_LIMIT`]
+/// ([`OutBuf::push_ref`] refuses anything else), so they fit in 32 bits.
 #[derive(Clone, Copy, Debug, Default)]
 struct Ref {
     /// Own bytes (the queue's) that go out before this payload, counted
     /// after the previous reference.
-    own: usize,
+    own: u32,
     /// The payload: this range of the read buffer.
-    start: usize,
-    end: usize,
+    start: u32,
+    end: u32,
+}
+
+impl Ref {
+    fn own(&self) -> usize {
+        self.own as usize
+    }
+
+    fn range(&self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
 }
 
 /// Bytes waiting to be written to a transport, front to back.
@@ -38,7 +56,8 @@ pub struct OutBuf {
     start: usize,
     end: usize,
     refs: [Ref; MAX_REFS],
-    nrefs: usize,
+    /// References in use, at most [`MAX_REFS`].
+    nrefs: u8,
     /// Bytes queued by reference, in all.
     borrowed: usize,
 }
@@ -83,30 +102,35 @@ impl OutBuf {
     }
 
     /// Queues bytes `start..end` of the read buffer after what is queued
-    /// now; false (nothing queued) when [`MAX_REFS`] are queued already.
+    /// now; false (nothing queued) when [`OutBuf::can_push_ref`] says no.
     /// Until it is written or [`OutBuf::settle`]d, the read buffer must
     /// stay as it is.
     pub fn push_ref(&mut self, start: usize, end: usize) -> bool {
         if start >= end {
             return true;
         }
-        if self.nrefs == MAX_REFS {
+        if !self.can_push_ref(end) {
             return false;
         }
-        let before: usize = self.refs[..self.nrefs].iter().map(|r| r.own).sum();
-        self.refs[self.nrefs] = Ref {
-            own: (self.end - self.start) - before,
-            start,
-            end,
+        let n = usize::from(self.nrefs);
+        let before: usize = self.refs[..n].iter().map(Ref::own).sum();
+        // In range: `can_push_ref` bounds `end`, and the own bytes queued
+        // (of which this reference's are a part).
+        self.refs[n] = Ref {
+            own: ((self.end - self.start) - before) as u32,
+            start: start as u32,
+            end: end as u32,
         };
         self.nrefs += 1;
         self.borrowed += end - start;
         true
     }
 
-    /// Whether [`OutBuf::push_ref`] would take one more reference.
-    pub fn can_push_ref(&self) -> bool {
-        self.nrefs < MAX_REFS
+    /// Whether [`OutBuf::push_ref`] would take one more reference ending
+    /// at `end` in the read buffer: fewer than [`MAX_REFS`] are queued,
+    /// and the offsets fit a reference.
+    pub fn can_push_ref(&self, end: usize) -> bool {
+        usize::from(self.nrefs) < MAX_REFS && end <= REF_LIMIT && self.end - self.start <= REF_LIMIT
     }
 
     /// The queued output in order, as pieces for a vectored write: own
@@ -116,13 +140,13 @@ impl OutBuf {
         let mut parts: [&[u8]; MAX_PARTS] = [&[]; MAX_PARTS];
         let mut n = 0;
         let mut own = self.start;
-        for r in &self.refs[..self.nrefs] {
+        for r in &self.refs[..usize::from(self.nrefs)] {
             if r.own > 0 {
-                parts[n] = &self.buf[own..own + r.own];
+                parts[n] = &self.buf[own..own + r.own()];
                 n += 1;
-                own += r.own;
+                own += r.own();
             }
-            parts[n] = &read[r.start..r.end];
+            parts[n] = &read[r.range()];
             n += 1;
         }
         if own < self.end {
@@ -177,20 +201,22 @@ impl OutBuf {
     #[inline(never)]
     fn consume_parts(&mut self, mut n: usize) {
         while n > 0 && self.nrefs > 0 {
-            let own = self.refs[0].own.min(n);
+            let own = self.refs[0].own().min(n);
             self.consume_own(own);
-            self.refs[0].own -= own;
+            // No more than it held.
+            self.refs[0].own -= own as u32;
             n -= own;
             if n == 0 {
                 break;
             }
             let r = &mut self.refs[0];
-            let took = (r.end - r.start).min(n);
-            r.start += took;
+            let took = r.range().len().min(n);
+            // No more than its range.
+            r.start += took as u32;
             n -= took;
             self.borrowed -= took;
             if r.start == r.end {
-                self.refs.copy_within(1..self.nrefs, 0);
+                self.refs.copy_within(1..usize::from(self.nrefs), 0);
                 self.nrefs -= 1;
             }
         }
@@ -465,10 +491,10 @@ mod tests {
     fn a_full_set_of_references_refuses_the_next() {
         let mut q = OutBuf::new();
         for i in 0..MAX_REFS {
-            assert!(q.can_push_ref());
+            assert!(q.can_push_ref(i + 1));
             assert!(q.push_ref(i, i + 1));
         }
-        assert!(!q.can_push_ref());
+        assert!(!q.can_push_ref(60));
         assert!(!q.push_ref(50, 60));
         assert_eq!(q.len(), MAX_REFS);
     }

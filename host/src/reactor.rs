@@ -35,9 +35,15 @@ pub struct Slot<H> {
     pub transport: Transport,
     /// What handles its events.
     pub handler: H,
-    /// The deadline registered in the timer set.
+    /// The deadline registered in the timer set; [`FILED`] once the link
+    /// is filed as finished.
     timer: Option<u64>,
 }
+
+/// [`Slot::timer`] of a link filed as finished (waiting in the slab for
+/// [`Reactor::drain_finished`]): no entry in the timer set has this time,
+/// and the slot needs no field of its own for it.
+const FILED: Option<u64> = Some(u64::MAX);
 
 /// The event loop.
 pub struct Reactor<H> {
@@ -51,7 +57,12 @@ pub struct Reactor<H> {
     /// Links to drive in this turn (kept to reuse its allocation), each
     /// with whether a short read may end its turn (see [`drive_at`]).
     due: Vec<(usize, bool)>,
-    finished: Vec<Slot<H>>,
+    /// Keys of the links that finished since [`Reactor::drain_finished`]
+    /// last ran. They stay in `slots`, deregistered and without a timer,
+    /// until it hands them to the owner (who looks at how they ended,
+    /// then drops them): keys, not the slots themselves, so that
+    /// connections ending together cost no second copy of their slots.
+    finished: Vec<usize>,
     rbuf: Box<[u8]>,
     /// The output buffer lent to the link being driven (see
     /// [`Link::borrow_spare`]).
@@ -89,7 +100,7 @@ impl<H: Handler> Reactor<H> {
 
     /// Whether no link is live.
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.slots.len() == self.finished.len()
     }
 
     /// When the loop next has work without any readiness event: at once
@@ -106,17 +117,30 @@ impl<H: Handler> Reactor<H> {
 
     /// Keys of the live links.
     pub fn keys(&self) -> Vec<usize> {
-        self.slots.iter().map(|(k, _)| k).collect()
+        self.slots
+            .iter()
+            .filter(|(_, s)| !s.link.is_done())
+            .map(|(k, _)| k)
+            .collect()
     }
 
     /// A live link and its handler.
     pub fn get_mut(&mut self, key: usize) -> Option<&mut Slot<H>> {
-        self.slots.get_mut(key)
+        self.live(key)
     }
 
     /// Iterates over the live links.
     pub fn slots(&self) -> impl Iterator<Item = &Slot<H>> {
-        self.slots.iter().map(|(_, s)| s)
+        self.slots
+            .iter()
+            .map(|(_, s)| s)
+            .filter(|s| !s.link.is_done())
+    }
+
+    /// The slot of a live link (not one finished and waiting for
+    /// [`Reactor::drain_finished`]).
+    fn live(&mut self, key: usize) -> Option<&mut Slot<H>> {
+        self.slots.get_mut(key).filter(|s| !s.link.is_done())
     }
 
     /// Adds a link and starts driving it (a client link's request goes out).
@@ -152,7 +176,7 @@ impl<H: Handler> Reactor<H> {
         f: impl FnOnce(&mut Tx<'_>, &mut H) -> R,
     ) -> Option<R> {
         let now = self.clock.now_ms();
-        let slot = self.slots.get_mut(key)?;
+        let slot = self.live(key)?;
         let handler = &mut slot.handler;
         let r = slot.link.with_tx(now, |tx| f(tx, handler));
         self.run(key);
@@ -166,16 +190,21 @@ impl<H: Handler> Reactor<H> {
         key: usize,
         f: impl FnOnce(&mut Link, &mut H) -> R,
     ) -> Option<R> {
-        let slot = self.slots.get_mut(key)?;
+        let slot = self.live(key)?;
         let r = f(&mut slot.link, &mut slot.handler);
         self.run(key);
         Some(r)
     }
 
     /// Links that finished since the last call; dropping them closes their
-    /// sockets.
-    pub fn drain_finished(&mut self) -> std::vec::Drain<'_, Slot<H>> {
-        self.finished.drain(..)
+    /// sockets. Those the iterator has not yielded when it is dropped are
+    /// dropped with it.
+    pub fn drain_finished(&mut self) -> Finished<'_, H> {
+        Finished {
+            slots: &mut self.slots,
+            keys: &mut self.finished,
+            taken: 0,
+        }
     }
 
     /// Waits for readiness or the next deadline (at most `cap`), drives the
@@ -224,7 +253,7 @@ impl<H: Handler> Reactor<H> {
                 break;
             }
             self.timers.pop_first();
-            if let Some(slot) = self.slots.get_mut(key) {
+            if let Some(slot) = self.live(key) {
                 slot.timer = None;
                 slot.link.tick(now);
                 self.run_at(key, now, false);
@@ -247,6 +276,12 @@ impl<H: Handler> Reactor<H> {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
+        // A link filed as finished earlier in this turn may be listed
+        // again (an event and a request to run again); one that finished
+        // since it last ran (a timer, the owner's call) is filed below.
+        if slot.link.is_done() && slot.timer == FILED {
+            return;
+        }
         // The timer filed for the link is never later than its deadline.
         if slot.timer.is_some_and(|at| now >= at) {
             slot.link.tick(now);
@@ -267,17 +302,71 @@ impl<H: Handler> Reactor<H> {
             if let Some(old) = slot.timer {
                 self.timers.remove(&(old, key));
             }
-            let mut slot = self.slots.remove(key);
+            slot.timer = FILED;
             // Dropping the socket removes it from the poll anyway; this
             // only fails if it was never registered.
             let _ = self.poll.registry().deregister(&mut slot.transport);
-            self.finished.push(slot);
+            // Left in place (see `finished`).
+            self.finished.push(key);
         } else {
             file_deadline(&mut self.timers, &mut slot.timer, key, slot.link.deadline());
             if more {
                 self.ready.push(key);
             }
         }
+    }
+}
+
+/// The links that finished, from [`Reactor::drain_finished`]: each
+/// leaves the loop as it is yielded.
+///
+/// An index into the loop's list rather than a `Vec::drain`: owners drain
+/// after every turn, nearly always finding nothing, and dropping an empty
+/// `Drain` (behind a loop over what is left) cost an echo about twenty
+/// instructions where this costs a compare and a store.
+pub struct Finished<'a, H> {
+    slots: &'a mut Slab<Slot<H>>,
+    keys: &'a mut Vec<usize>,
+    /// How many of `keys` were looked at.
+    taken: usize,
+}
+
+impl<H> Iterator for Finished<'_, H> {
+    type Item = Slot<H>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Slot<H>> {
+        while let Some(&key) = self.keys.get(self.taken) {
+            self.taken += 1;
+            // Always there: a key is listed once and leaves the slab only
+            // here.
+            if let Some(slot) = self.slots.try_remove(key) {
+                return Some(slot);
+            }
+        }
+        None
+    }
+}
+
+impl<H> Finished<'_, H> {
+    /// Drops what was not yielded, closing its sockets, as a drained
+    /// vector's rest would be.
+    #[cold]
+    #[inline(never)]
+    fn drop_rest(&mut self) {
+        for slot in self.by_ref() {
+            drop(slot);
+        }
+    }
+}
+
+impl<H> Drop for Finished<'_, H> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.taken < self.keys.len() {
+            self.drop_rest();
+        }
+        self.keys.clear();
     }
 }
 
@@ -451,8 +540,75 @@ fn flush<W: Wire>(link: &mut Link, transport: &mut W, rbuf: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+    use std::mem::size_of;
+    use std::time::{Duration, Instant};
 
-    use super::file_deadline;
+    use websock_core::{Config, Connection};
+
+    use super::{file_deadline, Reactor, Slot};
+    use crate::clock::Clock;
+    use crate::echo::Echo;
+    use crate::link::{Failure, Link};
+    use crate::outbuf::OutBuf;
+    use crate::transport::Transport;
+
+    /// What a server keeps per connection in the loop, beyond the engine
+    /// (whose size is the core's business): the slab holds one slot per
+    /// connection, so every byte here is a KB per thousand connections.
+    /// 296 = output queue 104 (its buffer, range, four 12-byte references
+    /// and their total) + the link's own fields 136 (eleven words, the
+    /// split-input buffer, the box of rare fields, a few flags) + the
+    /// socket 16, the echo's gathering buffer 24 and the timer 16. Was 512
+    /// (a 152-byte queue, 304 bytes of link fields).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_connection_slot_is_the_engine_and_under_300_bytes() {
+        assert!(size_of::<OutBuf>() <= 104, "{}", size_of::<OutBuf>());
+        let slot = size_of::<Slot<Echo>>();
+        let engine = size_of::<Connection>();
+        assert!(slot <= engine + 296, "slot {slot}, engine {engine}");
+    }
+
+    /// Links that finish in a turn (here by a timer: the handshake
+    /// timeout, then the linger after our shutdown, the peers holding
+    /// their sockets open) leave the live set at once and are handed over
+    /// by `drain_finished` once each; a drain dropped early drops the rest.
+    #[test]
+    fn finished_links_are_handed_over_once_each() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut reactor = Reactor::new(Clock::new()).unwrap();
+        let config = Config {
+            handshake_timeout_ms: 1,
+            ..Config::new()
+        };
+        let mut peers = Vec::new();
+        for _ in 0..3 {
+            peers.push(std::net::TcpStream::connect(addr).unwrap());
+            let (socket, _) = listener.accept().unwrap();
+            socket.set_nonblocking(true).unwrap();
+            let transport = Transport::Plain(mio::net::TcpStream::from_std(socket));
+            let link = Link::server(config, reactor.now());
+            reactor.insert(link, transport, Echo::default()).unwrap();
+        }
+        let keys = reactor.keys();
+        assert_eq!(keys.len(), 3);
+        let start = Instant::now();
+        while !reactor.is_empty() {
+            assert!(start.elapsed() < Duration::from_secs(10), "no end");
+            reactor.turn(Some(Duration::from_millis(20))).unwrap();
+        }
+        assert!(reactor.keys().is_empty() && reactor.slots().next().is_none());
+        assert!(keys.iter().all(|&k| reactor.get_mut(k).is_none()));
+        let mut drain = reactor.drain_finished();
+        let first = drain.next().expect("a finished link");
+        assert!(first.link.is_done() && !first.link.was_open());
+        assert!(matches!(first.link.failure(), Some(Failure::TimedOut(_))));
+        drop(drain);
+        assert_eq!(reactor.drain_finished().count(), 0, "the rest was dropped");
+        assert!(reactor.slots.is_empty());
+        drop(peers);
+    }
 
     /// The timer set holds at most one entry per link, never later than
     /// the link's deadline, and is left alone when the deadline moves
