@@ -830,6 +830,16 @@ impl Link {
         }
     }
 
+    /// Whether input stopped partway: a message whose last part has not
+    /// come, or the start of a frame header or of the handshake kept for
+    /// the next read. Its rest is usually already on the way (a 64 KiB
+    /// message crosses loopback as two segments), so a backend reads
+    /// again rather than wait for the next readiness event while holding
+    /// the gathered part.
+    pub fn mid_message(&self) -> bool {
+        self.receiving || !self.unread.is_empty()
+    }
+
     /// Whether the link only waits for input, everything it queued being
     /// written: [`Link::step`] would say [`Step::Read`] and change
     /// nothing. A backend whose read is armed already may then leave the

@@ -433,7 +433,10 @@ pub fn drive<H: Handler, W: Wire>(
 /// a transport whose short reads drain it ([`Wire::short_read_drains`])
 /// ends the turn without the read that would only say "would block" (a
 /// system call per small echo): whatever arrives later, the peer's end
-/// of stream too, raises a new edge. Without an edge (a link run again
+/// of stream too, raises a new edge. Not while a message is half in
+/// ([`Link::mid_message`]): its rest is usually in flight, and the next
+/// read takes it at once instead of a later turn (with 1,000 connections
+/// at 64 KiB, stopping held a gathered part in each: 4.4 -> 25-35 MB). Without an edge (a link run again
 /// for fairness, or by its timer) it reads until "would block".
 pub fn drive_at<H: Handler, W: Wire>(
     link: &mut Link,
@@ -489,8 +492,8 @@ fn drive_io<H: Handler, W: Wire>(
             Ok(0) => link.end_of_stream(now),
             Ok(n) => {
                 reads += 1;
-                drained = stop_short && n < rbuf.len();
                 link.received_borrowing(&mut rbuf[..n], handler);
+                drained = stop_short && n < rbuf.len() && !link.mid_message();
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
