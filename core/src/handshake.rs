@@ -450,7 +450,7 @@ pub fn parse_response<'a>(
             upgrade |= has_token(value, b"websocket");
         } else if name.eq_ignore_ascii_case(b"Connection") {
             connection |= has_token(value, b"Upgrade");
-        } else if name.eq_ignore_ascii_case(b"sec-websocket-accept") {
+        } else if name.eq_ignore_ascii_case(b"Sec-WebSocket-Accept") {
             accepted = value == expected;
         } else if name.eq_ignore_ascii_case(b"Sec-WebSocket-Protocol") {
             let i = protocols.iter().position(|p| p.as_bytes() == value);

@@ -499,6 +499,20 @@ mod tests {
         assert_eq!(q.len(), MAX_REFS);
     }
 
+    /// A reference holds its offsets in 32 bits: one ending past that is
+    /// refused (the payload is copied instead), and nothing is queued.
+    #[test]
+    fn a_reference_past_32_bits_is_refused() {
+        let mut q = OutBuf::new();
+        let limit = u32::MAX as usize;
+        assert!(q.can_push_ref(limit));
+        assert!(!q.can_push_ref(limit + 1));
+        assert!(!q.push_ref(limit - 10, limit + 1));
+        assert_eq!(q.len(), 0);
+        assert!(q.push_ref(limit - 10, limit));
+        assert_eq!(q.len(), 10);
+    }
+
     #[test]
     fn the_loop_spare_is_lent_while_output_waits_only() {
         let mut spare = vec![0u8; 4096];

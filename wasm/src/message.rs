@@ -10,9 +10,7 @@
 
 use websock_core::DataKind;
 
-/// Past this capacity the buffer is released after each message, so that
-/// one large message does not pin its memory for the connection's life.
-const RETAINED_CAPACITY: usize = 64 << 10;
+use crate::output::RETAINED;
 
 /// The data message being received.
 #[derive(Debug, Default)]
@@ -56,7 +54,7 @@ impl Reassembly {
 
     /// Forgets the delivered message, releasing a large buffer.
     fn reset(&mut self) {
-        if self.bytes.capacity() > RETAINED_CAPACITY {
+        if self.bytes.capacity() > RETAINED {
             self.bytes = Vec::new();
         } else {
             self.bytes.clear();
@@ -117,7 +115,7 @@ mod tests {
     #[test]
     fn a_large_buffer_is_released() {
         let mut r = Reassembly::new();
-        let big = vec![7u8; RETAINED_CAPACITY + 1];
+        let big = vec![7u8; RETAINED + 1];
         r.push(DataKind::Binary, &big, false, |_, _| {});
         r.push(DataKind::Binary, b"!", true, |_, b| {
             assert_eq!(b.len(), big.len() + 1)

@@ -8,8 +8,9 @@
 //! for, and a separate count says how much of it is used: room is zeroed
 //! once, when the buffer first grows, and reused after that as it is.
 
-/// Past this size the buffer is released once emptied, so that one large
-/// message does not pin its memory for the connection's life.
+/// Past this size a session's buffers (this output, the input, a gathered
+/// message) are released once emptied, so that one large message does not
+/// pin its memory for the connection's life.
 pub const RETAINED: usize = 64 << 10;
 
 /// A growable output buffer whose spare room is reused without zeroing.

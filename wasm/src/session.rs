@@ -15,12 +15,7 @@ use websock_core::{
 };
 
 use crate::message::Reassembly;
-use crate::output::Output;
-
-/// Past this capacity the input buffer is released once processed (the
-/// output's limit is [`crate::output::RETAINED`]), so that one large
-/// message does not pin its memory for the connection's life.
-const RETAINED_BUFFER: usize = 64 << 10;
+use crate::output::{Output, RETAINED};
 
 /// Room for a 101 response or an HTTP error, before the subprotocol name
 /// (the engine asks for 256 plus the longest name).
@@ -328,7 +323,7 @@ impl Session {
             &mut self.scratch,
             sink,
         );
-        if self.input.capacity() > RETAINED_BUFFER {
+        if self.input.capacity() > RETAINED {
             self.input = Vec::new();
         }
         self.input.clear();

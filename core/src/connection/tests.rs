@@ -498,8 +498,8 @@ fn connection_state_is_small() {
     // On 64-bit targets: 120 bytes, 152 with permessage-deflate (what was
     // agreed and where a message is in its inflating; the codec and zlib's
     // stream headers are on the heap, allocated only when it is agreed).
-    // A server keeps one per connection: 1,000 of them should cost no more
-    // than a few pages.
+    // A server keeps one per connection, so every byte here is a KB per
+    // thousand connections.
     let bound = if cfg!(any(feature = "inflate", feature = "deflate")) {
         152
     } else {
