@@ -42,11 +42,18 @@ use crate::outbuf::{OutBuf, MAX_PARTS};
 use crate::reactor::{file_deadline, Reactor};
 
 /// Submission queue entries (the completion queue gets eight times as
-/// many: every connection's receive may complete in one turn).
-const ENTRIES: u32 = 1024;
+/// many: every connection's receive and send may complete in one turn;
+/// one that finds the queue full is kept by the kernel until there is
+/// room).
+/// The kernel maps both into the process and goes round them, so they
+/// are resident whole: 1,024 entries cost 200 KB at 1,000 connections,
+/// 256 about 50. A turn submits two entries per echo at most, and one
+/// turn took at most 41 receives.
+const ENTRIES: u32 = 256;
 /// Buffers in the provided ring, and the size of each. Receives take a
-/// whole buffer each, but the kernel touches only the bytes it writes, so
-/// small messages keep little of this resident. (68 KiB buffers, so that a
+/// whole buffer each, but the kernel touches only the bytes it writes, and
+/// only the buffers the ring offers it (see [`WINDOW`]), so small messages
+/// keep little of this resident. (68 KiB buffers, so that a
 /// 64 KiB message arrives whole, made the ring 17 MB resident with two
 /// workers under stuck peers: host/tests/faults.rs bounds it.) 16 KiB and
 /// a little: a 16 KiB message arrives whole with its header (14 bytes at
@@ -59,6 +66,22 @@ const _: () = assert!(BUFFER_SIZE >= 16 * 1024 + websock_core::frame::MAX_HEADER
 /// At most this many buffers are held by sends at once; past it echoed
 /// payloads are copied, so that receives always find buffers.
 const HOLD_MAX: usize = BUFFERS as usize / 2;
+/// Buffers the ring offers the kernel at a time, refilled after each batch
+/// of completions with the buffers given back last. The kernel takes a
+/// ring's entries in order, so with all 128 offered it went round every
+/// one: at 1,000 connections each buffer's first page was resident at
+/// 20 B and all 2 MB at 16 KiB. One turn took at most 41 buffers with 100
+/// or 1,000 connections of 20 B to 16 KiB (Linux 6.18 runs deferred
+/// completions 20 at a time). Offering fewer than a turn takes costs far
+/// more than it saves: a receive that finds none ends with "no buffers"
+/// and is armed again, where it finds none again while others take the
+/// few; with 16 or 32 offered, 1,000 connections of 20 B spent twice the
+/// CPU per message in such retries. So half the ring, and all of it while
+/// receives find none (64 KiB messages take up to 128 in a turn).
+const WINDOW: u16 = BUFFERS / 2;
+/// Batches of completions in which no receive found the ring empty,
+/// after which the window shrinks back to [`WINDOW`].
+const CALM: u16 = 4096;
 /// The provided buffer group's id.
 const GROUP: u16 = 0;
 /// A data frame with at least this much payload still to come after a
@@ -176,14 +199,26 @@ struct Conn<H> {
     multishot: bool,
 }
 
-/// The provided buffer ring: `BUFFERS` entries the kernel picks receive
-/// buffers from, and the buffers themselves.
+/// The provided buffer ring: up to `BUFFERS` entries the kernel picks
+/// receive buffers from, the buffers themselves, and those not offered.
 struct Buffers {
     ring: *mut types::BufRingEntry,
     ring_layout: Layout,
     data: *mut u8,
     data_layout: Layout,
     tail: u16,
+    /// Entries published that the kernel has not taken yet.
+    offered: u16,
+    /// How many to keep offered: [`WINDOW`], or the whole ring while
+    /// receives find it empty.
+    window: u16,
+    /// A receive found the ring empty since the last publish.
+    dry: bool,
+    /// Publishes since a receive last found the ring empty.
+    calm: u16,
+    /// Buffers given back and not offered again yet, the last given back
+    /// on top: offered first, as its memory is resident already.
+    free: Vec<u16>,
 }
 
 impl Buffers {
@@ -218,31 +253,63 @@ impl Buffers {
             data,
             data_layout,
             tail: 0,
+            offered: 0,
+            window: WINDOW,
+            dry: false,
+            calm: 0,
+            // Buffer 0 on top: the first ones used are at the start.
+            free: (0..BUFFERS).rev().collect(),
         };
-        for bid in 0..BUFFERS {
-            buffers.give_back(bid);
-        }
         buffers.publish();
         Ok(buffers)
     }
 
-    /// Puts buffer `bid` back in the ring (visible to the kernel after
-    /// [`Buffers::publish`]).
+    /// Takes buffer `bid` back: offered to the kernel again by a later
+    /// [`Buffers::publish`], before those given back earlier.
     fn give_back(&mut self, bid: u16) {
-        let index = usize::from(self.tail & (BUFFERS - 1));
-        // SAFETY: index < BUFFERS, inside the ring's allocation; the
-        // kernel reads entries only between its head and our published
-        // tail, and this one is past the tail.
-        let entry = unsafe { &mut *self.ring.add(index) };
-        // SAFETY: bid < BUFFERS, inside the data allocation.
-        entry.set_addr(unsafe { self.data.add(usize::from(bid) * BUFFER_SIZE) } as u64);
-        entry.set_len(BUFFER_SIZE as u32);
-        entry.set_bid(bid);
-        self.tail = self.tail.wrapping_add(1);
+        self.free.push(bid);
     }
 
-    /// Makes the buffers given back visible to the kernel.
-    fn publish(&self) {
+    /// Counts a buffer the kernel took (a completion carried it).
+    fn taken(&mut self) {
+        self.offered = self.offered.saturating_sub(1);
+    }
+
+    /// A receive found no buffer offered.
+    fn ran_dry(&mut self) {
+        self.dry = true;
+    }
+
+    /// Offers the kernel the buffers given back, the last given back
+    /// first, until `window` are offered.
+    fn publish(&mut self) {
+        if self.dry {
+            (self.window, self.dry, self.calm) = (BUFFERS, false, 0);
+        } else if self.window > WINDOW {
+            self.calm += 1;
+            if self.calm == CALM {
+                (self.window, self.calm) = (WINDOW, 0);
+            }
+        }
+        let before = self.tail;
+        while self.offered < self.window {
+            let Some(bid) = self.free.pop() else { break };
+            let index = usize::from(self.tail & (BUFFERS - 1));
+            // SAFETY: index < BUFFERS, inside the ring's allocation; the
+            // kernel reads entries only between its head and our
+            // published tail, and at most `BUFFERS` are offered, so this
+            // one is not between them.
+            let entry = unsafe { &mut *self.ring.add(index) };
+            // SAFETY: bid < BUFFERS, inside the data allocation.
+            entry.set_addr(unsafe { self.data.add(usize::from(bid) * BUFFER_SIZE) } as u64);
+            entry.set_len(BUFFER_SIZE as u32);
+            entry.set_bid(bid);
+            self.tail = self.tail.wrapping_add(1);
+            self.offered += 1;
+        }
+        if self.tail == before {
+            return;
+        }
         // SAFETY: the ring is page aligned and its first entry
         // initialised; the tail field is a u16 the kernel reads
         // atomically, so we write it as one with release order (the
@@ -479,6 +546,9 @@ impl<H: Handler> Ring<H> {
 
     fn received(&mut self, key: usize, result: i32, flags: u32) -> io::Result<()> {
         let bid = cqueue::buffer_select(flags);
+        if bid.is_some() {
+            self.buffers.taken();
+        }
         let more = cqueue::more(flags);
         let now = self.now;
         let Some(conn) = self.conns.get_mut(key) else {
@@ -538,8 +608,10 @@ impl<H: Handler> Ring<H> {
             }
             (0, _) => conn.link.end_of_stream(now),
             // The ring ran dry (buffers come back at the end of this
-            // batch) or we cancelled: `run` re-arms if the link reads.
-            (ENOBUFS_NEG, _) | (ECANCELED_NEG, _) => {}
+            // batch, more of them from now on) or we cancelled: `run`
+            // re-arms if the link reads.
+            (ENOBUFS_NEG, _) => self.buffers.ran_dry(),
+            (ECANCELED_NEG, _) => {}
             (n, _) if n < 0 => conn.link.io_failure(io::Error::from_raw_os_error(-n)),
             _ => {}
         }
