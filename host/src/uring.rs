@@ -994,7 +994,69 @@ fn run_conn<H: Handler>(
 
 #[cfg(test)]
 mod tests {
-    use super::{Pool, POOL_BYTES, POOL_MAX_BUFFER};
+    use super::{Buffers, Pool, BUFFERS, CALM, POOL_BYTES, POOL_MAX_BUFFER, WINDOW};
+
+    /// The buffer ids the ring offers, in the order the kernel takes them.
+    fn offered(buffers: &Buffers, from: u16) -> Vec<u16> {
+        (from..buffers.tail)
+            .map(|i| {
+                // SAFETY: the index is within the ring's BUFFERS entries.
+                let entry = unsafe { &*buffers.ring.add(usize::from(i & (BUFFERS - 1))) };
+                entry.bid()
+            })
+            .collect()
+    }
+
+    /// The ring offers half its buffers, refills with the ones given back
+    /// last first (so that few are ever touched), offers all of them once
+    /// a receive finds none, and half again after a calm spell.
+    #[test]
+    fn the_ring_offers_a_window_of_buffers_given_back_last_first() {
+        let mut buffers = Buffers::new().expect("buffers");
+        assert_eq!(offered(&buffers, 0), (0..WINDOW).collect::<Vec<_>>());
+        // The kernel takes three; they come back in the order 2, 0, 1.
+        for _ in 0..3 {
+            buffers.taken();
+        }
+        for bid in [2, 0, 1] {
+            buffers.give_back(bid);
+        }
+        let tail = buffers.tail;
+        buffers.publish();
+        assert_eq!(
+            offered(&buffers, tail),
+            [1, 0, 2],
+            "the last given back first"
+        );
+        assert_eq!(buffers.offered, WINDOW);
+        // Nothing taken: nothing more is offered.
+        let tail = buffers.tail;
+        buffers.publish();
+        assert_eq!(buffers.tail, tail);
+
+        buffers.ran_dry();
+        buffers.publish();
+        assert_eq!(buffers.offered, BUFFERS, "the whole ring once one ran dry");
+        assert_eq!(offered(&buffers, tail).len(), usize::from(BUFFERS - WINDOW));
+        assert!(buffers.free.is_empty());
+
+        // The kernel takes them all and they come back; a calm spell later
+        // only half are offered again.
+        for bid in 0..BUFFERS {
+            buffers.taken();
+            buffers.give_back(bid);
+        }
+        for _ in 0..CALM {
+            buffers.publish();
+        }
+        assert_eq!(buffers.window, WINDOW);
+        for bid in 0..WINDOW {
+            buffers.taken();
+            buffers.give_back(bid);
+        }
+        buffers.publish();
+        assert_eq!(buffers.offered, WINDOW, "half again after the calm spell");
+    }
 
     /// The pool keeps any number of small buffers up to its byte bound
     /// (one per connection in flight, so that small echoes allocate
