@@ -170,12 +170,14 @@ fn send_split(ws: &mut Ws, bytes: &[u8], at: usize) {
     ws.send_raw(&bytes[at..]);
 }
 
-/// Large frames whose rest the io_uring loop receives straight into the
-/// echo's gathering buffer once the header is in: the echo is exact
-/// (unmasked in place at any offset), text is checked there (characters
-/// split across the two parts, a fragmented message, and a bad byte
-/// deep in the rest failing with 1007), and a close frame right behind
-/// a large frame is read as the next frame. Both backends, to compare.
+/// Large frames whose header and first bytes come before the rest: the
+/// io_uring loop hands such a connection to the epoll loop there, in the
+/// middle of the frame (and of the header, at 3 bytes), with what the
+/// link and the echo hold of it. The echo is exact at any offset, text is
+/// checked across the move (characters split across the two parts, a
+/// fragmented message, and a bad byte deep in the rest failing with
+/// 1007), later messages echo on, and a close frame right behind a large
+/// frame is read as the next frame. Both backends, to compare.
 #[test]
 fn large_frames_received_straight_in_echo_exactly_on_both_backends() {
     for epoll in [false, true] {
