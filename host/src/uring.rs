@@ -47,13 +47,14 @@ use crate::reactor::{file_deadline, Reactor};
 use crate::transport::Transport;
 
 /// Submission queue entries (the completion queue gets eight times as
-/// many: every connection's receive and send may complete in one turn;
-/// one that finds the queue full is kept by the kernel until there is
-/// room).
-/// The kernel maps both into the process and goes round them, so they
-/// are resident whole: 1,024 entries cost 200 KB at 1,000 connections,
-/// 256 about 50. A turn submits two entries per echo at most, and one
-/// turn took at most 41 receives.
+/// many: every connection's receive and send may complete in one turn).
+/// The kernel maps both queues into the process and goes round them, so
+/// they are resident whole: 1,024 entries cost 200 KB at 1,000
+/// connections, 256 about 50. Neither bounds a turn: a full submission
+/// queue is submitted and refilled ([`push`]), and completions past a
+/// full completion queue are kept by the kernel until there is room. A
+/// small echo submits one entry, its send, and one turn took at most 41
+/// receives.
 const ENTRIES: u32 = 256;
 /// Buffers in the provided ring, and the size of each. Receives take a
 /// whole buffer each, but the kernel touches only the bytes it writes, and
@@ -76,8 +77,7 @@ const HOLD_MAX: usize = BUFFERS as usize / 2;
 /// ring's entries in order, so with all 128 offered it went round every
 /// one: at 1,000 connections each buffer's first page was resident at
 /// 20 B and all 2 MB at 16 KiB. One turn took at most 41 buffers with 100
-/// or 1,000 connections of 20 B to 16 KiB (Linux 6.18 runs deferred
-/// completions 20 at a time). Offering fewer than a turn takes costs far
+/// or 1,000 connections of 20 B to 16 KiB (Linux 6.18). Offering fewer than a turn takes costs far
 /// more than it saves: a receive that finds none ends with "no buffers"
 /// and is armed again, where it finds none again while others take the
 /// few; with 16 or 32 offered, 1,000 connections of 20 B spent twice the
@@ -729,7 +729,9 @@ impl<H: Handler> Ring<H> {
     #[cold]
     fn move_to_epoll(&mut self, reactor: &mut Reactor<H>) {
         for key in std::mem::take(&mut self.moving) {
-            let Some(conn) = self.conns.get_mut(key) else {
+            // (A key whose connection ended since may have been taken by a
+            // new one, which did not ask to move.)
+            let Some(conn) = self.conns.get_mut(key).filter(|c| c.moving) else {
                 continue;
             };
             conn.moving = false;

@@ -179,7 +179,7 @@ fn send_split(ws: &mut Ws, bytes: &[u8], at: usize) {
 /// 1007), later messages echo on, and a close frame right behind a large
 /// frame is read as the next frame. Both backends, to compare.
 #[test]
-fn large_frames_received_straight_in_echo_exactly_on_both_backends() {
+fn large_frames_split_after_their_header_echo_exactly_on_both_backends() {
     for epoll in [false, true] {
         let server = if epoll {
             Server::start_with(&[], |c| c.env("WEBSOCK_IO", "epoll"))
