@@ -55,27 +55,6 @@ impl Handler for Echo {
         self.pending.extend_from_slice(chunk);
         self.flush(kind, last, tx);
     }
-
-    fn lend_gather(&mut self, want: usize) -> Option<Vec<u8>> {
-        if self.pending.is_empty() {
-            // The message goes on past a fragment sent: gather the next.
-            self.pending.resize(GATHER_ROOM, 0);
-        }
-        let have = self.pending.len() - GATHER_ROOM;
-        let room = FRAGMENT.checked_sub(have).filter(|&r| r > 0)?.min(want);
-        // Once per fragment at most: a gathering that began with a large
-        // piece reserved a whole fragment already.
-        self.pending.reserve_exact(room);
-        Some(std::mem::take(&mut self.pending))
-    }
-
-    fn restore_gather(&mut self, buf: Vec<u8>) {
-        self.pending = buf;
-    }
-
-    fn gathered(&mut self, kind: DataKind, _len: usize, last: bool, tx: &mut Tx<'_>) {
-        self.flush(kind, last, tx);
-    }
 }
 
 impl Echo {

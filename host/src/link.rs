@@ -98,22 +98,6 @@ pub trait Handler {
     fn opened(&mut self, _tx: &mut Tx<'_>) {}
     /// Something arrived; `tx` sends on the same connection.
     fn event(&mut self, event: Event<'_>, tx: &mut Tx<'_>);
-    /// Lends the buffer this handler gathers the message being received
-    /// in, with spare capacity for up to `want` more bytes of it (the rest
-    /// of a large data frame), so that a backend can receive them straight
-    /// in behind what it holds ([`Link::received_gathered`]); it comes back
-    /// through [`Handler::restore_gather`]. `None` (the default): the
-    /// handler gathers nothing, and the payload comes as events.
-    fn lend_gather(&mut self, _want: usize) -> Option<Vec<u8>> {
-        None
-    }
-    /// Gives back the buffer lent by [`Handler::lend_gather`], holding
-    /// what it held plus the bytes [`Handler::gathered`] announces next.
-    fn restore_gather(&mut self, _buf: Vec<u8>) {}
-    /// `len` more bytes of the message (unmasked, text checked) were
-    /// received straight into the gathering buffer, behind what it held;
-    /// `last`: they end the message.
-    fn gathered(&mut self, _kind: DataKind, _len: usize, _last: bool, _tx: &mut Tx<'_>) {}
 }
 
 /// Sends on a connection, from inside a [`Handler`] or from its owner.
@@ -901,10 +885,10 @@ impl Link {
     }
 
     /// How many payload bytes of the data frame being received are still
-    /// to come, when they may be received straight into the handler's
-    /// gathering buffer ([`Link::received_gathered`]): 0 between frames,
-    /// in control frames, with permessage-deflate in force (compressed
-    /// bytes are inflated elsewhere), and once the link is not open.
+    /// to come, for a backend that treats large frames apart (io_uring
+    /// hands their connections to the epoll loop): 0 between frames, in
+    /// control frames, with permessage-deflate in force (compressed bytes
+    /// are inflated elsewhere), and once the link is not open.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub fn gather_want(&self) -> usize {
         // Asked after every receive: between frames (the common case with
@@ -919,80 +903,6 @@ impl Link {
             return 0;
         }
         usize::try_from(remaining).unwrap_or(usize::MAX)
-    }
-
-    /// Handles payload bytes received straight into `buf[from..]`, the
-    /// buffer lent by the handler's [`Handler::lend_gather`] after
-    /// [`Link::gather_want`] said they belong to the current data frame
-    /// (at most that many). The engine unmasks and checks them in place;
-    /// the buffer goes back to the handler ([`Handler::restore_gather`]),
-    /// then the handler hears of them ([`Handler::gathered`]). Bytes the
-    /// engine does not take (it failed, or the link is not open) are
-    /// dropped from the buffer before it goes back.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    pub fn received_gathered<H: Handler>(
-        &mut self,
-        mut buf: Vec<u8>,
-        from: usize,
-        handler: &mut H,
-    ) {
-        let Some(data) = buf.get_mut(from..).filter(|d| !d.is_empty()) else {
-            return handler.restore_gather(buf);
-        };
-        self.last_input = self.now;
-        self.ping_sent = false;
-        if self.phase != Phase::Open {
-            buf.truncate(from);
-            return handler.restore_gather(buf);
-        }
-        let at = data.as_ptr() as usize;
-        let len = data.len();
-        let outcome = match self.engine.receive_with(data, &mut [], &mut []) {
-            // The frame's rest, all of it unmasked in place: the event's
-            // chunk is exactly these bytes.
-            Ok(Received {
-                consumed,
-                event: Some(Event::Data { kind, chunk, last }),
-                ..
-            }) if consumed == len && chunk.as_ptr() as usize == at && chunk.len() == len => {
-                Ok((kind, last))
-            }
-            Ok(_) => Err(None),
-            Err(e) => Err(Some(e)),
-        };
-        match outcome {
-            Ok((kind, last)) => {
-                self.receiving = !last;
-                handler.restore_gather(buf);
-                handler.gathered(
-                    kind,
-                    len,
-                    last,
-                    &mut Tx {
-                        engine: &mut self.engine,
-                        out: &mut self.out,
-                        sending: &mut self.sending,
-                        window: None,
-                    },
-                );
-                self.close_if_going_away();
-            }
-            Err(e) => {
-                buf.truncate(from);
-                handler.restore_gather(buf);
-                match e {
-                    Some(Error::Protocol(v)) => self.fail(Failure::Protocol(v)),
-                    // Not the frame's rest after all (the engine had
-                    // stopped reading, or the caller broke the contract).
-                    None if matches!(self.engine.state(), State::Open | State::CloseSent) => {
-                        self.fail(Failure::Engine(Error::InvalidState));
-                        self.abort = true;
-                    }
-                    _ => {}
-                }
-            }
-        }
-        self.poll_output();
     }
 
     /// Like [`Link::received`], but a large payload the handler sends back

@@ -649,50 +649,6 @@ fn a_gathered_message_goes_out_from_where_it_was_gathered() {
     }
 }
 
-/// The rest of a large frame handed over in the echo's own gathering
-/// buffer ([`Link::received_gathered`]): the echo goes out from that
-/// buffer, text is checked there, and a bad byte fails the connection
-/// with 1007 as if it had come as an event.
-#[test]
-fn the_rest_of_a_frame_received_into_the_gathering_buffer_is_echoed_from_there() {
-    let text = "\u{e9}\u{20ac}x".repeat(6_000); // 36,000 bytes
-    for bad in [false, true] {
-        let mut echo = Echo::default();
-        let mut link = open_server(Link::server(Config::new(), 0), 0, &mut echo);
-        let mut payload = text.as_bytes().to_vec();
-        if bad {
-            payload[30_000] = 0xff;
-        }
-        let whole = frame(true, 0x1, &payload);
-        // The header and 5,001 bytes (inside a character) as usual.
-        let split = 4 + 4 + 5_001;
-        link.received(&mut whole[..split].to_vec(), &mut echo);
-        assert_eq!(link.output_len(), 0, "nothing echoed yet");
-        let want = link.gather_want();
-        assert_eq!(want, payload.len() - 5_001);
-        let mut buf = echo.lend_gather(want).expect("the echo gathers");
-        let from = buf.len();
-        assert!(buf.capacity() - from >= want, "room for the rest");
-        let at = buf.as_ptr() as usize;
-        buf.extend_from_slice(&whole[split..]);
-        link.received_gathered(buf, from, &mut echo);
-        if bad {
-            assert!(matches!(link.failure(), Some(Failure::Protocol(_))));
-            // Only the close frame: 1007.
-            assert_eq!(link.output()[0], 0x88);
-            assert_eq!(&link.output()[2..4], &[0x03, 0xef]);
-            continue;
-        }
-        assert_eq!(link.gather_want(), 0);
-        let mut expected = vec![0x81, 126];
-        expected.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-        expected.extend_from_slice(&payload);
-        assert_eq!(link.output(), &expected[..]);
-        let payload_at = link.output().as_ptr() as usize + 4;
-        assert_eq!(payload_at, at + GATHER_ROOM, "not copied");
-    }
-}
-
 /// The engine is given room for a pong only once a ping stops for want
 /// of it: a ping first, between messages and last in one read, on a link
 /// whose output queue has no memory at all, is answered in order.

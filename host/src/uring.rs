@@ -12,14 +12,11 @@
 //! for it. At most half the ring is held so; a send the socket takes only
 //! in part copies the rest out and lets its buffer go.
 //!
-//! A connection whose data frames are large (see [`DIRECT_MIN`]) moves to
+//! A connection whose data frames are large (see [`LARGE_REST`]) moves to
 //! the epoll loop at the first such frame ([`Ring::move_to_epoll`]): there
 //! a message is read whole into one buffer and written back from it at
 //! once, while here it took three completions a turn apart and a buffer
-//! of its own. (Until it can move, with input held back, the rest of a
-//! large frame is received straight into the echo's gathering buffer,
-//! behind the part that came with the header, and unmasked there: that
-//! buffer becomes the output queue.)
+//! of its own.
 //!
 //! Everything else (listeners, the stop signal, TLS connections, whose
 //! records need a readable/writable socket) stays in an epoll
@@ -89,19 +86,10 @@ const WINDOW: u16 = BUFFERS / 2;
 const CALM: u16 = 4096;
 /// The provided buffer group's id.
 const GROUP: u16 = 0;
-/// A data frame with at least this much payload still to come after a
-/// receive has the rest received straight into the handler's gathering
-/// buffer (the one that becomes the output queue) instead of into the
-/// loop's buffers, from which it was copied out. While a connection sees
-/// such frames it receives one buffer at a time, not by multishot: a
-/// multishot receive takes everything that has arrived, the rest of the
-/// frame too, before its first part (with the header) is looked at.
-const DIRECT_MIN: usize = 8 * 1024;
-/// While large frames come, a receive into the loop's buffers takes at
-/// most this much: a frame's header and the first part of its payload,
-/// which is copied out; the rest goes straight to the handler. (A whole
-/// buffer's worth copied 16 KiB of every 64 KiB message.)
-const LARGE_FIRST: usize = 2048;
+/// A data frame with at least this much payload still to come after the
+/// input fed to the link is large: its connection moves to the epoll loop
+/// (see [`Ring::move_to_epoll`]).
+const LARGE_REST: usize = 8 * 1024;
 /// Output buffers kept for reuse by the loop: at most this many bytes
 /// (1 MiB) held while idle, none larger than `POOL_MAX_BUFFER`. (It was
 /// 4 MiB while a 64 KiB echo was copied into a lent output buffer, which
@@ -194,14 +182,11 @@ struct Conn<H> {
     /// Input that arrived while the link could not take it (it is waiting
     /// for its output to drain); fed to it first when it can.
     held: Vec<u8>,
-    /// The handler's gathering buffer, lent to a receive in flight
-    /// straight into it from this offset (see [`DIRECT_MIN`]).
-    direct: Option<(Vec<u8>, usize)>,
-    /// Large frames come: receive one buffer at a time, so that the rest
-    /// of each can go straight to the handler.
+    /// A large frame began (see [`LARGE_REST`]): no receive is armed any
+    /// more, and the connection moves to the epoll loop when it can. (Kept,
+    /// as the multishot receive stopped for it may take the frame's rest
+    /// before it ends.)
     large: bool,
-    /// The receive armed last was multishot.
-    multishot: bool,
     /// Waits in [`Ring::moving`] to be handed to the epoll loop.
     moving: bool,
 }
@@ -447,9 +432,7 @@ impl<H: Handler> Ring<H> {
             vectored: None,
             send_cancelled: false,
             held: Vec::new(),
-            direct: None,
             large: false,
-            multishot: false,
             moving: false,
         });
         self.run(key, None)?;
@@ -571,25 +554,6 @@ impl<H: Handler> Ring<H> {
         if !more {
             conn.recv = Recv::Idle;
         }
-        // (Looked at before taking: with small messages it is never set,
-        // and a move of the whole option per receive shows.)
-        if let Some((mut buf, from)) = conn.direct.is_some().then(|| conn.direct.take()).flatten() {
-            // A receive straight into the handler's buffer (never with a
-            // buffer of the ring, and never multishot).
-            debug_assert!(bid.is_none() && !more);
-            if result > 0 {
-                let len = from + result as usize;
-                debug_assert!(len <= buf.capacity());
-                // SAFETY: the kernel wrote `result` bytes into the spare
-                // capacity after `from` (the receive was given at most the
-                // spare room), so they are initialised.
-                unsafe { buf.set_len(len.min(buf.capacity())) };
-                conn.link.advance(now);
-                conn.link.received_gathered(buf, from, &mut conn.handler);
-                return self.run(key, None);
-            }
-            conn.handler.restore_gather(buf);
-        }
         match (result, bid) {
             (n, Some(bid)) if n > 0 => {
                 // SAFETY: the buffer came with this completion and is
@@ -602,15 +566,9 @@ impl<H: Handler> Ring<H> {
                 } else {
                     self.buffers.give_back(bid);
                 }
-                // Large frames come: the next receive takes one buffer
-                // and then the frame's rest straight to the handler. A
-                // multishot receive still armed is stopped first.
-                // They stop when a receive of one buffer brings none
-                // (the parts of one a multishot receive took say nothing).
-                let large = conn.link.gather_want() >= DIRECT_MIN;
-                if large || !conn.multishot {
-                    conn.large = large;
-                }
+                // A large frame began: the multishot receive is stopped,
+                // and the connection moves once it has ended.
+                conn.large |= conn.link.gather_want() >= LARGE_REST;
                 if conn.large && conn.recv == Recv::Armed {
                     conn.recv = Recv::Cancelling;
                     r.cancel_recv = true;
@@ -717,13 +675,13 @@ impl<H: Handler> Ring<H> {
     }
 
     /// Hands the connections that receive large frames (see
-    /// [`DIRECT_MIN`]) to the epoll loop, where a message is read whole
+    /// [`LARGE_REST`]) to the epoll loop, where a message is read whole
     /// into the loop's one read buffer, unmasked and written back from
     /// there at once, while it is in the cache. Here it came in three
     /// completions (the frame's start, its rest straight into a buffer of
-    /// the connection's own, the send), each a turn apart with other
-    /// connections' messages in between, and every message in flight held
-    /// a 64 KiB buffer. Only the system calls io_uring saves are lost,
+    /// the connection's own, the send; that receive path is gone), each a
+    /// turn apart with other connections' messages in between, and every
+    /// message in flight held a 64 KiB buffer. Only the system calls io_uring saves are lost,
     /// which at that size are a few percent. Such a connection stays
     /// there.
     #[cold]
@@ -735,9 +693,14 @@ impl<H: Handler> Ring<H> {
                 continue;
             };
             conn.moving = false;
-            // Something started since (a send or a receive): it stays, and
-            // comes back here when its completion leaves it settled again.
-            if conn.recv != Recv::Idle || conn.sending.live || conn.send_cancelled || !movable(conn)
+            // Something started since (a send or a receive), or it
+            // finished: it stays, and comes back here when a completion
+            // leaves it reading again.
+            if conn.recv != Recv::Idle
+                || conn.sending.live
+                || conn.send_cancelled
+                || !conn.held.is_empty()
+                || conn.link.is_done()
             {
                 continue;
             }
@@ -757,10 +720,13 @@ impl<H: Handler> Ring<H> {
         let Some(conn) = self.conns.get_mut(key) else {
             return Ok(());
         };
-        if wants.recv && conn.large && movable(conn) {
-            // A large frame has begun: no receive is armed; once no send
-            // is in flight (its completion runs the link again) the
-            // connection moves to the epoll loop, which reads the rest.
+        // (Input held back is fed before a link asks to read, so it holds
+        // none here; `large` may be unset when that input began the frame.)
+        if wants.recv && (conn.large || conn.link.gather_want() >= LARGE_REST) {
+            // No receive is armed; once no send is in flight (its
+            // completion runs the link again) the connection moves to the
+            // epoll loop, which reads the rest.
+            conn.large = true;
             wants.recv = false;
             if !conn.sending.live && !conn.moving {
                 conn.moving = true;
@@ -795,14 +761,6 @@ impl<H: Handler> Ring<H> {
     }
 }
 
-/// Whether a connection keeps nothing in this loop's hands (no input held
-/// back, no receive straight into its buffer) and is not finished: it can
-/// move to another loop (a message in progress is the link's and the
-/// handler's, and moves with them).
-fn movable<H>(conn: &Conn<H>) -> bool {
-    conn.held.is_empty() && conn.direct.is_none() && !conn.link.is_done()
-}
-
 /// Queues a submission, making room by submitting when the queue is full.
 /// (A function of the ring alone, so that a connection borrowed from the
 /// slab can build its entry and push it in one go.)
@@ -833,43 +791,13 @@ struct Wants {
     cancel_send: bool,
 }
 
-/// The receive to arm for a link that reads: the rest of a large data
-/// frame straight into the handler's gathering buffer, one buffer of the
-/// ring while large frames come, else a multishot receive.
+/// The receive to arm for a link that reads: a multishot receive into the
+/// ring's buffers.
 // Out of line: with small messages a multishot receive is armed once,
 // and this inlined into every echo's `after_run` cost about 20 Ir each.
 #[inline(never)]
-fn recv_entry<H: Handler>(key: usize, conn: &mut Conn<H>) -> squeue::Entry {
-    let fd = types::Fd(conn.socket.as_raw_fd());
-    conn.multishot = false;
-    let want = conn.link.gather_want();
-    if want >= DIRECT_MIN {
-        if let Some(mut buf) = conn.handler.lend_gather(want) {
-            let from = buf.len();
-            let room = buf.spare_capacity_mut();
-            let n = room.len().min(want).min(u32::MAX as usize);
-            if n > 0 {
-                let at = room.as_mut_ptr() as *mut u8;
-                // The buffer's memory does not move while it sits here
-                // (the vector is not touched until the completion).
-                conn.direct = Some((buf, from));
-                return opcode::Recv::new(fd, at, n as u32)
-                    .flags(libc::MSG_WAITALL) // the whole rest, not what has arrived so far
-                    .build()
-                    .user_data(user_data(key, OP_RECV));
-            }
-            conn.handler.restore_gather(buf);
-        }
-    }
-    if conn.large {
-        return opcode::Recv::new(fd, std::ptr::null_mut(), LARGE_FIRST as u32)
-            .buf_group(GROUP)
-            .build()
-            .flags(squeue::Flags::BUFFER_SELECT)
-            .user_data(user_data(key, OP_RECV));
-    }
-    conn.multishot = true;
-    opcode::RecvMulti::new(fd, GROUP)
+fn recv_entry<H>(key: usize, conn: &Conn<H>) -> squeue::Entry {
+    opcode::RecvMulti::new(types::Fd(conn.socket.as_raw_fd()), GROUP)
         .build()
         .user_data(user_data(key, OP_RECV))
 }
