@@ -460,7 +460,6 @@ fn drive_io<H: Handler, W: Wire>(
     now: u64,
     edge: bool,
 ) -> bool {
-    let stop_short = edge && transport.short_read_drains();
     let mut drained = false;
     let mut reads = 0;
     loop {
@@ -494,7 +493,8 @@ fn drive_io<H: Handler, W: Wire>(
             Ok(n) => {
                 reads += 1;
                 link.received_borrowing(&mut rbuf[..n], handler);
-                drained = stop_short && n < rbuf.len() && !link.mid_message();
+                drained =
+                    edge && n < rbuf.len() && transport.short_read_drains() && !link.mid_message();
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

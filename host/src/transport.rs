@@ -50,9 +50,11 @@ pub trait Wire {
     /// Whether the transport holds bytes of its own still to write.
     fn has_pending(&self) -> bool;
 
-    /// Whether a read that filled less than its buffer found the stream
-    /// empty: true for a plain socket (the kernel copies while data is
-    /// queued), not over TLS, where a read returns one record's plaintext.
+    /// Whether the last read, when it filled less than its buffer, found
+    /// the stream empty: always for a plain socket (the kernel copies
+    /// while data is queued); over TLS when that read's last `recv` was
+    /// short and all it brought was handed on
+    /// ([`TlsStream::read_drained`]).
     fn short_read_drains(&self) -> bool {
         false
     }
@@ -104,7 +106,10 @@ impl Wire for Transport {
     }
 
     fn short_read_drains(&self) -> bool {
-        matches!(self, Transport::Plain(_))
+        match self {
+            Transport::Plain(_) => true,
+            Transport::Tls(s) => s.read_drained(),
+        }
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
@@ -134,6 +139,10 @@ impl<S: Socket> Wire for TlsStream<S> {
 
     fn has_pending(&self) -> bool {
         TlsStream::has_pending(self)
+    }
+
+    fn short_read_drains(&self) -> bool {
+        self.read_drained()
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {

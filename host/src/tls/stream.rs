@@ -81,6 +81,12 @@ pub struct TlsStream<S = TcpStream> {
     unread: ReadAhead,
     /// A failure found after some plaintext was read: said by the next read.
     failed: Option<io::Error>,
+    /// The last `recv` filled less than the read-ahead: the socket was
+    /// empty then.
+    recv_short: bool,
+    /// The last [`TlsStream::read`] handed on everything read from the
+    /// socket, and the socket was empty (see [`TlsStream::read_drained`]).
+    drained: bool,
 }
 
 /// The most one `recv` takes for rustls: a few full records.
@@ -123,6 +129,8 @@ impl<S: Socket> TlsStream<S> {
             first_byte: None,
             unread: ReadAhead::default(),
             failed: None,
+            recv_short: false,
+            drained: false,
         }
     }
 
@@ -145,6 +153,17 @@ impl<S: Socket> TlsStream<S> {
     /// truncation as far as TLS can tell).
     pub fn truncated(&self) -> bool {
         self.truncated
+    }
+
+    /// Whether the last [`TlsStream::read`], which gave less than its
+    /// buffer's worth, left nothing behind: its last `recv` found the
+    /// socket empty, rustls has no plaintext or whole record left, and no
+    /// bytes read ahead wait. Then, as after a short read of a plain
+    /// socket, whatever arrives later raises a new edge-triggered event,
+    /// and the read that would only say "would block" can be skipped (a
+    /// `recv` for every second 1 KiB echo).
+    pub fn read_drained(&self) -> bool {
+        self.drained
     }
 
     /// Reads plaintext; `Ok(0)` at the end of the peer's stream, whether it
@@ -175,6 +194,7 @@ impl<S: Socket> TlsStream<S> {
     /// their plaintext (not one per record), and a read-ahead's rest is
     /// only left over when `buf` is full.
     fn read_through(&mut self, buf: &mut [u8], ahead: &mut ReadAhead) -> io::Result<usize> {
+        self.drained = false;
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
@@ -210,10 +230,14 @@ impl<S: Socket> TlsStream<S> {
             let read_ahead = self.unread.start < self.unread.end || ahead.start < ahead.end;
             if filled > 0 && !read_ahead {
                 // Only the socket could give more: the plaintext goes now.
+                // (rustls said "would block": it holds no plaintext, and
+                // every whole record it was given is decrypted.)
+                self.drained = self.recv_short;
                 return Ok(filled);
             }
             let mut source = Recording {
                 sock: &mut self.sock,
+                recv_short: &mut self.recv_short,
                 first_byte: &mut self.first_byte,
                 unread: &mut self.unread,
                 ahead: &mut *ahead,
@@ -338,6 +362,7 @@ fn looks_like_plain_text(byte: u8) -> bool {
 /// noting the first byte the peer sent.
 struct Recording<'a, S> {
     sock: &'a mut S,
+    recv_short: &'a mut bool,
     first_byte: &'a mut Option<u8>,
     unread: &'a mut ReadAhead,
     ahead: &'a mut ReadAhead,
@@ -359,6 +384,7 @@ impl<S: Read> Read for Recording<'_, S> {
                 ahead.buf.resize(READ_AHEAD_LEN, 0);
             }
             let n = self.sock.read(&mut ahead.buf)?;
+            *self.recv_short = n < ahead.buf.len();
             if self.first_byte.is_none() && n > 0 {
                 *self.first_byte = Some(ahead.buf[0]);
             }

@@ -401,3 +401,54 @@ fn records_that_arrived_together_are_read_from_the_socket_at_once() {
     let calls = tally.borrow().read_calls - before;
     assert!(calls <= 3, "{calls} reads of the sockets");
 }
+
+/// A read says it left the socket empty (so that an edge-triggered loop
+/// may skip the read that would only say "would block") only when its
+/// last `recv` was short and it handed on all that recv brought; not when
+/// the caller's buffer filled first, nor when the read-ahead filled (more
+/// may wait in the socket).
+#[test]
+fn a_read_says_whether_it_left_the_socket_empty() {
+    let (mut client, mut server, tally) = tls_pair_over(true);
+    let mut buf = vec![0u8; 256 * 1024];
+    for _ in 0..10 {
+        client.send_records().unwrap();
+        let _ = server.read(&mut buf);
+        let _ = client.read(&mut buf);
+    }
+    assert!(!client.is_handshaking() && !server.is_handshaking());
+
+    // 40,000 bytes: one recv takes all of it.
+    let sent: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(client.write(&sent).unwrap(), sent.len());
+    assert!(client.send_records().unwrap());
+    assert_eq!(server.read(&mut buf[..1000]).unwrap(), 1000);
+    assert!(!server.read_drained(), "the caller's buffer filled first");
+    assert_eq!(server.read(&mut buf).unwrap(), 39_000);
+    assert!(server.read_drained(), "all of a short recv was handed on");
+    let calls = tally.borrow().read_calls;
+    let err = server.read(&mut buf).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+    assert!(!server.read_drained());
+    assert_eq!(tally.borrow().read_calls, calls + 1);
+
+    // 100,000 bytes: the first recv fills the 64 KiB read-ahead.
+    let sent: Vec<u8> = (0..100_000u32).map(|i| (i % 241) as u8).collect();
+    let mut written = 0;
+    while written < sent.len() {
+        written += client.write(&sent[written..]).unwrap();
+        assert!(client.send_records().unwrap());
+    }
+    let mut got = Vec::new();
+    let n = server.read(&mut buf).unwrap();
+    got.extend_from_slice(&buf[..n]);
+    assert!(n < sent.len());
+    assert!(
+        !server.read_drained(),
+        "a full recv may have left bytes behind"
+    );
+    let n = server.read(&mut buf).unwrap();
+    got.extend_from_slice(&buf[..n]);
+    assert!(got == sent, "the bytes came out as they went in");
+    assert!(server.read_drained());
+}
