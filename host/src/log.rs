@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -23,6 +23,11 @@ static PEERS: Mutex<Limiter> = Mutex::new(Limiter::new("warnings about peers"));
 /// The server's own trouble that can repeat fast (accept failing while
 /// file descriptors run out): never dropped, but summarised too.
 static TROUBLE: Mutex<Limiter> = Mutex::new(Limiter::new("errors"));
+/// How many of the limiters have an interval going: while none has,
+/// [`flush_due`] and [`next_flush`] (called on every wake-up of every
+/// worker) return without taking a lock or reading the clock. Changed
+/// only under the lock of the limiter whose interval begins or ends.
+static OPEN: AtomicUsize = AtomicUsize::new(0);
 
 /// A rate limiter's state: shared by all workers (a flood is one flood,
 /// however the kernel spreads it).
@@ -63,6 +68,9 @@ fn limited(limiter: &Mutex<Limiter>, args: fmt::Arguments<'_>) {
     let now = Instant::now();
     let Ok(mut l) = limiter.lock() else { return };
     l.roll(now);
+    if l.started.is_none() {
+        OPEN.fetch_add(1, Ordering::Relaxed);
+    }
     let started = *l.started.get_or_insert(now);
     if l.printed < BURST {
         l.printed += 1;
@@ -82,6 +90,9 @@ fn limited(limiter: &Mutex<Limiter>, args: fmt::Arguments<'_>) {
 /// Prints the summaries of intervals that have ended; call now and then
 /// (each worker does on every wake-up).
 pub fn flush_due() {
+    if OPEN.load(Ordering::Relaxed) == 0 {
+        return;
+    }
     for limiter in [&PEERS, &TROUBLE] {
         if let Ok(mut l) = limiter.lock() {
             l.roll(Instant::now());
@@ -92,6 +103,9 @@ pub fn flush_due() {
 /// How long until a summary is due, if one is pending: a worker waits no
 /// longer than that.
 pub fn next_flush() -> Option<Duration> {
+    if OPEN.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
     [&PEERS, &TROUBLE]
         .into_iter()
         .filter_map(|limiter| {
@@ -108,7 +122,9 @@ pub fn flush_all() {
     for limiter in [&PEERS, &TROUBLE] {
         if let Ok(mut l) = limiter.lock() {
             l.summarise();
-            l.started = None;
+            if l.started.take().is_some() {
+                OPEN.fetch_sub(1, Ordering::Relaxed);
+            }
             l.printed = 0;
         }
     }
@@ -132,6 +148,7 @@ impl Limiter {
         {
             self.summarise();
             self.started = None;
+            OPEN.fetch_sub(1, Ordering::Relaxed);
             self.printed = 0;
         }
     }

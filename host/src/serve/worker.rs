@@ -180,9 +180,11 @@ pub fn run(
     let mut stopping: Option<u64> = None;
     let mut accept_retry: Option<u64> = None;
     loop {
-        let now = reactor.now();
+        // The clock is read here only when the loop itself has something
+        // due (the rings read it for their links): most wake-ups are for
+        // connections' messages, and read it enough.
         let wake_at = [stopping, accept_retry].into_iter().flatten().min();
-        let cap = wake_at.map(|at| Duration::from_millis(at.saturating_sub(now)));
+        let cap = wake_at.map(|at| Duration::from_millis(at.saturating_sub(reactor.now())));
         // A pending summary of peer warnings is printed on time.
         let cap = match (cap, log::next_flush()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -200,6 +202,9 @@ pub fn run(
         reactor
             .drain_finished()
             .for_each(|slot| log_tls(&slot.link, &slot.transport));
+        if fired == 0 && stopping.is_none() && accept_retry.is_none() {
+            continue;
+        }
         let now = reactor.now();
         if fired & 1 != 0 && stopping.is_none() {
             // Left unread (other workers watch it too), and not watched
