@@ -24,13 +24,11 @@
 //! the owner keeps one loop to turn and the epoll backend keeps serving
 //! what it served before.
 
-use std::alloc::{self, Layout};
 use std::collections::BTreeSet;
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
@@ -43,6 +41,12 @@ use crate::outbuf::{OutBuf, MAX_PARTS};
 use crate::reactor::{file_deadline, Reactor};
 use crate::transport::Transport;
 
+mod buffers;
+mod pool;
+
+use buffers::{Buffers, BUFFERS, GROUP};
+use pool::Pool;
+
 /// Submission queue entries (the completion queue gets eight times as
 /// many: every connection's receive and send may complete in one turn).
 /// The kernel maps both queues into the process and goes round them, so
@@ -53,53 +57,13 @@ use crate::transport::Transport;
 /// small echo submits one entry, its send, and one turn took at most 41
 /// receives.
 const ENTRIES: u32 = 256;
-/// Buffers in the provided ring, and the size of each. Receives take a
-/// whole buffer each, but the kernel touches only the bytes it writes, and
-/// only the buffers the ring offers it (see [`WINDOW`]), so small messages
-/// keep little of this resident. (68 KiB buffers, so that a
-/// 64 KiB message arrives whole, made the ring 17 MB resident with two
-/// workers under stuck peers: host/tests/faults.rs bounds it.) 16 KiB and
-/// a little: a 16 KiB message arrives whole with its header (14 bytes at
-/// most), so that it goes back from its buffer with no copy; at exactly
-/// 16 KiB its last bytes came in a second buffer and the echo gathered and
-/// copied it twice.
-const BUFFERS: u16 = 128;
-const BUFFER_SIZE: usize = 16 * 1024 + 64;
-const _: () = assert!(BUFFER_SIZE >= 16 * 1024 + websock_core::frame::MAX_HEADER_LEN);
 /// At most this many buffers are held by sends at once; past it echoed
 /// payloads are copied, so that receives always find buffers.
 const HOLD_MAX: usize = BUFFERS as usize / 2;
-/// Buffers the ring offers the kernel at a time, refilled after each batch
-/// of completions with the buffers given back last. The kernel takes a
-/// ring's entries in order, so with all 128 offered it went round every
-/// one: at 1,000 connections each buffer's first page was resident at
-/// 20 B and all 2 MB at 16 KiB. One turn took at most 41 buffers with 100
-/// or 1,000 connections of 20 B to 16 KiB (Linux 6.18). Offering fewer than a turn takes costs far
-/// more than it saves: a receive that finds none ends with "no buffers"
-/// and is armed again, where it finds none again while others take the
-/// few; with 16 or 32 offered, 1,000 connections of 20 B spent twice the
-/// CPU per message in such retries. So half the ring, and all of it while
-/// receives find none (64 KiB messages take up to 128 in a turn).
-const WINDOW: u16 = BUFFERS / 2;
-/// Batches of completions in which no receive found the ring empty,
-/// after which the window shrinks back to [`WINDOW`].
-const CALM: u16 = 4096;
-/// The provided buffer group's id.
-const GROUP: u16 = 0;
 /// A data frame with at least this much payload still to come after the
 /// input fed to the link is large: its connection moves to the epoll loop
 /// (see [`Ring::move_to_epoll`]).
 const LARGE_REST: usize = 8 * 1024;
-/// Output buffers kept for reuse by the loop: at most this many bytes
-/// (1 MiB) held while idle, none larger than `POOL_MAX_BUFFER`. (It was
-/// 4 MiB while a 64 KiB echo was copied into a lent output buffer, which
-/// then had to be large; now its frame goes out from the buffer it was
-/// received into, and 4 MiB only kept the 64 KiB gathering buffers
-/// released by sends: two workers' pools held 8 MB after twelve stuck
-/// peers were dropped, past host/tests/faults.rs's bound. Callgrind,
-/// 1,000 echoes of 64 KiB: 39.48 M Ir with 4 MiB, 39.41 M with 1 MiB.)
-const POOL_BYTES: usize = 1 << 20;
-const POOL_MAX_BUFFER: usize = 128 * 1024;
 /// Completions copied out of the queue at a time.
 const BATCH: usize = 256;
 const ENOBUFS: i32 = 105;
@@ -189,161 +153,6 @@ struct Conn<H> {
     large: bool,
     /// Waits in [`Ring::moving`] to be handed to the epoll loop.
     moving: bool,
-}
-
-/// The provided buffer ring: up to `BUFFERS` entries the kernel picks
-/// receive buffers from, the buffers themselves, and those not offered.
-struct Buffers {
-    ring: *mut types::BufRingEntry,
-    ring_layout: Layout,
-    data: *mut u8,
-    data_layout: Layout,
-    tail: u16,
-    /// Entries published that the kernel has not taken yet.
-    offered: u16,
-    /// How many to keep offered: [`WINDOW`], or the whole ring while
-    /// receives find it empty.
-    window: u16,
-    /// A receive found the ring empty since the last publish.
-    dry: bool,
-    /// Publishes since a receive last found the ring empty.
-    calm: u16,
-    /// Buffers given back and not offered again yet, the last given back
-    /// on top: offered first, as its memory is resident already.
-    free: Vec<u16>,
-}
-
-impl Buffers {
-    fn new() -> io::Result<Buffers> {
-        let oom = || io::Error::from(io::ErrorKind::OutOfMemory);
-        let ring_layout = Layout::from_size_align(
-            usize::from(BUFFERS) * std::mem::size_of::<types::BufRingEntry>(),
-            4096,
-        )
-        .map_err(|_| oom())?;
-        // Small alignment on purpose: the allocator then gets the memory
-        // zeroed by the system (calloc, untouched pages), where a larger
-        // one is zeroed by hand, which would make every page resident.
-        let data_layout =
-            Layout::from_size_align(usize::from(BUFFERS) * BUFFER_SIZE, 16).map_err(|_| oom())?;
-        // SAFETY: both layouts have a non-zero size.
-        let ring = unsafe { alloc::alloc_zeroed(ring_layout) } as *mut types::BufRingEntry;
-        if ring.is_null() {
-            return Err(oom());
-        }
-        // SAFETY: as above; zeroed memory is untouched until the kernel
-        // writes into it, so unused buffers cost no resident memory.
-        let data = unsafe { alloc::alloc_zeroed(data_layout) };
-        if data.is_null() {
-            // SAFETY: allocated just above with this layout.
-            unsafe { alloc::dealloc(ring as *mut u8, ring_layout) };
-            return Err(oom());
-        }
-        let mut buffers = Buffers {
-            ring,
-            ring_layout,
-            data,
-            data_layout,
-            tail: 0,
-            offered: 0,
-            window: WINDOW,
-            dry: false,
-            calm: 0,
-            // Buffer 0 on top: the first ones used are at the start.
-            free: (0..BUFFERS).rev().collect(),
-        };
-        buffers.publish();
-        Ok(buffers)
-    }
-
-    /// Takes buffer `bid` back: offered to the kernel again by a later
-    /// [`Buffers::publish`], before those given back earlier.
-    fn give_back(&mut self, bid: u16) {
-        self.free.push(bid);
-    }
-
-    /// Counts a buffer the kernel took (a completion carried it).
-    fn taken(&mut self) {
-        self.offered = self.offered.saturating_sub(1);
-    }
-
-    /// A receive found no buffer offered.
-    fn ran_dry(&mut self) {
-        self.dry = true;
-    }
-
-    /// Offers the kernel the buffers given back, the last given back
-    /// first, until `window` are offered.
-    fn publish(&mut self) {
-        if self.dry {
-            (self.window, self.dry, self.calm) = (BUFFERS, false, 0);
-        } else if self.window > WINDOW {
-            self.calm += 1;
-            if self.calm == CALM {
-                (self.window, self.calm) = (WINDOW, 0);
-            }
-        }
-        let before = self.tail;
-        while self.offered < self.window {
-            let Some(bid) = self.free.pop() else { break };
-            let index = usize::from(self.tail & (BUFFERS - 1));
-            // SAFETY: index < BUFFERS, inside the ring's allocation; the
-            // kernel reads entries only between its head and our
-            // published tail, and at most `BUFFERS` are offered, so this
-            // one is not between them.
-            let entry = unsafe { &mut *self.ring.add(index) };
-            // SAFETY: bid < BUFFERS, inside the data allocation.
-            entry.set_addr(unsafe { self.data.add(usize::from(bid) * BUFFER_SIZE) } as u64);
-            entry.set_len(BUFFER_SIZE as u32);
-            entry.set_bid(bid);
-            self.tail = self.tail.wrapping_add(1);
-            self.offered += 1;
-        }
-        if self.tail == before {
-            return;
-        }
-        // SAFETY: the ring is page aligned and its first entry
-        // initialised; the tail field is a u16 the kernel reads
-        // atomically, so we write it as one with release order (the
-        // entries before it must be visible first).
-        unsafe {
-            let tail = types::BufRingEntry::tail(self.ring) as *const AtomicU16;
-            (*tail).store(self.tail, Ordering::Release);
-        }
-    }
-
-    /// The bytes the kernel received into buffer `bid`.
-    ///
-    /// # Safety
-    /// `bid` came from a completion and has not been given back yet (the
-    /// kernel does not write it until then), and `len` is that
-    /// completion's length.
-    unsafe fn get(&mut self, bid: u16, len: usize) -> &mut [u8] {
-        let len = len.min(BUFFER_SIZE);
-        std::slice::from_raw_parts_mut(self.data.add(usize::from(bid % BUFFERS) * BUFFER_SIZE), len)
-    }
-
-    /// The whole of buffer `bid`, held by a send.
-    ///
-    /// # Safety
-    /// `bid` came from a completion and has not been given back yet.
-    unsafe fn held(&self, bid: u16) -> &[u8] {
-        std::slice::from_raw_parts(
-            self.data.add(usize::from(bid % BUFFERS) * BUFFER_SIZE),
-            BUFFER_SIZE,
-        )
-    }
-}
-
-impl Drop for Buffers {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with these layouts; the ring that
-        // used them was dropped first (field order in `Ring`).
-        unsafe {
-            alloc::dealloc(self.ring as *mut u8, self.ring_layout);
-            alloc::dealloc(self.data, self.data_layout);
-        }
-    }
 }
 
 /// The io_uring loop over plain TCP links.
@@ -845,51 +654,6 @@ fn send_entry<H>(key: usize, conn: &mut Conn<H>, buffers: &Buffers) -> squeue::E
         .user_data(user_data(key, OP_SEND))
 }
 
-/// Output buffers for reuse: a link queues into one lent while it takes
-/// input, and a send holds it until it completes; between messages a
-/// connection holds none (with 20 B messages each echo used to allocate
-/// and free one, as a pool of a few buffers ran dry with many
-/// connections).
-#[derive(Default)]
-struct Pool {
-    buffers: Vec<Vec<u8>>,
-    /// Their bytes, in all.
-    bytes: usize,
-}
-
-impl Pool {
-    /// A buffer, or an empty vector when none is left.
-    fn take(&mut self) -> Vec<u8> {
-        let buf = self.buffers.pop().unwrap_or_default();
-        self.bytes -= buf.len();
-        buf
-    }
-
-    /// Keeps `buf` for reuse, or frees it when it is too large or the pool
-    /// holds enough.
-    fn give(&mut self, buf: Vec<u8>) {
-        if !buf.is_empty() && buf.len() <= POOL_MAX_BUFFER && self.bytes + buf.len() <= POOL_BYTES {
-            self.bytes += buf.len();
-            self.buffers.push(buf);
-        }
-    }
-
-    /// Lends a buffer to `link` for its output, when it has none.
-    fn lend(&mut self, link: &mut Link) {
-        if link.output_capacity() == 0 {
-            link.borrow_spare(&mut self.take());
-        }
-    }
-
-    /// Takes back the buffer of a link whose output is all written or
-    /// handed to a send.
-    fn reclaim(&mut self, link: &mut Link) {
-        let mut buf = Vec::new();
-        link.return_spare(&mut buf);
-        self.give(buf);
-    }
-}
-
 /// The io_uring counterpart of [`crate::reactor::drive_at`]: hands `data`
 /// (and input held earlier) to the link while it reads, starts a send of
 /// its output when none is in flight, and says what to submit.
@@ -987,245 +751,4 @@ fn run_conn<H: Handler>(
 }
 
 #[cfg(test)]
-mod tests {
-    use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    use std::sync::mpsc;
-    use std::time::{Duration, Instant};
-
-    use websock_core::Config;
-
-    use super::{Buffers, Pool, Ring, BUFFERS, CALM, POOL_BYTES, POOL_MAX_BUFFER, WINDOW};
-    use crate::clock::Clock;
-    use crate::echo::Echo;
-    use crate::link::Link;
-    use crate::reactor::Reactor;
-
-    /// A client's masked binary frame.
-    fn masked(payload: &[u8]) -> Vec<u8> {
-        let mut wire = vec![0x82];
-        match payload.len() {
-            n if n < 126 => wire.push(0x80 | n as u8),
-            n if n < 65_536 => {
-                wire.push(0x80 | 126);
-                wire.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                wire.push(0x80 | 127);
-                wire.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        let key = [0x12, 0x34, 0x56, 0x78];
-        wire.extend_from_slice(&key);
-        wire.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-        wire
-    }
-
-    /// Reads one unmasked message (the echo sends large ones in
-    /// fragments): its opcode and payload.
-    fn message(stream: &mut TcpStream) -> (u8, Vec<u8>) {
-        let (fin, opcode, mut payload) = frame(stream);
-        let mut last = fin;
-        while !last {
-            let (fin, more, rest) = frame(stream);
-            assert_eq!(more, 0, "a continuation");
-            payload.extend_from_slice(&rest);
-            last = fin;
-        }
-        (opcode, payload)
-    }
-
-    /// Reads one unmasked frame: whether it is final, its opcode and
-    /// payload.
-    fn frame(stream: &mut TcpStream) -> (bool, u8, Vec<u8>) {
-        let mut head = [0u8; 2];
-        stream.read_exact(&mut head).expect("frame header");
-        let len = match head[1] & 0x7f {
-            126 => {
-                let mut b = [0u8; 2];
-                stream.read_exact(&mut b).unwrap();
-                usize::from(u16::from_be_bytes(b))
-            }
-            127 => {
-                let mut b = [0u8; 8];
-                stream.read_exact(&mut b).unwrap();
-                u64::from_be_bytes(b) as usize
-            }
-            n => usize::from(n),
-        };
-        let mut payload = vec![0; len];
-        stream.read_exact(&mut payload).expect("payload");
-        (head[0] & 0x80 != 0, head[0] & 0x0f, payload)
-    }
-
-    /// A connection stays in the ring while its messages are small, and
-    /// moves to the epoll loop in the middle of its first large frame,
-    /// which it echoes whole from there, as it does what follows.
-    #[test]
-    fn a_connection_receiving_large_frames_moves_to_the_epoll_loop() {
-        let clock = Clock::new();
-        let mut reactor = Reactor::<Echo>::new(clock).expect("epoll");
-        let mut ring = Ring::<Echo>::new(clock).expect("io_uring (these machines allow it)");
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (said, heard) = mpsc::channel::<&str>();
-        let (go_on, wait) = mpsc::channel::<()>();
-        let client = std::thread::spawn(move || {
-            let mut c = TcpStream::connect(addr).unwrap();
-            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            c.write_all(
-                b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                  Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-            )
-            .unwrap();
-            let mut response = Vec::new();
-            while !response.ends_with(b"\r\n\r\n") {
-                let mut byte = [0u8; 1];
-                c.read_exact(&mut byte).expect("handshake response");
-                response.push(byte[0]);
-            }
-            assert!(response.starts_with(b"HTTP/1.1 101"));
-            for size in [20, 1024] {
-                let payload = vec![7u8; size];
-                c.write_all(&masked(&payload)).unwrap();
-                assert!(message(&mut c) == (2, payload), "a small echo");
-            }
-            said.send("small").unwrap();
-            wait.recv().unwrap();
-            // The frame's header and first bytes, then the rest.
-            let large: Vec<u8> = (0..100_003u32).map(|i| (i * 31 % 256) as u8).collect();
-            let wire = masked(&large);
-            c.write_all(&wire[..1000]).unwrap();
-            std::thread::sleep(Duration::from_millis(30));
-            c.write_all(&wire[1000..]).unwrap();
-            assert!(message(&mut c) == (2, large), "the large echo");
-            c.write_all(&masked(b"after")).unwrap();
-            assert!(message(&mut c) == (2, b"after".to_vec()), "the echo after");
-            said.send("large").unwrap();
-            // Counted while the connection is open; then the closing
-            // handshake, from the epoll loop.
-            wait.recv().unwrap();
-            let mut close = masked(&1000u16.to_be_bytes());
-            close[0] = 0x88;
-            c.write_all(&close).unwrap();
-            let (_, opcode, code) = frame(&mut c);
-            assert_eq!((opcode, code), (8, 1000u16.to_be_bytes().to_vec()));
-        });
-        let (server, _) = listener.accept().unwrap();
-        server.set_nonblocking(true).unwrap();
-        server.set_nodelay(true).unwrap();
-        ring.insert(
-            Link::server(Config::new(), clock.now_ms()),
-            server,
-            Echo::default(),
-        )
-        .unwrap();
-        let end = Instant::now() + Duration::from_secs(20);
-        let mut seen = Vec::new();
-        while !client.is_finished() && Instant::now() < end {
-            ring.turn(&mut reactor, Some(Duration::from_millis(5)))
-                .unwrap();
-            if let Ok(what) = heard.try_recv() {
-                // (ring, epoll) connections at each point.
-                seen.push((what, ring.keys().len(), reactor.keys().len()));
-                let _ = go_on.send(());
-            }
-        }
-        client.join().expect("the client saw every echo");
-        assert_eq!(seen, [("small", 1, 0), ("large", 0, 1)]);
-    }
-
-    /// The buffer ids the ring offers, in the order the kernel takes them.
-    fn offered(buffers: &Buffers, from: u16) -> Vec<u16> {
-        (from..buffers.tail)
-            .map(|i| {
-                // SAFETY: the index is within the ring's BUFFERS entries.
-                let entry = unsafe { &*buffers.ring.add(usize::from(i & (BUFFERS - 1))) };
-                entry.bid()
-            })
-            .collect()
-    }
-
-    /// The ring offers half its buffers, refills with the ones given back
-    /// last first (so that few are ever touched), offers all of them once
-    /// a receive finds none, and half again after a calm spell.
-    #[test]
-    fn the_ring_offers_a_window_of_buffers_given_back_last_first() {
-        let mut buffers = Buffers::new().expect("buffers");
-        assert_eq!(offered(&buffers, 0), (0..WINDOW).collect::<Vec<_>>());
-        // The kernel takes three; they come back in the order 2, 0, 1.
-        for _ in 0..3 {
-            buffers.taken();
-        }
-        for bid in [2, 0, 1] {
-            buffers.give_back(bid);
-        }
-        let tail = buffers.tail;
-        buffers.publish();
-        assert_eq!(
-            offered(&buffers, tail),
-            [1, 0, 2],
-            "the last given back first"
-        );
-        assert_eq!(buffers.offered, WINDOW);
-        // Nothing taken: nothing more is offered.
-        let tail = buffers.tail;
-        buffers.publish();
-        assert_eq!(buffers.tail, tail);
-
-        buffers.ran_dry();
-        buffers.publish();
-        assert_eq!(buffers.offered, BUFFERS, "the whole ring once one ran dry");
-        assert_eq!(offered(&buffers, tail).len(), usize::from(BUFFERS - WINDOW));
-        assert!(buffers.free.is_empty());
-
-        // The kernel takes them all and they come back; a calm spell later
-        // only half are offered again.
-        for bid in 0..BUFFERS {
-            buffers.taken();
-            buffers.give_back(bid);
-        }
-        for _ in 0..CALM {
-            buffers.publish();
-        }
-        assert_eq!(buffers.window, WINDOW);
-        for bid in 0..WINDOW {
-            buffers.taken();
-            buffers.give_back(bid);
-        }
-        buffers.publish();
-        assert_eq!(buffers.offered, WINDOW, "half again after the calm spell");
-    }
-
-    /// The pool keeps any number of small buffers up to its byte bound
-    /// (one per connection in flight, so that small echoes allocate
-    /// nothing), and never a large one.
-    #[test]
-    fn the_pool_is_bounded_in_bytes_not_buffers() {
-        let mut pool = Pool::default();
-        for _ in 0..100 {
-            pool.give(vec![0; 256]);
-        }
-        assert_eq!((pool.buffers.len(), pool.bytes), (100, 25_600));
-        pool.give(vec![0; POOL_MAX_BUFFER + 1]);
-        pool.give(Vec::new());
-        assert_eq!(pool.buffers.len(), 100, "too large or empty: freed");
-        while pool.bytes + POOL_MAX_BUFFER <= POOL_BYTES {
-            pool.give(vec![0; POOL_MAX_BUFFER]);
-        }
-        let full = pool.bytes;
-        pool.give(vec![0; POOL_MAX_BUFFER]);
-        assert_eq!(pool.bytes, full, "past the bound: freed");
-        assert!(pool.bytes <= POOL_BYTES);
-        let taken = pool.take();
-        assert_eq!(pool.bytes, full - taken.len());
-        while !pool.buffers.is_empty() {
-            pool.take();
-        }
-        assert_eq!(pool.bytes, 0);
-        assert!(
-            pool.take().is_empty(),
-            "an empty pool gives an empty vector"
-        );
-    }
-}
+mod tests;
