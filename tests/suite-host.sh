@@ -9,7 +9,7 @@
 #   - `websock autobahn` as the client under kosoku's fuzzingserver.
 # The server serves plain connections from io_uring on Linux where the
 # kernel allows it, and from epoll elsewhere; both backends drive the same
-# Link (host/src/link.rs). The full run below is on the io_uring server
+# Link (host/src/link/). The full run below is on the io_uring server
 # (the default here) and, on the client side, on the epoll loop; the epoll
 # server (the fallback, forced with WEBSOCK_IO=epoll) gets sections 1-10
 # (seconds: 12 and 13 exercise deflate in the shared Link, which the

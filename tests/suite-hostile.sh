@@ -9,7 +9,7 @@
 #     resets mid-message and mid-close, stalled TLS handshakes, silent
 #     peers (idle timeout), SIGTERM with 1,000 connections mid-message.
 # The one-byte-per-write transport tests are unit tests of the link
-# (host/src/link_tests.rs), run with every `cargo test`.
+# (host/src/link/trickle_tests.rs), run with every `cargo test`.
 #
 # Every connection is a descriptor here and one in the server, so the
 # open-file limit is raised to the hard limit first.

@@ -33,7 +33,7 @@
 //! - Backpressure: [`Config::write_buffer_limit`] bounds the output waiting
 //!   for the peer; past it the sink is not ready and reading stops.
 //! - permessage-deflate with [`Config::deflate`]; limits in [`Config`].
-//! - [`connect`] dials `ws://` and `wss://` (TLS with rustls and the
+//! - [`connect()`] dials `ws://` and `wss://` (TLS with rustls and the
 //!   system's roots).
 
 #![forbid(unsafe_code)]
