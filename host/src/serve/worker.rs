@@ -180,9 +180,9 @@ pub fn run(
     let mut stopping: Option<u64> = None;
     let mut accept_retry: Option<u64> = None;
     loop {
-        // The clock is read here only when the loop itself has something
-        // due (the rings read it for their links): most wake-ups are for
-        // connections' messages, and read it enough.
+        // The clock is read here only when the worker itself has something
+        // due (stopping, retrying accept): most wake-ups are for
+        // connections' messages, and the loops read the clock for those.
         let wake_at = [stopping, accept_retry].into_iter().flatten().min();
         let cap = wake_at.map(|at| Duration::from_millis(at.saturating_sub(reactor.now())));
         // A pending summary of peer warnings is printed on time.
