@@ -55,9 +55,7 @@ pub trait Wire {
     /// while data is queued); over TLS when that read's last `recv` was
     /// short and all it brought was handed on
     /// ([`TlsStream::read_drained`]).
-    fn short_read_drains(&self) -> bool {
-        false
-    }
+    fn short_read_drains(&self) -> bool;
 
     /// Sends end-of-stream to the peer but keeps reading, so that closing
     /// later does not discard (and reset over) bytes still in flight. Over
